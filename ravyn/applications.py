@@ -1,0 +1,199 @@
+"""The `Ravyn` application: a Lilya application that takes decorated handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from lilya.apps import Lilya
+from lilya.exceptions import HTTPException, ImproperlyConfigured
+from lilya.requests import Request
+from lilya.responses import JSONResponse, Response
+from lilya.routing import Path
+
+from ravyn.background import TaskErrorHook, TaskRunner
+from ravyn.exceptions import error_response
+from ravyn.openapi import serve_openapi
+from ravyn.routing import DEFAULT_MAX_BODY_SIZE, PathEndpoint, RouteHandler, path_shape
+
+__all__ = ["Ravyn"]
+
+logger = logging.getLogger("ravyn.applications")
+
+
+class Ravyn(Lilya):
+    """An ASGI application for handlers made with `get`, `post` and friends.
+
+    Subclasses `lilya.apps.Lilya`: middleware, lifespan, `on_startup` /
+    `on_shutdown`, `state` and Lilya routes all work as in Lilya. On top it
+    adds `add_route(handler)`, JSON errors that name the problem, an OpenAPI
+    document at `/openapi.json` (and Swagger UI at `/docs`), and a
+    `TaskRunner` (`app.task_runner`) that runs every request's background
+    tasks after its response.
+
+    Example:
+        ```python
+        from ravyn import Ravyn, get
+
+        @get("/health")
+        def health() -> dict[str, str]:
+            return {"status": "ok"}
+
+        app = Ravyn(routes=[health])
+        ```
+
+    Args:
+        routes: handlers made by the route decorators, or Lilya routes.
+        debug: Lilya's debug mode (tracebacks in 500 pages). Keep it off in production.
+        max_body_size: the largest request body accepted, in bytes; larger gets a 413.
+        stop_on_task_error: stop a request's remaining tasks after one fails.
+        on_task_error: called with `(task, exception)` when a task fails (sync or async).
+        task_threads: how many sync tasks may run at once, on threads of their own.
+        enable_openapi: serve `/openapi.json` and `/docs`.
+        title: the OpenAPI document's title.
+        version: the OpenAPI document's version.
+        **lilya_options: passed to `Lilya` (`lifespan`, `on_startup`,
+            `on_shutdown`, `middleware`, `exception_handlers`, ...).
+    """
+
+    def __init__(
+        self,
+        routes: Sequence[Any] | None = None,
+        *,
+        debug: bool = False,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        stop_on_task_error: bool = False,
+        on_task_error: TaskErrorHook | None = None,
+        task_threads: int = 40,
+        enable_openapi: bool = True,
+        title: str = "Ravyn",
+        version: str = "0.1.0",
+        **lilya_options: Any,
+    ) -> None:
+        handlers = [route for route in routes or [] if isinstance(route, RouteHandler)]
+        others = [route for route in routes or [] if not isinstance(route, RouteHandler)]
+        exception_handlers = {
+            HTTPException: http_error_response,
+            Exception: server_error_response,
+            **(lilya_options.pop("exception_handlers", None) or {}),
+        }
+        super().__init__(
+            debug=debug,
+            routes=others,
+            exception_handlers=exception_handlers,
+            enable_openapi=False,
+            **lilya_options,
+        )
+        self.max_body_size = max_body_size
+        self.task_runner = TaskRunner(
+            stop_on_error=stop_on_task_error,
+            on_task_error=on_task_error,
+            thread_limit=task_threads,
+        )
+        self.handlers: list[RouteHandler[Any, Any]] = []
+        self._endpoints: dict[str, tuple[Path, PathEndpoint]] = {}
+        self.title = title
+        self.api_version = version
+        for handler in handlers:
+            self.add_route(handler)
+        if enable_openapi:
+            enable_openapi_routes(self)
+
+    def add_route(  # type: ignore[override]
+        self,
+        path_or_handler: str | RouteHandler[Any, Any],
+        handler: Callable[..., Any] | None = None,
+        *,
+        methods: Sequence[str] | None = None,
+        name: str | None = None,
+        include_in_schema: bool = True,
+    ) -> RouteHandler[Any, Any]:
+        """Serve a handler.
+
+        `app.add_route(handler)` takes the path and methods from the
+        decorator; `app.add_route("/path", handler)` serves a decorated
+        handler at another path, or a plain function (GET unless `methods`
+        says otherwise). Registering a method and path twice raises
+        `ImproperlyConfigured`.
+
+        Returns the `RouteHandler` that serves the route.
+        """
+        route_handler = self._route_handler(path_or_handler, handler, methods, name, include_in_schema)
+        self._register(route_handler)
+        return route_handler
+
+    @staticmethod
+    def _route_handler(
+        path_or_handler: str | RouteHandler[Any, Any],
+        handler: Callable[..., Any] | None,
+        methods: Sequence[str] | None,
+        name: str | None,
+        include_in_schema: bool,
+    ) -> RouteHandler[Any, Any]:
+        if isinstance(path_or_handler, RouteHandler):
+            if path_or_handler.path is None:
+                raise ImproperlyConfigured(
+                    f"{path_or_handler.name} has no path: give one in its decorator "
+                    f"(@post('/items')) or here (app.add_route('/items', {path_or_handler.name}))"
+                )
+            return path_or_handler
+        if not isinstance(path_or_handler, str):
+            raise ImproperlyConfigured(
+                "add_route takes a handler made by @get/@post/... or a path and a handler: "
+                f"got {path_or_handler!r}"
+            )
+        if handler is None:
+            raise ImproperlyConfigured(f"add_route({path_or_handler!r}) needs a handler as well")
+        if isinstance(handler, RouteHandler):
+            return handler if handler.path == path_or_handler else handler.with_path(path_or_handler)
+        return RouteHandler(
+            handler,
+            path=path_or_handler,
+            methods=methods or ["GET"],
+            name=name,
+            include_in_schema=include_in_schema,
+        )
+
+    def _register(self, handler: RouteHandler[Any, Any]) -> None:
+        assert handler.path is not None
+        shape = path_shape(handler.path)
+        if shape not in self._endpoints:
+            endpoint = PathEndpoint()
+            lilya_path = Path(handler.path, endpoint, methods=list(handler.methods), name=handler.name)
+            self.router.routes.append(lilya_path)
+            self._endpoints[shape] = (lilya_path, endpoint)
+        lilya_path, endpoint = self._endpoints[shape]
+        for method in handler.methods:
+            existing = endpoint.handlers.get(method)
+            if existing is not None:
+                raise ImproperlyConfigured(
+                    f"{method} {handler.path} is already handled by {existing.name}; "
+                    f"{handler.name} cannot take it too. Use another path or method."
+                )
+        endpoint.add(handler)
+        allowed = lilya_path.methods if lilya_path.methods is not None else []
+        for method in handler.methods:
+            if method not in allowed:
+                allowed.append(method)
+        if "GET" in allowed and "HEAD" not in allowed:
+            allowed.append("HEAD")
+        lilya_path.methods = allowed
+        self.handlers.append(handler)
+        self._fast_route = self._compute_fast_route()
+
+
+def enable_openapi_routes(app: Ravyn) -> None:
+    """Serve the app's OpenAPI document and Swagger UI (see `ravyn.openapi`)."""
+    serve_openapi(app)
+
+
+def http_error_response(request: Request, exc: Exception) -> Response:
+    """Answer an HTTP error (404, 405, ...) as JSON `{"detail": ...}`, keeping its headers."""
+    assert isinstance(exc, HTTPException)
+    return error_response(exc)
+
+
+def server_error_response(request: Request, exc: Exception) -> Response:
+    """Answer an unhandled error with a 500 and no traceback; the server logs it."""
+    return JSONResponse({"detail": "Internal Server Error"}, status_code=500)

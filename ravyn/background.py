@@ -1,0 +1,384 @@
+"""Background tasks: work that runs after the response has been sent.
+
+`BackgroundTask` and `BackgroundTasks` subclass Lilya's
+[`lilya.background.Task`][lilya.background.Task] and `Tasks`, so either kind
+can be given to `background=` anywhere, and `isinstance(task, Task)` holds for
+ours. What this module adds on top of Lilya:
+
+* a `ParamSpec` signature, so `mypy` checks the arguments against the function;
+* a [`TaskRunner`][ravyn.background.TaskRunner] that runs the tasks of one
+  request exactly once each, runs sync functions on worker threads of its own,
+  logs a failing task with its name and traceback and goes on with the next;
+* [`TaskEvent`][ravyn.background.TaskEvent]s (started, finished, failed) for
+  whoever listens, at no cost when nobody does.
+
+Example:
+    ```python
+    from ravyn import BackgroundTasks
+
+    def send_email(to: str, subject: str) -> None: ...
+
+    tasks = BackgroundTasks()
+    tasks.add_task(send_email, "ada@example.com", subject="Welcome")
+    ```
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import reprlib
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Literal, ParamSpec
+
+import anyio
+import anyio.to_thread
+from lilya.background import Task, Tasks
+from lilya.compat import is_async_callable
+
+__all__ = [
+    "BackgroundTask",
+    "BackgroundTasks",
+    "TaskErrorHook",
+    "TaskEvent",
+    "TaskListener",
+    "TaskRunner",
+    "observe_tasks",
+    "task_name",
+]
+
+P = ParamSpec("P")
+
+logger = logging.getLogger("ravyn.background")
+
+_short_repr = reprlib.Repr()
+_short_repr.maxstring = 60
+_short_repr.maxother = 60
+_short_repr.maxlong = 40
+
+
+def task_name(task_or_func: object) -> str:
+    """Return a readable name for a task or a function: its `__qualname__`.
+
+    Works for our tasks, Lilya's tasks (whose `func` may be a thread wrapper)
+    and plain callables.
+
+    Example:
+        ```python
+        from ravyn.background import BackgroundTask, task_name
+
+        def send_email(to: str) -> None: ...
+
+        assert task_name(BackgroundTask(send_email, "a@b.c")) == "send_email"
+        ```
+    """
+    if isinstance(task_or_func, BackgroundTask) and not isinstance(task_or_func, Tasks):
+        return task_or_func.name
+    if isinstance(task_or_func, Tasks):
+        return type(task_or_func).__name__
+    func = getattr(task_or_func, "func", task_or_func) if isinstance(task_or_func, Task) else task_or_func
+    func = getattr(func, "_callable", func)  # Lilya's AsyncCallable thread wrapper
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    return str(name) if name else repr(func)
+
+
+class BackgroundTask(Task):
+    """One call of `func(*args, **kwargs)`, made after the response is sent.
+
+    Wraps `lilya.background.Task`. `func` may be `def` or `async def`: a sync
+    function runs on a worker thread so it never blocks the event loop, an
+    async one is awaited on the loop.
+
+    Example:
+        ```python
+        from ravyn import BackgroundTask
+
+        def log_signup(email: str, source: str = "web") -> None:
+            print(f"signup {email} from {source}")
+
+        task = BackgroundTask(log_signup, "ada@example.com", source="mobile")
+        ```
+    """
+
+    call: Callable[..., Any]
+    name: str
+    is_async: bool
+
+    def __init__(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
+        super().__init__(func, *args, **kwargs)
+        self.call = func
+        self.is_async = is_async_callable(func)
+        self.name = task_name(func)
+
+    def describe(self) -> str:
+        """Return `name(args...)` with long arguments shortened, for logs."""
+        parts = [_short_repr.repr(arg) for arg in self.args]
+        parts += [f"{key}={_short_repr.repr(value)}" for key, value in self.kwargs.items()]
+        return f"{self.name}({', '.join(parts)})"
+
+    async def __call__(self) -> None:
+        """Run this task through the default runner (used when a plain Lilya
+        response calls it): a failure is logged, never raised."""
+        await default_runner.run(self)
+
+    def __repr__(self) -> str:
+        return f"BackgroundTask({self.describe()})"
+
+
+class BackgroundTasks(Tasks, BackgroundTask):
+    """An ordered collection of tasks, run one after the other.
+
+    Wraps `lilya.background.Tasks`. It is also a `BackgroundTask`, so a handler
+    parameter annotated with either class receives one of these, ready for
+    `add_task`. With `as_group=True` its tasks run concurrently instead.
+
+    Example:
+        ```python
+        from ravyn import BackgroundTask, BackgroundTasks
+
+        def notify(channel: str) -> None: ...
+
+        tasks = BackgroundTasks(tasks=[BackgroundTask(notify, "email")])
+        tasks.add_task(notify, "sms")
+        assert len(tasks) == 2
+        ```
+    """
+
+    def __init__(self, tasks: Sequence[Task] | None = None, as_group: bool = False) -> None:
+        Tasks.__init__(self, tasks, as_group)
+        self.name = type(self).__name__
+        self.is_async = True
+
+    def add_task(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Append a call of `func(*args, **kwargs)` to run after the response."""
+        self.tasks.append(BackgroundTask(func, *args, **kwargs))
+
+    def describe(self) -> str:
+        """Return the names of the tasks held, for logs."""
+        return f"{self.name}[{', '.join(task_name(task) for task in self.tasks)}]"
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def __iter__(self) -> Iterator[Task]:
+        return iter(self.tasks)
+
+    async def __call__(self) -> None:
+        """Run the tasks through the default runner, each isolated from the others."""
+        await default_runner.run(self)
+
+    def __repr__(self) -> str:
+        return f"BackgroundTasks({list(self.tasks)!r}, as_group={self.as_group})"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """Something that happened to one task: it `started`, `finished` or `failed`.
+
+    `time` is `time.perf_counter()` at the event; `duration` (seconds) and
+    `error` are set on `finished`/`failed`.
+    """
+
+    kind: Literal["started", "finished", "failed"]
+    name: str
+    task: Task
+    time: float
+    duration: float | None = None
+    error: BaseException | None = None
+
+
+TaskListener = Callable[[TaskEvent], None]
+"""A function called with every `TaskEvent`; it must be quick and not raise."""
+
+TaskErrorHook = Callable[[Task, BaseException], "Awaitable[None] | None"]
+"""An app-level hook called with `(task, exception)` when a task fails."""
+
+_observers: ContextVar[tuple[TaskListener, ...]] = ContextVar("ravyn_task_observers", default=())
+
+
+@contextmanager
+def observe_tasks(listener: TaskListener) -> Iterator[None]:
+    """Call `listener` for every task event raised inside this block
+    (in this context and the tasks it starts).
+
+    Example:
+        ```python
+        from ravyn.background import TaskEvent, observe_tasks
+
+        seen: list[TaskEvent] = []
+        with observe_tasks(seen.append):
+            ...  # drive a request; its tasks report to `seen`
+        ```
+    """
+    token = _observers.set((*_observers.get(), listener))
+    try:
+        yield
+    finally:
+        _observers.reset(token)
+
+
+Plan = list["Task | tuple[Task, ...]"]
+
+
+def plan_tasks(sources: Iterable[Task | None]) -> Plan:
+    """Flatten tasks and task collections into the steps to run, in order.
+
+    A task object met twice (the same collector attached in two places) is
+    kept once. A collection made with `as_group=True` becomes one tuple whose
+    tasks run concurrently; anything nested inside a group joins that group.
+    """
+    seen: set[int] = set()
+    plan: Plan = []
+
+    def add(task: Task | None, into: list[Any]) -> None:
+        if task is None or id(task) in seen:
+            return
+        seen.add(id(task))
+        if not isinstance(task, Tasks):
+            into.append(task)
+        elif task.as_group and into is plan:
+            group: list[Task] = []
+            for inner in task.tasks:
+                add(inner, group)
+            if group:
+                plan.append(tuple(group))
+        else:
+            for inner in task.tasks:
+                add(inner, into)
+
+    for source in sources:
+        add(source, plan)
+    return plan
+
+
+class TaskRunner:
+    """Runs the background tasks of a request after its response.
+
+    Each task runs exactly once, in order. A task that raises is logged on the
+    `ravyn.background` logger with its name, its arguments and the traceback,
+    reported to `on_task_error`, and the next task still runs (unless
+    `stop_on_error=True`). Exceptions never reach the server. Sync functions
+    run on this runner's own worker threads (at most `thread_limit` at once),
+    so slow sync tasks cannot take the threads that sync handlers use.
+
+    Every `Ravyn` app owns one runner (`app.task_runner`).
+    """
+
+    def __init__(
+        self,
+        *,
+        stop_on_error: bool = False,
+        on_task_error: TaskErrorHook | None = None,
+        thread_limit: int = 40,
+    ) -> None:
+        self.stop_on_error = stop_on_error
+        self.on_task_error = on_task_error
+        self.thread_limit = thread_limit
+        self.listeners: list[TaskListener] = []
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def add_listener(self, listener: TaskListener) -> None:
+        """Call `listener` with every `TaskEvent` of every request of this runner."""
+        self.listeners.append(listener)
+
+    def remove_listener(self, listener: TaskListener) -> None:
+        """Stop calling `listener`."""
+        self.listeners.remove(listener)
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        """The capacity limiter for sync tasks (made on first use, inside the loop)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.thread_limit)
+        return self._limiter
+
+    async def run(self, *sources: Task | None) -> None:
+        """Run every task in `sources` (tasks, collections or `None`), once each."""
+        for step in plan_tasks(sources):
+            if isinstance(step, tuple):
+                succeeded = await self.run_group(step)
+            else:
+                succeeded = await self.run_one(step)
+            if not succeeded and self.stop_on_error:
+                logger.warning("Skipping the remaining background tasks: stop_on_error is set")
+                return
+
+    async def run_group(self, tasks: Sequence[Task]) -> bool:
+        """Run `tasks` concurrently; return whether all of them succeeded."""
+        outcomes: list[bool] = []
+
+        async def run_into(task: Task) -> None:
+            outcomes.append(await self.run_one(task))
+
+        async with anyio.create_task_group() as group:
+            for task in tasks:
+                group.start_soon(run_into, task)
+        return all(outcomes)
+
+    async def run_one(self, task: Task) -> bool:
+        """Run one leaf task; return whether it succeeded. Never raises `Exception`."""
+        listeners = (*self.listeners, *_observers.get())
+        name = task_name(task)
+        started = time.perf_counter()
+        if listeners:
+            self._emit(listeners, TaskEvent("started", name, task, started))
+        try:
+            await self._invoke(task)
+        except Exception as exc:
+            ended = time.perf_counter()
+            described = task.describe() if isinstance(task, BackgroundTask) else name
+            logger.error(
+                "Background task %s failed after %.3fs: %s: %s",
+                described,
+                ended - started,
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+                extra={"task_name": name},
+            )
+            if listeners:
+                self._emit(listeners, TaskEvent("failed", name, task, ended, ended - started, exc))
+            await self._report(task, exc)
+            return False
+        if listeners:
+            ended = time.perf_counter()
+            self._emit(listeners, TaskEvent("finished", name, task, ended, ended - started))
+        return True
+
+    async def _invoke(self, task: Task) -> None:
+        if not isinstance(task, BackgroundTask):
+            await task()  # Lilya's own task: it already knows how to run itself
+        elif task.is_async:
+            await task.call(*task.args, **task.kwargs)
+        else:
+            call = functools.partial(task.call, *task.args, **task.kwargs)
+            await anyio.to_thread.run_sync(call, limiter=self.limiter)
+
+    async def _report(self, task: Task, exc: BaseException) -> None:
+        if self.on_task_error is None:
+            return
+        try:
+            outcome = self.on_task_error(task, exc)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            logger.exception("The on_task_error hook raised while reporting %s", task_name(task))
+
+    @staticmethod
+    def _emit(listeners: Sequence[TaskListener], event: TaskEvent) -> None:
+        for listener in listeners:
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("A task listener raised on %s", event.kind)
+
+
+default_runner = TaskRunner()
+"""The runner used when a task is called directly, outside a Ravyn route."""

@@ -1,0 +1,139 @@
+"""The OpenAPI document of a Ravyn app, built with Lilya's OpenAPI helpers.
+
+`lilya.contrib.openapi.utils.get_openapi` writes the document; this module
+only describes each handler to it (summary, tags, query parameters, request
+body) and fixes the success status code. Field schemas come from pydantic's
+`TypeAdapter`, which Lilya's OpenAPI support already depends on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lilya.contrib.openapi.config import OpenAPIConfig
+from lilya.contrib.openapi.docs import get_swagger_ui_html
+from lilya.contrib.openapi.utils import get_openapi
+from lilya.requests import Request
+from lilya.responses import HTMLResponse, JSONResponse
+from lilya.routing import Path
+from pydantic import TypeAdapter
+
+from ravyn.params import BODY_METHODS, Parameter
+from ravyn.routing import RouteHandler
+
+if TYPE_CHECKING:
+    from ravyn.applications import Ravyn
+
+__all__ = ["openapi_document", "serve_openapi"]
+
+OPENAPI_URL = "/openapi.json"
+DOCS_URL = "/docs"
+_CONVERTER = re.compile(r"{([^}:]+):[^}]+}")
+
+
+@dataclass
+class _Operation:
+    """What `get_openapi` reads from a route's handler."""
+
+    func: Any
+    openapi_meta: dict[str, Any]
+
+
+@dataclass
+class _RouteView:
+    """What `get_openapi` reads from a route, for one handler."""
+
+    path_format: str
+    methods: list[str]
+    handler: _Operation
+    include_in_schema: bool = True
+    routes: list[Any] = field(default_factory=list)
+
+
+def _schema(annotation: Any) -> dict[str, Any]:
+    try:
+        return TypeAdapter(annotation).json_schema()
+    except Exception:  # an annotation pydantic cannot describe: leave it open
+        return {}
+
+
+def _describe(handler: RouteHandler[Any, Any]) -> dict[str, Any]:
+    fields = [p for p in handler.signature.parameters if p.source == "field"]
+    whole_body = [p for p in handler.signature.parameters if p.source == "body"]
+    meta: dict[str, Any] = {
+        "summary": handler.summary,
+        "description": handler.description,
+        "tags": handler.tags or None,
+    }
+    has_body = handler.methods[0] in BODY_METHODS
+    if has_body and whole_body:
+        meta["request_body"] = _schema(whole_body[0].annotation)
+    elif has_body and fields:
+        meta["request_body"] = _object_schema(fields)
+    elif fields:
+        meta["query"] = {p.name: _query_parameter(p) for p in fields}
+    return meta
+
+
+def _object_schema(fields: list[Parameter]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {p.name: _schema(p.annotation) for p in fields},
+        "required": [p.name for p in fields if p.required],
+    }
+
+
+def _query_parameter(param: Parameter) -> dict[str, Any]:
+    return {
+        "name": param.name,
+        "in": "query",
+        "required": param.required,
+        "schema": _schema(param.annotation),
+    }
+
+
+def openapi_document(app: Ravyn) -> dict[str, Any]:
+    """Build the OpenAPI document for every handler of `app` shown in the schema."""
+    views = [
+        _RouteView(
+            path_format=_CONVERTER.sub(r"{\1}", handler.path or "/"),
+            methods=handler.methods,
+            handler=_Operation(handler.func, _describe(handler)),
+        )
+        for handler in app.handlers
+        if handler.include_in_schema
+    ]
+    document = get_openapi(app=app, title=app.title, version=app.api_version, routes=views)
+    for handler in app.handlers:
+        if not handler.include_in_schema:
+            continue
+        path = _CONVERTER.sub(r"{\1}", handler.path or "/")
+        for method in handler.methods:
+            operation = document["paths"][path][method.lower()]
+            responses = {str(handler.status_code): {"description": "Successful response"}}
+            if handler.signature.parameters:
+                responses["400"] = {"description": "The request does not fit the parameters"}
+            operation["responses"] = responses
+    return document
+
+
+def serve_openapi(app: Ravyn) -> None:
+    """Add `GET /openapi.json` and a Swagger UI page at `GET /docs` to `app`."""
+    config = OpenAPIConfig()
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        return JSONResponse(openapi_document(app))
+
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=OPENAPI_URL,
+            title=f"{app.title} - Swagger UI",
+            swagger_js_url=config.swagger_js_url,
+            swagger_css_url=config.swagger_css_url,
+            swagger_favicon_url=config.swagger_favicon_url,
+        )
+
+    app.router.routes.append(Path(OPENAPI_URL, openapi_json, methods=["GET"], include_in_schema=False))
+    app.router.routes.append(Path(DOCS_URL, swagger_ui, methods=["GET"], include_in_schema=False))

@@ -1,0 +1,301 @@
+"""Route decorators (`get`, `post`, `put`, `patch`, `delete`, `route`) and
+the route handlers they make.
+
+A decorated function becomes a [`RouteHandler`][ravyn.routing.RouteHandler]:
+still callable like the function, plus the path, methods, status code,
+background tasks and OpenAPI details that `Ravyn.add_route` needs. Its
+signature is compiled once, here, not on every request.
+
+Example:
+    ```python
+    from ravyn import BackgroundTasks, Ravyn, post
+
+    def audit(event: str) -> None:
+        print("audit:", event)
+
+    @post("/notes")
+    def create_note(text: str, tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(audit, "note_created")
+        return {"text": text}
+
+    app = Ravyn()
+    app.add_route(create_note)
+    ```
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, ParamSpec, TypeVar
+
+import anyio.to_thread
+from lilya.background import Task
+from lilya.compat import is_async_callable
+from lilya.requests import Request
+from lilya.responses import JSONResponse, Response
+from lilya.types import Receive, Scope, Send
+
+from ravyn.background import BackgroundTasks, TaskRunner, default_runner
+from ravyn.exceptions import RequestError, error_response
+from ravyn.params import HandlerSignature, read_inputs, read_signature
+
+__all__ = ["MethodRoute", "PathEndpoint", "RouteHandler", "delete", "get", "patch", "post", "put", "route"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+logger = logging.getLogger("ravyn.routing")
+
+DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
+NO_BODY_STATUSES = frozenset({204, 304})
+DEFAULT_MAX_BODY_SIZE = 1024 * 1024
+
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
+
+
+def path_param_names(path: str) -> set[str]:
+    """The parameter names in a path template: `/u/{id:int}` gives `{"id"}`."""
+    return {match.group(1) for match in _PATH_PARAM.finditer(path)}
+
+
+def path_shape(path: str) -> str:
+    """A path with parameter names erased, so `/u/{id}` and `/u/{uid}` compare equal."""
+    return _PATH_PARAM.sub(lambda m: "{:" + (m.group(2) or "str") + "}", path.rstrip("/") or "/")
+
+
+class RouteHandler(Generic[P, R]):
+    """A handler function with everything needed to route requests to it.
+
+    Made by the route decorators; calling it calls the function unchanged, so
+    handlers stay easy to unit-test.
+    """
+
+    def __init__(
+        self,
+        func: Callable[P, R],
+        *,
+        path: str | None,
+        methods: Sequence[str],
+        status_code: int | None = None,
+        background: Task | None = None,
+        name: str | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        include_in_schema: bool = True,
+    ) -> None:
+        if not callable(func):
+            raise TypeError(f"a route handler must be a function, got {func!r}")
+        if background is not None and not isinstance(background, Task):
+            raise TypeError(
+                f"background= takes a BackgroundTask or BackgroundTasks, got {type(background).__name__}"
+            )
+        self.func = func
+        self._call: Callable[..., Any] = func
+        self.methods = [method.upper() for method in methods]
+        self.status_code: int = status_code or DEFAULT_STATUS.get(self.methods[0], 200)
+        self.background = background
+        self.name: str = name or str(getattr(func, "__name__", "handler"))
+        doc = inspect.getdoc(func) or ""
+        self.summary = summary or (doc.splitlines()[0] if doc else self.name.replace("_", " ").capitalize())
+        self.description = description if description is not None else doc or None
+        self.tags = list(tags or [])
+        self.include_in_schema = include_in_schema
+        self.is_async = is_async_callable(func)
+        self.path: str | None = None
+        self.signature: HandlerSignature = read_signature(func, path_params=set())
+        if path is not None:
+            self.bind_path(path)
+        functools.update_wrapper(self, func)
+
+    def bind_path(self, path: str) -> None:
+        """Set the path and compile the signature against its parameters."""
+        if not path.startswith("/"):
+            raise ValueError(f"route paths start with '/': got {path!r} for {self.name}")
+        self.path = path
+        self.signature = read_signature(self.func, path_params=path_param_names(path))
+        unused = path_param_names(path) - {p.name for p in self.signature.parameters}
+        if unused:
+            logger.debug("%s ignores path parameters %s", self.name, sorted(unused))
+
+    def with_path(self, path: str) -> RouteHandler[P, R]:
+        """A copy of this handler served at another path."""
+        copy = RouteHandler(
+            self.func,
+            path=path,
+            methods=self.methods,
+            status_code=self.status_code,
+            background=self.background,
+            name=self.name,
+            summary=self.summary,
+            description=self.description,
+            tags=self.tags,
+            include_in_schema=self.include_in_schema,
+        )
+        return copy
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.func(*args, **kwargs)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request: bind, call, respond, then run the tasks.
+
+        Tasks come from three places and run in this order, each once: the
+        injected collector, the returned response's `background`, the
+        decorator's `background`.
+        """
+        app = scope.get("app")
+        runner: TaskRunner = getattr(app, "task_runner", default_runner)
+        request = Request(scope, receive, send)
+        tasks = BackgroundTasks() if self.signature.wants_tasks else None
+        try:
+            inputs = await read_inputs(
+                request,
+                reads_body=self.signature.reads_body,
+                max_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE),
+            )
+            kwargs = self.signature.bind(request, inputs, tasks)
+        except RequestError as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        if self.is_async:
+            result = await self._call(**kwargs)
+        else:
+            result = await anyio.to_thread.run_sync(functools.partial(self._call, **kwargs))
+        response = self.make_response(result)
+        background, response.background = response.background, None
+        await response(scope, receive, send)
+        if scope.get("method") == "HEAD":
+            # HEAD must be safe to repeat (monitors, link checkers): like Lilya, no tasks
+            logger.debug("HEAD %s: background tasks not run", scope.get("path"))
+            return
+        await runner.run(tasks, background, self.background)
+
+    def make_response(self, result: Any) -> Response:
+        """Turn a handler's return value into a response.
+
+        A `Response` is sent as it is; anything else is encoded as JSON with
+        the route's status code (no body for 204 and 304).
+        """
+        if isinstance(result, Response):
+            return result
+        if self.status_code in NO_BODY_STATUSES:
+            return Response(status_code=self.status_code)
+        return JSONResponse(result, status_code=self.status_code)
+
+    def __repr__(self) -> str:
+        return f"RouteHandler({'/'.join(self.methods)} {self.path} -> {self.name})"
+
+
+def route(
+    path: str | None = None,
+    methods: Sequence[str] = ("GET",),
+    *,
+    status_code: int | None = None,
+    background: Task | None = None,
+    name: str | None = None,
+    summary: str | None = None,
+    description: str | None = None,
+    tags: Sequence[str] | None = None,
+    include_in_schema: bool = True,
+) -> Callable[[Callable[P, R]], RouteHandler[P, R]]:
+    """Make a function a handler for `methods` at `path`.
+
+    `status_code` defaults to 201 for POST, 204 for DELETE and 200 otherwise.
+    `background` (a `BackgroundTask` or `BackgroundTasks`) runs after every
+    response of this route. `name`, `summary`, `description` and `tags` go to
+    the OpenAPI document (the docstring fills summary and description).
+
+    Example:
+        ```python
+        from ravyn import route
+
+        @route("/ping", methods=["GET", "POST"])
+        def ping() -> str:
+            return "pong"
+        ```
+    """
+
+    def decorator(func: Callable[P, R]) -> RouteHandler[P, R]:
+        return RouteHandler(
+            func,
+            path=path,
+            methods=methods,
+            status_code=status_code,
+            background=background,
+            name=name,
+            summary=summary,
+            description=description,
+            tags=tags,
+            include_in_schema=include_in_schema,
+        )
+
+    return decorator
+
+
+class MethodRoute:
+    """A decorator factory for one HTTP method: `get`, `post`, `put`, `patch`
+    and `delete` are instances. `@post("/users")` and `@post(path="/users")`
+    both work; the options are those of `route`."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+
+    def __call__(
+        self,
+        path: str | None = None,
+        *,
+        status_code: int | None = None,
+        background: Task | None = None,
+        name: str | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] | None = None,
+        include_in_schema: bool = True,
+    ) -> Callable[[Callable[P, R]], RouteHandler[P, R]]:
+        return route(
+            path,
+            [self.method],
+            status_code=status_code,
+            background=background,
+            name=name,
+            summary=summary,
+            description=description,
+            tags=tags,
+            include_in_schema=include_in_schema,
+        )
+
+    def __repr__(self) -> str:
+        return f"MethodRoute({self.method!r})"
+
+
+get = MethodRoute("GET")
+post = MethodRoute("POST")
+put = MethodRoute("PUT")
+patch = MethodRoute("PATCH")
+delete = MethodRoute("DELETE")
+
+
+class PathEndpoint:
+    """The ASGI endpoint of one path: dispatches each method to its handler.
+
+    Mounted in a `lilya.routing.Path`, which answers 405 (with `Allow`) for a
+    method no handler takes.
+    """
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, RouteHandler[Any, Any]] = {}
+
+    def add(self, handler: RouteHandler[Any, Any]) -> None:
+        """Serve `handler`'s methods from this path."""
+        for method in handler.methods:
+            self.handlers[method] = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        handler = self.handlers.get(method) or self.handlers[method if method != "HEAD" else "GET"]
+        await handler.handle(scope, receive, send)

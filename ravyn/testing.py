@@ -1,0 +1,422 @@
+"""Testing helpers: Lilya's `TestClient` and a timeline recorder.
+
+`TestClient` (and httpx's ASGI transport) return only once the whole ASGI
+call is over, background tasks included, so they cannot tell *when* the
+client had its response. The recorder drives the raw ASGI call itself and
+writes everything that happens on one clock, in order:
+
+| kind                | when                                             |
+|---------------------|--------------------------------------------------|
+| `request`           | the request is handed to the app                 |
+| `response_started`  | the app sent `http.response.start`               |
+| `response_complete` | the app sent the last body message               |
+| `task_started`, `task_finished`, `task_failed` | a background task's life |
+| `log`               | a log record (any logger, INFO and up)           |
+| `output`            | a line printed to stdout                         |
+| `mark`              | a call of `mark()` from your own code            |
+| `call_complete`     | the ASGI call returned                           |
+
+Example:
+    ```python
+    import anyio
+    from ravyn import BackgroundTasks, Ravyn, post
+    from ravyn.testing import record
+
+    def send_receipt(order: int) -> None:
+        print(f"receipt for order {order}")
+
+    @post("/orders")
+    def create_order(order: int, tasks: BackgroundTasks) -> dict[str, int]:
+        tasks.add_task(send_receipt, order)
+        return {"order": order}
+
+    app = Ravyn(routes=[create_order])
+
+    timeline = anyio.run(lambda: record(app, "POST", "/orders", json={"order": 7}))
+    assert timeline.status == 201
+    assert timeline.response_complete < timeline.first("output")
+    ```
+"""
+
+from __future__ import annotations
+
+import io
+import json as jsonlib
+import logging
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+from urllib.parse import urlencode
+
+import anyio
+from lilya.testclient import TestClient
+from lilya.types import ASGIApp, Message
+
+from ravyn.background import TaskEvent, observe_tasks
+
+__all__ = ["Recorder", "TestClient", "Timeline", "TimelineEvent", "mark", "record"]
+
+_UNSET: Any = object()
+_current: ContextVar[Timeline | None] = ContextVar("ravyn_timeline", default=None)
+
+
+@dataclass(frozen=True, order=True)
+class TimelineEvent:
+    """One thing that happened during a recorded request.
+
+    Events compare by `seq`, their place in the timeline, so
+    `timeline.response_complete < timeline.first("task_started")` reads as
+    "the response was complete before the first task started".
+    """
+
+    seq: int
+    at: float = field(compare=False)
+    """Seconds since the request was handed to the app."""
+    kind: str = field(compare=False)
+    name: str = field(default="", compare=False)
+    """The task's name, the logger's name, the mark's label, ..."""
+    detail: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __str__(self) -> str:
+        label = f" {self.name}" if self.name else ""
+        return f"#{self.seq} +{self.at * 1000:.1f}ms {self.kind}{label}"
+
+
+class Timeline:
+    """The ordered events of one recorded request, and its response."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.events: list[TimelineEvent] = []
+        self.status: int | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.body = b""
+        self._lock = threading.Lock()
+
+    def add(self, kind: str, name: str = "", **detail: Any) -> TimelineEvent:
+        """Append an event now (thread-safe); `detail` is kept as given."""
+        with self._lock:
+            event = TimelineEvent(len(self.events), time.perf_counter() - self.started, kind, name, detail)
+            self.events.append(event)
+        return event
+
+    def json(self) -> Any:
+        """The response body decoded as JSON."""
+        return jsonlib.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        """The first response header called `name` (case-insensitive)."""
+        lowered = name.lower()
+        return next((value for key, value in self.headers if key == lowered), None)
+
+    def all(self, kind: str, name: str | None = None) -> list[TimelineEvent]:
+        """Every event of `kind` (and `name`, if given), in order."""
+        return [e for e in self.events if e.kind == kind and (name is None or e.name == name)]
+
+    def first(self, kind: str, name: str | None = None) -> TimelineEvent:
+        """The first event of `kind` (and `name`); `AssertionError` listing what
+        was recorded if there is none."""
+        found = self.all(kind, name)
+        if not found:
+            wanted = f"{kind} {name}" if name else kind
+            raise AssertionError(f"no {wanted!r} event; recorded:\n{self.render()}")
+        return found[0]
+
+    def last(self, kind: str, name: str | None = None) -> TimelineEvent:
+        """The last event of `kind` (and `name`)."""
+        found = self.all(kind, name)
+        if not found:
+            raise AssertionError(f"no {kind!r} event; recorded:\n{self.render()}")
+        return found[-1]
+
+    @property
+    def response_complete(self) -> TimelineEvent:
+        """The moment the last body message was sent."""
+        return self.first("response_complete")
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of all events, in order (handy in assertions)."""
+        return [e.kind for e in self.events]
+
+    def task_names(self, kind: str = "task_started") -> list[str]:
+        """The names of the tasks, in the order they reached `kind`."""
+        return [e.name for e in self.all(kind)]
+
+    def lines(self) -> list[str]:
+        """The text of every `output` and `log` event, in order."""
+        return [str(e.detail.get("text", "")) for e in self.events if e.kind in ("output", "log")]
+
+    def render(self) -> str:
+        """A plain-text table of the events, one per line."""
+        rows = []
+        for event in self.events:
+            text = event.detail.get("text") or event.detail.get("status") or ""
+            if event.kind == "task_finished" or event.kind == "task_failed":
+                text = (
+                    f"{event.detail.get('duration', 0) * 1000:.1f}ms {event.detail.get('error', '')}".strip()
+                )
+            rows.append(f"{event.at * 1000:9.1f} ms  {event.kind:<18} {event.name:<24} {text}".rstrip())
+        return "\n".join(rows)
+
+    def __repr__(self) -> str:
+        return f"Timeline(status={self.status}, events={self.kinds})"
+
+
+def mark(label: str, **detail: Any) -> None:
+    """Record a `mark` event in the timeline being recorded, if any.
+
+    Call it from task code to pin down a side effect precisely; outside a
+    recording it does nothing.
+    """
+    timeline = _current.get()
+    if timeline is not None:
+        timeline.add("mark", label, **detail)
+
+
+class _LineTap(io.TextIOBase):
+    """A stdout stand-in that records each complete line, then passes it on."""
+
+    def __init__(self, timeline: Timeline, target: TextIO) -> None:
+        self.timeline = timeline
+        self.target = target
+        self.pending = ""
+
+    def write(self, text: str) -> int:
+        self.target.write(text)
+        self.pending += text
+        while "\n" in self.pending:
+            line, self.pending = self.pending.split("\n", 1)
+            self.timeline.add("output", text=line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+
+class _LogTap(logging.Handler):
+    def __init__(self, timeline: Timeline) -> None:
+        super().__init__(logging.INFO)
+        self.timeline = timeline
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.timeline.add(
+            "log",
+            record.name,
+            level=record.levelname,
+            text=record.getMessage(),
+            exc_info=bool(record.exc_info),
+            task_name=getattr(record, "task_name", None),
+        )
+
+
+@contextmanager
+def _taps(timeline: Timeline, capture_output: bool, log_level: int) -> Iterator[None]:
+    root = logging.getLogger()
+    handler = _LogTap(timeline)
+    previous_level = root.level
+    root.addHandler(handler)
+    if root.level > log_level or root.level == logging.NOTSET:
+        root.setLevel(log_level)
+    previous_stdout = sys.stdout
+    if capture_output:
+        sys.stdout = _LineTap(timeline, previous_stdout)
+    try:
+        yield
+    finally:
+        sys.stdout = previous_stdout
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+
+
+def _task_listener(timeline: Timeline) -> Any:
+    def listen(event: TaskEvent) -> None:
+        if event.kind == "started":
+            timeline.add("task_started", event.name)
+        elif event.kind == "finished":
+            timeline.add("task_finished", event.name, duration=event.duration)
+        else:
+            error = f"{type(event.error).__name__}: {event.error}"
+            timeline.add("task_failed", event.name, duration=event.duration, error=error)
+
+    return listen
+
+
+class Recorder:
+    """Drives an ASGI app in-process, its lifespan included, and records
+    timelines of its requests.
+
+    Use it as `async with Recorder(app) as recorder:` to run the app's startup
+    and shutdown around several requests; `record()` does this for one.
+    """
+
+    def __init__(self, app: ASGIApp, *, capture_output: bool = True, log_level: int = logging.INFO) -> None:
+        self.app = app
+        self.capture_output = capture_output
+        self.log_level = log_level
+
+    async def __aenter__(self) -> Recorder:
+        self._stack = _LifespanDriver(self.app)
+        await self._stack.startup()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._stack.shutdown()
+
+    async def request(
+        self,
+        method: str = "GET",
+        path: str = "/",
+        *,
+        json: Any = _UNSET,
+        data: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Timeline:
+        """Send one request and return its timeline once the ASGI call ends
+        (its background tasks included).
+
+        `json=` sends a JSON body, `data=` a form, `content=` raw bytes. Once
+        the response is complete the client is gone (`receive` answers
+        `http.disconnect`), as a browser that closed the tab would be.
+        """
+        body, content_type = _encode_body(json, data, content)
+        header_list = [(b"host", b"testserver")]
+        if content_type:
+            header_list.append((b"content-type", content_type.encode()))
+        if body:
+            header_list.append((b"content-length", str(len(body)).encode()))
+        for key, value in (headers or {}).items():
+            header_list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+        raw_path, _, query = path.partition("?")
+        if params:
+            query = "&".join(filter(None, [query, urlencode(params, doseq=True)]))
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": method.upper(),
+            "scheme": "http",
+            "path": raw_path,
+            "raw_path": raw_path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": header_list,
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+            "state": dict(getattr(self, "_stack", _NO_LIFESPAN).state),
+        }
+        timeline = Timeline(time.perf_counter())
+        response_done = anyio.Event()
+        request_sent = False
+
+        async def receive() -> Message:
+            nonlocal request_sent
+            if not request_sent:
+                request_sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await response_done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                timeline.status = message["status"]
+                timeline.headers = [
+                    (bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1"))
+                    for k, v in message.get("headers", [])
+                ]
+                timeline.add("response_started", status=message["status"])
+            elif message["type"] == "http.response.body":
+                if response_done.is_set():
+                    return
+                timeline.body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    timeline.add("response_complete", bytes=len(timeline.body))
+                    response_done.set()
+
+        token = _current.set(timeline)
+        try:
+            with (
+                _taps(timeline, self.capture_output, self.log_level),
+                observe_tasks(_task_listener(timeline)),
+            ):
+                timeline.add("request", method=method.upper(), path=path)
+                await self.app(scope, receive, send)
+                timeline.add("call_complete")
+        finally:
+            _current.reset(token)
+        return timeline
+
+
+@dataclass
+class _NoLifespan:
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+_NO_LIFESPAN = _NoLifespan()
+
+
+class _LifespanDriver:
+    """Runs an app's ASGI lifespan startup and shutdown, like a server would."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.state: dict[str, Any] = {}
+        self._group: Any = None
+
+    async def startup(self) -> None:
+        self._send_in, self._receive_in = anyio.create_memory_object_stream[Message](4)
+        self._send_out, self._receive_out = anyio.create_memory_object_stream[Message](4)
+        self._group = anyio.create_task_group()
+        await self._group.__aenter__()
+        self._group.start_soon(self._run)
+        await self._send_in.send({"type": "lifespan.startup"})
+        reply = await self._receive_out.receive()
+        if reply["type"] == "lifespan.startup.failed":
+            raise RuntimeError(f"the app failed to start: {reply.get('message', '')}")
+
+    async def _run(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": self.state}
+        try:
+            await self.app(scope, self._receive_in.receive, self._send_out.send)
+        except Exception:
+            # an app without lifespan support: behave like uvicorn's "auto" mode
+            await self._send_out.send({"type": "lifespan.startup.complete"})
+            await self._send_out.send({"type": "lifespan.shutdown.complete"})
+
+    async def shutdown(self) -> None:
+        await self._send_in.send({"type": "lifespan.shutdown"})
+        reply = await self._receive_out.receive()
+        await self._group.__aexit__(None, None, None)
+        if reply["type"] == "lifespan.shutdown.failed":
+            raise RuntimeError(f"the app failed to shut down: {reply.get('message', '')}")
+
+
+def _encode_body(
+    json: Any, data: Mapping[str, Any] | None, content: bytes | None
+) -> tuple[bytes, str | None]:
+    if json is not _UNSET:
+        return jsonlib.dumps(json).encode(), "application/json"
+    if data is not None:
+        return urlencode(data, doseq=True).encode(), "application/x-www-form-urlencoded"
+    return content or b"", None
+
+
+async def record(app: ASGIApp, method: str = "GET", path: str = "/", **options: Any) -> Timeline:
+    """Run `app`'s startup, send one request, run its shutdown, and return
+    the request's timeline. `options` are those of `Recorder.request`.
+
+    Example:
+        ```python
+        timeline = await record(app, "POST", "/register", json={"email": "a@b.c"})
+        assert timeline.response_complete < timeline.first("task_started")
+        ```
+    """
+    async with Recorder(app) as recorder:
+        return await recorder.request(method, path, **options)
