@@ -22,7 +22,8 @@ import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
 from lilya.requests import Request
@@ -217,8 +218,16 @@ def _read_parameter(
         return Parameter(name, "path", annotation, convert)
     if name in WHOLE_BODY_NAMES and is_body_model(annotation):
         return Parameter(name, "body", annotation, convert, default)
-    many = annotation is list or get_origin(annotation) is list
-    return Parameter(name, "field", annotation, convert, default, many)
+    return Parameter(name, "field", annotation, convert, default, _is_list(annotation))
+
+
+def _is_list(annotation: Any) -> bool:
+    """Whether a field takes a list (so repeated query keys are all kept)."""
+    if annotation is list or get_origin(annotation) is list:
+        return True
+    if get_origin(annotation) in (Union, UnionType):
+        return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
+    return False
 
 
 def _no_conversion(value: Any, from_text: bool) -> Any:
@@ -291,7 +300,8 @@ def _too_large(limit: int) -> RequestError:
 
 def _decode_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        # RFC 8259: JSON on the wire is UTF-8 (json.loads would guess UTF-16 from a BOM)
+        return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise RequestError(
             400, "Malformed JSON body: not valid UTF-8", [_bad_json("not valid UTF-8")]

@@ -14,6 +14,7 @@ writes everything that happens on one clock, in order:
 | `log`               | a log record (any logger, INFO and up)           |
 | `output`            | a line printed to stdout                         |
 | `mark`              | a call of `mark()` from your own code            |
+| `app_error`         | the app let an exception escape                  |
 | `call_complete`     | the ASGI call returned                           |
 
 Example:
@@ -278,6 +279,7 @@ class Recorder:
         content: bytes | None = None,
         params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
+        raise_app_exceptions: bool = True,
     ) -> Timeline:
         """Send one request and return its timeline once the ASGI call ends
         (its background tasks included).
@@ -285,15 +287,19 @@ class Recorder:
         `json=` sends a JSON body, `data=` a form, `content=` raw bytes. Once
         the response is complete the client is gone (`receive` answers
         `http.disconnect`), as a browser that closed the tab would be.
+        An exception the app lets escape (Lilya re-raises unhandled errors
+        after sending its 500, so the server can log them) is raised here
+        too, unless `raise_app_exceptions=False`: then it is recorded as an
+        `app_error` event and the timeline returned.
         """
         body, content_type = _encode_body(json, data, content)
-        header_list = [(b"host", b"testserver")]
+        defaults = {"host": "testserver"}
         if content_type:
-            header_list.append((b"content-type", content_type.encode()))
+            defaults["content-type"] = content_type
         if body:
-            header_list.append((b"content-length", str(len(body)).encode()))
-        for key, value in (headers or {}).items():
-            header_list.append((key.lower().encode("latin-1"), value.encode("latin-1")))
+            defaults["content-length"] = str(len(body))
+        merged = defaults | {key.lower(): value for key, value in (headers or {}).items()}
+        header_list = [(key.encode("latin-1"), value.encode("latin-1")) for key, value in merged.items()]
         raw_path, _, query = path.partition("?")
         if params:
             query = "&".join(filter(None, [query, urlencode(params, doseq=True)]))
@@ -347,7 +353,12 @@ class Recorder:
                 observe_tasks(_task_listener(timeline)),
             ):
                 timeline.add("request", method=method.upper(), path=path)
-                await self.app(scope, receive, send)
+                try:
+                    await self.app(scope, receive, send)
+                except Exception as exc:
+                    timeline.add("app_error", error=f"{type(exc).__name__}: {exc}")
+                    if raise_app_exceptions:
+                        raise
                 timeline.add("call_complete")
         finally:
             _current.reset(token)

@@ -1,0 +1,170 @@
+"""Tests for ravyn/applications.py: registering handlers, app-wide errors, lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+from lilya.exceptions import ImproperlyConfigured
+from lilya.responses import PlainText
+from lilya.routing import Path
+
+from ravyn import BackgroundTask, Ravyn, get, post
+from ravyn.testing import record
+
+pytestmark = pytest.mark.anyio
+
+
+@post("/items")
+def create_item(name: str) -> dict[str, str]:
+    return {"created": name}
+
+
+@get("/items/{item_id:int}")
+def read_item(item_id: int) -> dict[str, int]:
+    return {"item_id": item_id}
+
+
+async def test_add_route_takes_a_decorated_handler() -> None:
+    app = Ravyn()
+    returned = app.add_route(create_item)
+    assert returned is create_item
+    timeline = await record(app, "POST", "/items", json={"name": "lamp"})
+    assert (timeline.status, timeline.json()) == (201, {"created": "lamp"})
+
+
+async def test_add_route_takes_a_path_and_a_handler() -> None:
+    def hello(who: str = "world") -> str:
+        return f"hello {who}"
+
+    app = Ravyn()
+    app.add_route("/hello", hello)
+    app.add_route("/made", create_item)  # a decorated handler served at another path
+    assert (await record(app, "GET", "/hello?who=ada")).json() == "hello ada"
+    assert (await record(app, "POST", "/made", json={"name": "x"})).status == 201
+    assert (await record(app, "POST", "/items", json={"name": "x"})).status == 404
+
+
+async def test_routes_mix_handlers_and_lilya_routes() -> None:
+    async def legacy() -> PlainText:
+        return PlainText("from lilya")
+
+    app = Ravyn(routes=[read_item, Path("/legacy", legacy)])
+    assert (await record(app, "GET", "/items/3")).json() == {"item_id": 3}
+    assert (await record(app, "GET", "/legacy")).body == b"from lilya"
+
+
+def test_registering_a_method_and_path_twice_is_an_error() -> None:
+    @post("/items")
+    def create_item_again(name: str) -> None: ...
+
+    app = Ravyn(routes=[create_item])
+    with pytest.raises(ImproperlyConfigured, match="POST /items is already handled by create_item"):
+        app.add_route(create_item_again)
+
+
+def test_path_parameter_names_do_not_hide_a_duplicate() -> None:
+    @get("/items/{other:int}")
+    def read_other(other: int) -> None: ...
+
+    app = Ravyn(routes=[read_item])
+    with pytest.raises(ImproperlyConfigured, match="already handled"):
+        app.add_route(read_other)
+
+
+def test_a_handler_without_a_path_needs_one() -> None:
+    @post()
+    def nowhere() -> None: ...
+
+    with pytest.raises(ImproperlyConfigured, match="has no path"):
+        Ravyn().add_route(nowhere)
+    with pytest.raises(ImproperlyConfigured, match="needs a handler"):
+        Ravyn().add_route("/x")
+    with pytest.raises(ImproperlyConfigured, match="takes a handler"):
+        Ravyn().add_route(42)  # type: ignore[arg-type]
+
+
+async def test_two_methods_on_one_path_and_405_lists_both() -> None:
+    @get("/items")
+    def list_items() -> list[str]:
+        return ["lamp"]
+
+    app = Ravyn(routes=[create_item, list_items])
+    assert (await record(app, "GET", "/items")).json() == ["lamp"]
+    wrong = await record(app, "DELETE", "/items")
+    assert wrong.status == 405
+    assert wrong.json() == {"detail": "Method Not Allowed"}
+    assert set((wrong.header("allow") or "").split(", ")) == {"POST", "GET", "HEAD"}
+
+
+async def test_unknown_paths_get_a_json_404() -> None:
+    timeline = await record(Ravyn(routes=[create_item]), "GET", "/nope")
+    assert (timeline.status, timeline.json()) == (404, {"detail": "Not Found"})
+
+
+async def test_a_crashing_handler_gets_a_json_500_without_a_traceback() -> None:
+    ran: list[str] = []
+
+    @get("/crash", background=BackgroundTask(ran.append, "task"))
+    def crash() -> None:
+        raise RuntimeError("secret database password in here")
+
+    app = Ravyn(routes=[crash])
+    with pytest.raises(RuntimeError):
+        # like Starlette, Lilya re-raises after its 500 so that the server logs the error
+        await record(app, "GET", "/crash")
+    timeline = await record(app, "GET", "/crash", raise_app_exceptions=False)
+    assert timeline.status == 500
+    assert timeline.json() == {"detail": "Internal Server Error"}
+    assert b"secret" not in timeline.body and b"Traceback" not in timeline.body
+    assert "RuntimeError: secret" in timeline.first("app_error").detail["error"]
+    assert ran == []  # the request failed: its tasks do not run
+
+
+async def test_lifespan_and_startup_hooks_run_around_requests() -> None:
+    calls: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Ravyn) -> AsyncIterator[None]:
+        calls.append("startup")
+        yield
+        calls.append("shutdown")
+
+    @get("/ping")
+    def ping() -> str:
+        calls.append("request")
+        return "pong"
+
+    await record(Ravyn(routes=[ping], lifespan=lifespan), "GET", "/ping")
+    assert calls == ["startup", "request", "shutdown"]
+
+    hooks: list[str] = []
+    app = Ravyn(
+        routes=[ping], on_startup=[lambda: hooks.append("up")], on_shutdown=[lambda: hooks.append("down")]
+    )
+    await record(app, "GET", "/ping")
+    assert hooks == ["up", "down"]
+
+
+async def test_app_level_task_error_hook_and_stop_on_error() -> None:
+    reported: list[str] = []
+    ran: list[str] = []
+
+    def explode() -> None:
+        raise ValueError("nope")
+
+    @post("/go", background=BackgroundTask(ran.append, "decorator"))
+    def go() -> dict[str, bool]:
+        from ravyn.responses import JSONResponse
+
+        return JSONResponse({"ok": True}, background=BackgroundTask(explode))  # type: ignore[return-value]
+
+    app = Ravyn(routes=[go], on_task_error=lambda task, exc: reported.append(repr(exc)))
+    await record(app, "POST", "/go")
+    assert reported == ["ValueError('nope')"] and ran == ["decorator"]
+
+    stopping = Ravyn(routes=[go], stop_on_task_error=True)
+    ran.clear()
+    await record(stopping, "POST", "/go")
+    assert ran == []
