@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
+import signal
+import threading
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any
 
 from lilya.apps import Lilya
@@ -11,6 +16,7 @@ from lilya.exceptions import HTTPException, ImproperlyConfigured
 from lilya.requests import Request
 from lilya.responses import JSONResponse, Response
 from lilya.routing import Path
+from lilya.types import Message, Receive, Scope, Send
 
 from ravyn.background import TaskErrorHook, TaskRunner
 from ravyn.exceptions import error_response
@@ -48,6 +54,9 @@ class Ravyn(Lilya):
         debug: Lilya's debug mode (tracebacks in 500 pages). Keep it off in production.
         max_body_size: the largest request body accepted, in bytes; larger gets a 413.
         stop_on_task_error: stop a request's remaining tasks after one fails.
+        task_drain_timeout: at shutdown (SIGTERM/SIGINT under uvicorn, or the
+            ASGI lifespan shutdown), how many seconds running background
+            tasks get to finish before they are cancelled and logged as lost.
         on_task_error: called with `(task, exception)` when a task fails (sync or async).
         task_threads: how many sync tasks may run at once, on threads of their own.
         enable_openapi: serve `/openapi.json` and `/docs`.
@@ -66,6 +75,7 @@ class Ravyn(Lilya):
         stop_on_task_error: bool = False,
         on_task_error: TaskErrorHook | None = None,
         task_threads: int = 40,
+        task_drain_timeout: float = 30.0,
         enable_openapi: bool = True,
         title: str = "Ravyn",
         version: str = "0.1.0",
@@ -91,6 +101,8 @@ class Ravyn(Lilya):
             on_task_error=on_task_error,
             thread_limit=task_threads,
         )
+        self.task_drain_timeout = task_drain_timeout
+        self.drain_task: asyncio.Task[int] | None = None
         self.handlers: list[RouteHandler[Any, Any]] = []
         self._endpoints: dict[str, tuple[Path, PathEndpoint]] = {}
         self.title = title
@@ -99,6 +111,33 @@ class Ravyn(Lilya):
             self.add_route(handler)
         if enable_openapi:
             enable_openapi_routes(self)
+
+    def task_stats(self) -> dict[str, int]:
+        """Counters of this app's background tasks: started, succeeded, failed,
+        timed_out, retried, lost (at shutdown) and running now."""
+        return dataclasses.asdict(self.task_runner.stats)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await super().__call__(scope, self._lifespan_receive(receive), send)
+        elif scope["type"] == "http" and self.task_runner.draining:
+            await error_response(SHUTTING_DOWN)(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
+
+    def _lifespan_receive(self, receive: Receive) -> Receive:
+        """Hook the app's own steps into the lifespan messages the server sends."""
+
+        async def lifespan_receive() -> Message:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.task_runner.draining = False  # serving (again, in tests that restart the app)
+                drain_on_signals(self)
+            elif message["type"] == "lifespan.shutdown":
+                await self.task_runner.drain(self.task_drain_timeout)
+            return message
+
+        return lifespan_receive
 
     def add_route(  # type: ignore[override]
         self,
@@ -181,6 +220,43 @@ class Ravyn(Lilya):
         lilya_path.methods = allowed
         self.handlers.append(handler)
         self._fast_route = self._compute_fast_route()
+
+
+SHUTTING_DOWN = HTTPException(
+    status_code=503, detail="The server is shutting down", headers={"connection": "close"}
+)
+
+
+def drain_on_signals(app: Ravyn) -> None:
+    """Start the task drain as soon as SIGTERM or SIGINT arrives.
+
+    uvicorn waits for running requests, background tasks included, before it
+    runs the lifespan shutdown, and by default it waits forever. Chaining onto
+    its signal handlers lets `task_drain_timeout` count from the signal. Only
+    possible in the main thread; elsewhere the drain starts at lifespan
+    shutdown.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    loop = asyncio.get_running_loop()
+
+    def start_drain() -> None:
+        if not app.task_runner.draining:
+            app.task_runner.draining = True
+            # keep a reference: the loop holds tasks only weakly
+            app.drain_task = loop.create_task(app.task_runner.drain(app.task_drain_timeout))
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(sig)
+
+        def chained(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+            loop.call_soon_threadsafe(start_drain)
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+
+        signal.signal(sig, chained)
 
 
 def enable_openapi_routes(app: Ravyn) -> None:

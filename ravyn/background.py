@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, ParamSpec
 
 import anyio
-import anyio.to_thread
 from lilya.background import Task, Tasks
 from lilya.compat import is_async_callable
+
+from ravyn.threads import run_in_daemon_thread
 
 __all__ = [
     "BackgroundTask",
@@ -48,6 +49,7 @@ __all__ = [
     "TaskEvent",
     "TaskListener",
     "TaskRunner",
+    "TaskStats",
     "observe_tasks",
     "task_name",
 ]
@@ -89,12 +91,22 @@ def task_name(task_or_func: object) -> str:
     return str(name) if name else repr(func)
 
 
+POLICY_KEYWORDS = ("timeout", "retries", "retry_delay")
+
+
 class BackgroundTask(Task):
     """One call of `func(*args, **kwargs)`, made after the response is sent.
 
     Wraps `lilya.background.Task`. `func` may be `def` or `async def`: a sync
     function runs on a worker thread so it never blocks the event loop, an
     async one is awaited on the loop.
+
+    Off by default, a task can have a `timeout` (seconds per attempt) and
+    `retries` (extra attempts after a failure or a timeout, `retry_delay`
+    seconds apart). Set them with `configure()`, which type-checks; passing
+    `timeout=`, `retries=` or `retry_delay=` to the constructor works too when
+    `func` takes no parameter of that name. Retries do not make a task
+    durable: a task still in memory when the process dies is lost.
 
     Example:
         ```python
@@ -104,18 +116,42 @@ class BackgroundTask(Task):
             print(f"signup {email} from {source}")
 
         task = BackgroundTask(log_signup, "ada@example.com", source="mobile")
+        flaky = BackgroundTask(log_signup, "ada@example.com").configure(timeout=2.0, retries=3)
         ```
     """
 
     call: Callable[..., Any]
     name: str
     is_async: bool
+    timeout: float | None = None
+    retries: int = 0
+    retry_delay: float = 0.0
 
     def __init__(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
+        policy = _pop_policy(func, kwargs)
         super().__init__(func, *args, **kwargs)
         self.call = func
         self.is_async = is_async_callable(func)
         self.name = task_name(func)
+        if policy:
+            self.configure(**policy)
+
+    def configure(
+        self, *, timeout: float | None = None, retries: int = 0, retry_delay: float = 0.0
+    ) -> BackgroundTask:
+        """Set the timeout and retry policy; returns the task itself.
+
+        Raises `ValueError` for a timeout that is not positive, or negative
+        retries or delay.
+        """
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
+        if not retry_delay >= 0:
+            raise ValueError(f"retry_delay must be >= 0 seconds, got {retry_delay!r}")
+        self.timeout, self.retries, self.retry_delay = timeout, retries, retry_delay
+        return self
 
     def describe(self) -> str:
         """Return `name(args...)` with long arguments shortened, for logs."""
@@ -130,6 +166,20 @@ class BackgroundTask(Task):
 
     def __repr__(self) -> str:
         return f"BackgroundTask({self.describe()})"
+
+
+def _pop_policy(func: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the policy keywords out of `kwargs`, unless `func` itself takes them."""
+    present = [key for key in POLICY_KEYWORDS if key in kwargs]
+    if not present:
+        return {}
+    try:
+        parameters = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # builtins without a signature take no such keywords
+        parameters = {}  # type: ignore[assignment]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return {}
+    return {key: kwargs.pop(key) for key in present if key not in parameters}
 
 
 class BackgroundTasks(Tasks, BackgroundTask):
@@ -180,18 +230,34 @@ class BackgroundTasks(Tasks, BackgroundTask):
 
 @dataclass(frozen=True, slots=True)
 class TaskEvent:
-    """Something that happened to one task: it `started`, `finished` or `failed`.
+    """Something that happened to one task.
 
-    `time` is `time.perf_counter()` at the event; `duration` (seconds) and
-    `error` are set on `finished`/`failed`.
+    `kind` is `started`, `finished`, `failed` (for good), `retrying` (an
+    attempt failed or timed out and another follows) or `lost` (cancelled by
+    the shutdown drain). `time` is `time.perf_counter()` at the event;
+    `duration` (seconds) and `error` are set when the task ends.
     """
 
-    kind: Literal["started", "finished", "failed"]
+    kind: Literal["started", "finished", "failed", "retrying", "lost"]
     name: str
     task: Task
     time: float
     duration: float | None = None
     error: BaseException | None = None
+    attempt: int = 1
+
+
+@dataclass
+class TaskStats:
+    """Counters of one runner's tasks since it was made (see `Ravyn.task_stats`)."""
+
+    started: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    timed_out: int = 0
+    retried: int = 0
+    lost: int = 0
+    running: int = 0
 
 
 TaskListener = Callable[[TaskEvent], None]
@@ -258,6 +324,22 @@ def plan_tasks(sources: Iterable[Task | None]) -> Plan:
     return plan
 
 
+class _Run:
+    """One request's tasks while they run: what the shutdown drain may cancel."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.position = 0
+        self.scope = anyio.CancelScope()
+
+    def unfinished(self) -> list[Task]:
+        """The tasks from the current step on."""
+        remaining: list[Task] = []
+        for step in self.plan[self.position :]:
+            remaining.extend(step if isinstance(step, tuple) else (step,))
+        return remaining
+
+
 class TaskRunner:
     """Runs the background tasks of a request after its response.
 
@@ -265,8 +347,9 @@ class TaskRunner:
     `ravyn.background` logger with its name, its arguments and the traceback,
     reported to `on_task_error`, and the next task still runs (unless
     `stop_on_error=True`). Exceptions never reach the server. Sync functions
-    run on this runner's own worker threads (at most `thread_limit` at once),
-    so slow sync tasks cannot take the threads that sync handlers use.
+    run on daemon threads, at most `thread_limit` at once, so slow sync tasks
+    cannot take the threads that sync handlers use. `stats` counts what
+    happened; `drain()` waits for running tasks at shutdown.
 
     Every `Ravyn` app owns one runner (`app.task_runner`).
     """
@@ -282,6 +365,9 @@ class TaskRunner:
         self.on_task_error = on_task_error
         self.thread_limit = thread_limit
         self.listeners: list[TaskListener] = []
+        self.stats = TaskStats()
+        self.draining = False
+        self._active: set[_Run] = set()
         self._limiter: anyio.CapacityLimiter | None = None
 
     def add_listener(self, listener: TaskListener) -> None:
@@ -301,14 +387,26 @@ class TaskRunner:
 
     async def run(self, *sources: Task | None) -> None:
         """Run every task in `sources` (tasks, collections or `None`), once each."""
-        for step in plan_tasks(sources):
-            if isinstance(step, tuple):
-                succeeded = await self.run_group(step)
-            else:
-                succeeded = await self.run_one(step)
-            if not succeeded and self.stop_on_error:
-                logger.warning("Skipping the remaining background tasks: stop_on_error is set")
-                return
+        plan = plan_tasks(sources)
+        if not plan:
+            return
+        run = _Run(plan)
+        self._active.add(run)
+        try:
+            with run.scope:
+                for run.position, step in enumerate(plan):
+                    if isinstance(step, tuple):
+                        succeeded = await self.run_group(step)
+                    else:
+                        succeeded = await self.run_one(step)
+                    if not succeeded and self.stop_on_error:
+                        logger.warning("Skipping the remaining background tasks: stop_on_error is set")
+                        return
+                run.position = len(plan)
+        finally:
+            self._active.discard(run)
+        if run.scope.cancelled_caught:
+            self._report_lost(run.unfinished())
 
     async def run_group(self, tasks: Sequence[Task]) -> bool:
         """Run `tasks` concurrently; return whether all of them succeeded."""
@@ -320,37 +418,63 @@ class TaskRunner:
         async with anyio.create_task_group() as group:
             for task in tasks:
                 group.start_soon(run_into, task)
-        return all(outcomes)
+        return len(outcomes) == len(tasks) and all(outcomes)
 
     async def run_one(self, task: Task) -> bool:
-        """Run one leaf task; return whether it succeeded. Never raises `Exception`."""
+        """Run one leaf task, with its retries; return whether it succeeded.
+
+        Never raises `Exception`; cancellation (the shutdown drain) passes through.
+        """
         listeners = (*self.listeners, *_observers.get())
         name = task_name(task)
+        timeout = getattr(task, "timeout", None)
+        attempts = 1 + getattr(task, "retries", 0)
+        self.stats.started += 1
+        self.stats.running += 1
         started = time.perf_counter()
         if listeners:
             self._emit(listeners, TaskEvent("started", name, task, started))
         try:
-            await self._invoke(task)
-        except Exception as exc:
-            ended = time.perf_counter()
-            described = task.describe() if isinstance(task, BackgroundTask) else name
-            logger.error(
-                "Background task %s failed after %.3fs: %s: %s",
-                described,
-                ended - started,
-                type(exc).__name__,
-                exc,
-                exc_info=exc,
-                extra={"task_name": name},
-            )
+            for attempt in range(1, attempts + 1):
+                error = await self._attempt(task, timeout)
+                ended = time.perf_counter()
+                if error is None:
+                    self.stats.succeeded += 1
+                    if listeners:
+                        self._emit(listeners, TaskEvent("finished", name, task, ended, ended - started))
+                    return True
+                if attempt < attempts:
+                    self.stats.retried += 1
+                    self._log_attempt(task, error, attempt, attempts, ended - started)
+                    if listeners:
+                        event = TaskEvent("retrying", name, task, ended, ended - started, error, attempt)
+                        self._emit(listeners, event)
+                    await anyio.sleep(getattr(task, "retry_delay", 0.0))
+            assert error is not None  # the loop returns on success
+            self.stats.failed += 1
+            self._log_failure(task, error, ended - started, attempts)
             if listeners:
-                self._emit(listeners, TaskEvent("failed", name, task, ended, ended - started, exc))
-            await self._report(task, exc)
+                self._emit(
+                    listeners, TaskEvent("failed", name, task, ended, ended - started, error, attempts)
+                )
+            await self._report(task, error)
             return False
-        if listeners:
-            ended = time.perf_counter()
-            self._emit(listeners, TaskEvent("finished", name, task, ended, ended - started))
-        return True
+        finally:
+            self.stats.running -= 1
+
+    async def _attempt(self, task: Task, timeout: float | None) -> Exception | None:
+        """Run the task once; return the exception it raised (a timeout is a `TimeoutError`)."""
+        try:
+            with anyio.fail_after(timeout):
+                await self._invoke(task)
+        except TimeoutError as exc:
+            if timeout is not None and not str(exc):
+                self.stats.timed_out += 1
+                return TimeoutError(f"timed out after {timeout:g}s")
+            return exc
+        except Exception as exc:
+            return exc
+        return None
 
     async def _invoke(self, task: Task) -> None:
         if not isinstance(task, BackgroundTask):
@@ -359,7 +483,32 @@ class TaskRunner:
             await task.call(*task.args, **task.kwargs)
         else:
             call = functools.partial(task.call, *task.args, **task.kwargs)
-            await anyio.to_thread.run_sync(call, limiter=self.limiter)
+            await run_in_daemon_thread(call, self.limiter, task.name)
+
+    def _log_attempt(self, task: Task, error: Exception, attempt: int, attempts: int, elapsed: float) -> None:
+        logger.warning(
+            "Background task %s attempt %d/%d failed after %.3fs: %s: %s; retrying",
+            _described(task),
+            attempt,
+            attempts,
+            elapsed,
+            type(error).__name__,
+            error,
+            extra={"task_name": task_name(task)},
+        )
+
+    def _log_failure(self, task: Task, error: Exception, elapsed: float, attempts: int) -> None:
+        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+        logger.error(
+            "Background task %s failed after %.3fs%s: %s: %s",
+            _described(task),
+            elapsed,
+            tries,
+            type(error).__name__,
+            error,
+            exc_info=error,
+            extra={"task_name": task_name(task)},
+        )
 
     async def _report(self, task: Task, exc: BaseException) -> None:
         if self.on_task_error is None:
@@ -371,6 +520,41 @@ class TaskRunner:
         except Exception:
             logger.exception("The on_task_error hook raised while reporting %s", task_name(task))
 
+    def _report_lost(self, tasks: list[Task]) -> None:
+        listeners = (*self.listeners, *_observers.get())
+        now = time.perf_counter()
+        for task in tasks:
+            logger.error(
+                "Background task %s lost: cancelled at shutdown",
+                _described(task),
+                extra={"task_name": task_name(task)},
+            )
+            if listeners:
+                self._emit(listeners, TaskEvent("lost", task_name(task), task, now))
+        self.stats.lost += len(tasks)
+
+    async def drain(self, timeout: float) -> int:
+        """Stop taking new work and wait up to `timeout` seconds for running
+        tasks; cancel what is still running then. Returns how many tasks were
+        lost (each is logged by name, with a total)."""
+        self.draining = True
+        lost_before = self.stats.lost
+        if self._active:
+            logger.info(
+                "Waiting up to %gs for %d request(s) with background tasks", timeout, len(self._active)
+            )
+            with anyio.move_on_after(timeout):
+                while self._active:
+                    await anyio.sleep(0.05)
+            for run in list(self._active):
+                run.scope.cancel()
+            while self._active:
+                await anyio.sleep(0.01)
+        lost = self.stats.lost - lost_before
+        if lost:
+            logger.error("%d background task(s) lost at shutdown", lost)
+        return lost
+
     @staticmethod
     def _emit(listeners: Sequence[TaskListener], event: TaskEvent) -> None:
         for listener in listeners:
@@ -378,6 +562,10 @@ class TaskRunner:
                 listener(event)
             except Exception:
                 logger.exception("A task listener raised on %s", event.kind)
+
+
+def _described(task: Task) -> str:
+    return task.describe() if isinstance(task, BackgroundTask) else task_name(task)
 
 
 default_runner = TaskRunner()

@@ -11,6 +11,7 @@ writes everything that happens on one clock, in order:
 | `response_started`  | the app sent `http.response.start`               |
 | `response_complete` | the app sent the last body message               |
 | `task_started`, `task_finished`, `task_failed` | a background task's life |
+| `task_retrying`, `task_lost` | an attempt failed and another follows; cancelled at shutdown |
 | `log`               | a log record (any logger, INFO and up)           |
 | `output`            | a line printed to stdout                         |
 | `mark`              | a call of `mark()` from your own code            |
@@ -241,9 +242,12 @@ def _task_listener(timeline: Timeline) -> Any:
             timeline.add("task_started", event.name)
         elif event.kind == "finished":
             timeline.add("task_finished", event.name, duration=event.duration)
+        elif event.kind == "lost":
+            timeline.add("task_lost", event.name)
         else:
             error = f"{type(event.error).__name__}: {event.error}"
-            timeline.add("task_failed", event.name, duration=event.duration, error=error)
+            kind = "task_failed" if event.kind == "failed" else "task_retrying"
+            timeline.add(kind, event.name, duration=event.duration, error=error, attempt=event.attempt)
 
     return listen
 

@@ -10,8 +10,8 @@ from lilya.exceptions import ImproperlyConfigured
 from lilya.responses import PlainText
 from lilya.routing import Path
 
-from ravyn import BackgroundTask, Ravyn, get, post
-from ravyn.testing import record
+from ravyn import BackgroundTask, BackgroundTasks, Ravyn, get, post
+from ravyn.testing import Recorder, record
 
 pytestmark = pytest.mark.anyio
 
@@ -168,3 +168,42 @@ async def test_app_level_task_error_hook_and_stop_on_error() -> None:
     ran.clear()
     await record(stopping, "POST", "/go")
     assert ran == []
+
+
+async def test_task_stats_count_what_happened() -> None:
+    def fails() -> None:
+        raise RuntimeError("x")
+
+    @post("/count")
+    def count(tasks: BackgroundTasks) -> None:
+        tasks.add_task(print, "ok")
+        tasks.add_task(fails)
+
+    app = Ravyn(routes=[count])
+    for _ in range(3):
+        await record(app, "POST", "/count")
+    assert app.task_stats() == {
+        "started": 6,
+        "succeeded": 3,
+        "failed": 3,
+        "timed_out": 0,
+        "retried": 0,
+        "lost": 0,
+        "running": 0,
+    }
+
+
+async def test_while_draining_new_requests_get_a_503() -> None:
+    @get("/ping")
+    def ping() -> str:
+        return "pong"
+
+    app = Ravyn(routes=[ping], task_drain_timeout=1)
+    async with Recorder(app) as recorder:
+        assert (await recorder.request("GET", "/ping")).status == 200
+        await app.task_runner.drain(timeout=0)
+        refused = await recorder.request("GET", "/ping")
+    assert refused.status == 503 and refused.json() == {"detail": "The server is shutting down"}
+    assert refused.header("connection") == "close"
+    # a new lifespan startup serves again
+    assert (await record(app, "GET", "/ping")).status == 200

@@ -261,3 +261,107 @@ async def test_sync_tasks_use_the_runners_own_thread_limit() -> None:
     assert peak <= 2
     assert runner.limiter.total_tokens == 2
     assert anyio.to_thread.current_default_thread_limiter().borrowed_tokens == 0
+
+
+async def test_retries_run_until_success_and_are_counted(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[int] = []
+
+    async def flaky_webhook(url: str) -> None:
+        calls.append(len(calls) + 1)
+        if len(calls) < 3:
+            raise ConnectionError("receiver busy")
+
+    runner = TaskRunner()
+    task = BackgroundTask(flaky_webhook, "http://hooks.example/x").configure(retries=2, retry_delay=0.01)
+    with caplog.at_level(logging.WARNING, logger="ravyn.background"):
+        await runner.run(task)
+    assert calls == [1, 2, 3]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2 and "attempt 1/3" in warnings[0] and "attempt 2/3" in warnings[1]
+    assert runner.stats.retried == 2 and runner.stats.succeeded == 1 and runner.stats.failed == 0
+
+
+async def test_a_task_that_keeps_failing_gives_up_after_its_retries(caplog: pytest.LogCaptureFixture) -> None:
+    attempts: list[int] = []
+
+    def always_down() -> None:
+        attempts.append(1)
+        raise ConnectionError("down")
+
+    runner = TaskRunner()
+    with caplog.at_level(logging.ERROR, logger="ravyn.background"):
+        # the constructor takes the policy too, when the function has no such parameters
+        await runner.run(BackgroundTask(always_down, retries=1))
+    assert len(attempts) == 2
+    (error,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "after 2 attempts" in error.getMessage()
+    assert runner.stats.failed == 1
+
+
+async def test_timeouts_apply_to_async_and_sync_tasks() -> None:
+    import anyio
+
+    async def hangs() -> None:
+        await anyio.sleep(30)
+
+    blocker = threading.Event()
+
+    def hangs_in_a_thread() -> None:
+        blocker.wait(30)
+
+    runner = TaskRunner()
+    with anyio.fail_after(10):
+        await runner.run(BackgroundTask(hangs, timeout=0.05), BackgroundTask(hangs_in_a_thread, timeout=0.05))
+    blocker.set()
+    assert runner.stats.timed_out == 2 and runner.stats.failed == 2
+
+
+def test_policy_keywords_go_to_functions_that_take_them() -> None:
+    def request(url: str, timeout: float = 5.0) -> None: ...
+
+    task = BackgroundTask(request, "http://x", timeout=1.0)
+    assert task.kwargs == {"timeout": 1.0} and task.timeout is None
+
+
+@pytest.mark.parametrize("bad", [{"timeout": 0}, {"retries": -1}, {"retry_delay": -1.0}])
+def test_bad_policies_are_refused(bad: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        BackgroundTask(noop).configure(**bad)  # type: ignore[arg-type]
+
+
+async def test_drain_waits_for_quick_tasks() -> None:
+    import anyio
+
+    finished: list[str] = []
+
+    async def quick() -> None:
+        await anyio.sleep(0.1)
+        finished.append("quick")
+
+    runner = TaskRunner()
+    async with anyio.create_task_group() as group:
+        group.start_soon(runner.run, BackgroundTask(quick))
+        await anyio.sleep(0.01)
+        lost = await runner.drain(timeout=5)
+    assert lost == 0 and finished == ["quick"] and runner.draining
+
+
+async def test_drain_cancels_and_logs_what_outlives_the_timeout(caplog: pytest.LogCaptureFixture) -> None:
+    import anyio
+
+    async def slow_export() -> None:
+        await anyio.sleep(30)
+
+    def never_reached() -> None: ...
+
+    runner = TaskRunner()
+    with caplog.at_level(logging.ERROR, logger="ravyn.background"), anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(runner.run, BackgroundTask(slow_export), BackgroundTask(never_reached))
+            await anyio.sleep(0.05)
+            lost = await runner.drain(timeout=0.1)
+    assert lost == 2 and runner.stats.lost == 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("slow_export() lost" in m for m in messages)
+    assert any("never_reached() lost" in m for m in messages)
+    assert "2 background task(s) lost at shutdown" in messages
