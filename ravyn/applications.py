@@ -134,7 +134,11 @@ class Ravyn(Lilya):
                 self.task_runner.draining = False  # serving (again, in tests that restart the app)
                 drain_on_signals(self)
             elif message["type"] == "lifespan.shutdown":
-                await self.task_runner.drain(self.task_drain_timeout)
+                if self.drain_task is not None:
+                    await self.drain_task  # started by the signal: let it finish its report
+                    self.drain_task = None
+                else:
+                    await self.task_runner.drain(self.task_drain_timeout)
             return message
 
         return lifespan_receive

@@ -45,6 +45,9 @@ from __future__ import annotations
 import io
 import json as jsonlib
 import logging
+import os
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -52,6 +55,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlencode
 
@@ -61,7 +65,7 @@ from lilya.types import ASGIApp, Message
 
 from ravyn.background import TaskEvent, observe_tasks
 
-__all__ = ["Recorder", "TestClient", "Timeline", "TimelineEvent", "mark", "record"]
+__all__ = ["Recorder", "TestClient", "Timeline", "TimelineEvent", "free_port", "mark", "record", "serve"]
 
 _UNSET: Any = object()
 _current: ContextVar[Timeline | None] = ContextVar("ravyn_timeline", default=None)
@@ -435,3 +439,68 @@ async def record(app: ASGIApp, method: str = "GET", path: str = "/", **options: 
     """
     async with Recorder(app) as recorder:
         return await recorder.request(method, path, **options)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve(
+    app: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    uvicorn_args: Sequence[str] = ("--no-access-log",),
+    ready_timeout: float = 20.0,
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """Run `uvicorn <app>` in a subprocess on a free 127.0.0.1 port.
+
+    Yields the base URL and the process once the port accepts connections;
+    stops the server on exit (SIGTERM, then SIGKILL after 10 s). The server's
+    output (stdout and stderr together) can be read from `process.stdout`
+    once the block is left, or after you stopped the process yourself.
+
+    Example:
+        ```python
+        import httpx
+        from ravyn.testing import serve
+
+        with serve("myproject.main:app") as (base_url, process):
+            response = httpx.post(f"{base_url}/register", json={"email": "a@b.c"})
+        ```
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *uvicorn_args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise RuntimeError(f"uvicorn exited before serving {app}:\n{output}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"uvicorn did not listen on port {port} in {ready_timeout}s") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -271,3 +271,38 @@ async def test_streaming_responses_run_their_tasks_after_the_last_chunk() -> Non
     timeline = await record(Ravyn(routes=[stream]), "GET", "/stream")
     assert timeline.body == b"abc"
     assert timeline.response_complete < timeline.first("output")
+
+
+async def test_a_burst_of_sleeping_sync_tasks_leaves_sync_handlers_their_threads() -> None:
+    release = threading.Event()
+    sleeping = 0
+    lock = threading.Lock()
+
+    def slow_thumbnail(n: int) -> None:
+        nonlocal sleeping
+        with lock:
+            sleeping += 1
+        release.wait(30)
+
+    @post("/photos")
+    def upload_photo(n: int, tasks: BackgroundTasks) -> dict[str, int]:
+        tasks.add_task(slow_thumbnail, n)
+        return {"n": n}
+
+    @get("/health")
+    def health() -> dict[str, str]:  # a sync handler: it needs a worker thread too
+        return {"status": "ok"}
+
+    app = Ravyn(routes=[upload_photo, health], task_threads=40)
+    async with Recorder(app) as recorder, anyio.create_task_group() as group:
+        for n in range(200):
+            group.start_soon(lambda n=n: recorder.request("POST", "/photos", json={"n": n}))
+        with anyio.fail_after(20):
+            while sleeping < 40 or app.task_stats()["running"] < 200:
+                await anyio.sleep(0.01)
+            # 40 task threads are busy and 160 tasks wait for one; handlers are not starved
+            answers = [await recorder.request("GET", "/health") for _ in range(5)]
+        assert sleeping == 40
+        release.set()
+    assert [a.status for a in answers] == [200] * 5
+    assert app.task_stats()["succeeded"] == 200
