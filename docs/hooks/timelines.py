@@ -1,0 +1,582 @@
+"""A mkdocs hook that runs the examples while the site is built and draws what they did.
+
+A page asks for a figure with one line of its own:
+
+    <!-- timeline: quick_start -->
+
+The hook replaces that line with "Try it" (the `uvicorn` command and the `curl`
+of the example's catalogue entry) and "What you will see": the example's app,
+imported from `docs_src/background_tasks/`, is sent the catalogue's request
+through `ravyn.testing.record`, and the recorded events (response, tasks,
+printed lines, log records) are drawn as a small timeline in HTML, with their
+measured times. Options after the name:
+
+* `full`: list every event the recorder saw, the ASGI plumbing included;
+* `no-try`: leave out the "Try it" block (the figure alone).
+
+Every example runs at most once per build. If one cannot be imported, fails to
+answer, or answers differently from its catalogue entry (status, body, the
+order of its tasks, which tasks fail), the build stops with the recorded
+timeline in the error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import html
+import http.server
+import importlib
+import io
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import anyio
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
+
+MARKER = re.compile(
+    r"^(?P<indent>[ \t]*)<!--\s*timeline:\s*(?P<name>[a-z0-9_]+)(?P<options>(?:\s+[a-z-]+)*)\s*-->[ \t]*$",
+    re.M,
+)
+"""`<!-- timeline: NAME [full] [no-try] -->`, alone on its line (indented inside a tab, say)."""
+
+PLACEHOLDER = "RAVYNTIMELINEFIGURE{}X"
+"""Stands in the Markdown for a figure, whose HTML is put in place once the page is converted."""
+
+OPTIONS = frozenset({"full", "no-try"})
+
+EXAMPLES_PACKAGE = "docs_src"
+
+# What the figure lists by default; `full` adds the rest.
+SHOWN_KINDS = frozenset(
+    {
+        "request",
+        "response_started",
+        "response_complete",
+        "task_started",
+        "task_finished",
+        "task_failed",
+        "output",
+        "log",
+        "mark",
+    }
+)
+
+log = logging.getLogger("mkdocs.hooks.timelines")
+
+_measured: dict[str, Measurement] = {}
+_figures: dict[str, list[str]] = {}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One example, the request it was sent, and what the recorder saw."""
+
+    example: Any  # docs_src.catalogue.Example
+    timeline: Any  # ravyn.testing.Timeline
+    sent: Any  # the JSON body sent: the catalogue's, local URLs pointed at the receiver
+    received: list[Received]  # what a local webhook receiver was sent, if the example needed one
+
+
+# --------------------------------------------------------------------------- mkdocs events
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    """Make the project importable and snippet paths independent of the working directory."""
+    root = project_root(config)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    snippets = config.mdx_configs.setdefault("pymdownx.snippets", {})
+    snippets["base_path"] = [str(root)]
+    return config
+
+
+def on_pre_build(config: MkDocsConfig) -> None:
+    """Forget the last build's measurements and modules, so edited examples are measured anew."""
+    _measured.clear()
+    for name in list(sys.modules):
+        if name == EXAMPLES_PACKAGE or name.startswith(EXAMPLES_PACKAGE + "."):
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Replace every timeline marker of the page with "Try it" and a figure's placeholder."""
+    figures: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        indent, name = match.group("indent"), match.group("name")
+        options = set(match.group("options").split())
+        unknown = options - OPTIONS
+        if unknown:
+            raise PluginError(
+                f"{page.file.src_uri}: unknown timeline option(s) {sorted(unknown)} for {name!r}; "
+                f"known: {sorted(OPTIONS)}"
+            )
+        measurement = measure(name)
+        parts = [] if "no-try" in options else [try_it(measurement.example)]
+        parts.append(PLACEHOLDER.format(len(figures)))
+        figures.append(render_figure(measurement, full="full" in options))
+        return textwrap.indent("\n\n".join(parts), indent)
+
+    markdown = MARKER.sub(replace, markdown)
+    _figures[page.file.src_uri] = figures
+    return markdown
+
+
+def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Put each figure's HTML where its placeholder paragraph ended up."""
+    for number, figure in enumerate(_figures.pop(page.file.src_uri, [])):
+        placeholder = f"<p>{PLACEHOLDER.format(number)}</p>"
+        if placeholder not in html_text:
+            raise PluginError(f"{page.file.src_uri}: timeline figure {number} lost its place in the page")
+        html_text = html_text.replace(placeholder, figure)
+    return html_text
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def project_root(config: MkDocsConfig) -> Path:
+    """The folder that holds mkdocs.yml, `docs_src/` and `ravyn/`."""
+    return Path(config.config_file_path).resolve().parent
+
+
+def catalogue() -> dict[str, Any]:
+    """The examples' catalogue, `docs_src.catalogue.EXAMPLES`, freshly imported."""
+    module = importlib.import_module(f"{EXAMPLES_PACKAGE}.catalogue")
+    examples: dict[str, Any] = module.EXAMPLES
+    return examples
+
+
+def measure(name: str) -> Measurement:
+    """Run example `name` once per build and check it against its catalogue entry."""
+    if name in _measured:
+        return _measured[name]
+    examples = catalogue()
+    if name not in examples:
+        raise PluginError(
+            f"timeline: no example {name!r} in docs_src/catalogue.py (known: {sorted(examples)})"
+        )
+    example = examples[name]
+    with contextlib.ExitStack() as stack:
+        for variable in example.notes.get("env", {}):
+            if variable.endswith("_DIR"):  # keep what the example writes out of the user's folders
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"docs-{name}-"))
+                stack.enter_context(patched_env(variable, folder))
+        return measure_example(example)
+
+
+@contextlib.contextmanager
+def patched_env(variable: str, value: str) -> Iterator[None]:
+    """Set an environment variable for the duration of the block."""
+    previous = os.environ.get(variable)
+    os.environ[variable] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[variable]
+        else:
+            os.environ[variable] = previous
+
+
+def measure_example(example: Any) -> Measurement:
+    """Import `example`'s app, send it its request, check what it did."""
+    try:
+        module = importlib.import_module(example.import_path)
+        app = module.app
+    except Exception as exc:
+        raise PluginError(f"timeline: cannot import the app of {example.import_path}: {exc!r}") from exc
+    if "receiver" in example.notes:
+        with Receiver(local_urls(example.json)) as receiver:
+            sent = receiver.rewrite(example.json)
+            timeline = record_request(app, example, sent)
+        received = receiver.received
+    else:
+        sent, received = example.json, []
+        timeline = record_request(app, example, sent)
+    problems = check(example, timeline)
+    if problems:
+        raise PluginError(
+            f"timeline: {example.import_path} does not do what docs_src/catalogue.py says:\n  "
+            + "\n  ".join(problems)
+            + f"\nrecorded:\n{timeline.render()}"
+        )
+    _measured[example.module] = Measurement(example, timeline, sent, received)
+    return _measured[example.module]
+
+
+def record_request(app: Any, example: Any, body: Any) -> Any:
+    """Send the catalogue's request (with JSON `body`) to `app` through `ravyn.testing.record`.
+
+    The example's own printing and logging are recorded in the timeline and kept
+    out of the build's console.
+    """
+    from ravyn.testing import record
+
+    options: dict[str, Any] = {}
+    if body is not None:
+        options["json"] = body
+    call = functools.partial(record, like_a_server(app), example.method, example.path, **options)
+    root = logging.getLogger()
+    handlers = root.handlers[:]  # e.g. the console handler Lilya's app sets up
+    console = io.StringIO()
+    started = time.perf_counter()
+    try:
+        root.handlers = []
+        with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
+            return anyio.run(call)
+    except Exception as exc:
+        raise PluginError(
+            f"timeline: {example.method} {example.path} on {example.import_path} raised {exc!r}\n"
+            f"its console output:\n{console.getvalue()[-3000:]}"
+        ) from exc
+    finally:
+        root.handlers = handlers
+        log.debug("timeline: recorded %s in %.2fs", example.module, time.perf_counter() - started)
+
+
+def like_a_server(app: Any) -> Any:
+    """`app`, whose `receive` answers `http.disconnect` once its response is complete.
+
+    That is what uvicorn does: a request body nobody read before the response
+    can no longer be read after it. The in-process recorder still hands such a
+    body to a late reader (a task given the `Request`), so without this wrapper
+    the figure of the request-in-task pitfall would show a success that no
+    server gives.
+    """
+
+    async def server_like(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        complete = False
+
+        async def watch_send(message: Any) -> None:
+            nonlocal complete
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                complete = True
+            await send(message)
+
+        async def late_receive() -> Any:
+            if complete:
+                return {"type": "http.disconnect"}
+            return await receive()
+
+        await app(scope, late_receive, watch_send)
+
+    return server_like
+
+
+def check(example: Any, timeline: Any) -> list[str]:
+    """What differs between a recorded timeline and the example's catalogue entry."""
+    problems = []
+    if timeline.status != example.status:
+        problems.append(f"status {timeline.status}, expected {example.status}")
+    try:
+        body = timeline.json()
+    except ValueError:
+        body = timeline.body
+    if example.body is not None and body != example.body:
+        problems.append(f"body {body!r}, expected {example.body!r}")
+    includes = getattr(example, "body_includes", None)
+    if includes and not (isinstance(body, dict) and all(body.get(k) == v for k, v in includes.items())):
+        problems.append(f"body {body!r}, expected it to include {includes!r}")
+    started = timeline.task_names("task_started")
+    if tuple(started) != tuple(example.tasks):
+        problems.append(f"tasks started {started}, expected {list(example.tasks)}")
+    failed = timeline.task_names("task_failed")
+    if tuple(failed) != tuple(getattr(example, "failing", ())):
+        problems.append(f"tasks failed {failed}, expected {list(getattr(example, 'failing', ()))}")
+    if started and not timeline.all("response_complete"):
+        problems.append("the response never completed")
+    elif started and not timeline.response_complete < timeline.first("task_started"):
+        problems.append("a task started before the response was complete")
+    return problems
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request a local receiver was sent."""
+
+    method: str
+    path: str
+    body: str
+
+
+class Receiver:
+    """A local HTTP server on 127.0.0.1 that answers 200 to anything, for webhook examples.
+
+    It takes the port of the example's URL (`http://127.0.0.1:9000/...`) when
+    that port is free, and a free port otherwise; `rewrite()` then points the
+    example's URLs at it. It runs only while the example is recorded.
+    """
+
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
+        self.received: list[Received] = []
+        self.base = ""
+
+    def __enter__(self) -> Receiver:
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length).decode("utf-8", "replace")
+                received.append(Received(self.command, self.path, body))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            do_PUT = do_PATCH = do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        wanted = urlsplit(self.urls[0]).port if self.urls else None
+        try:
+            self.server = http.server.ThreadingHTTPServer(("127.0.0.1", wanted or 0), Handler)
+        except OSError:  # the example's port is taken: any free one will do
+            self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def rewrite(self, value: Any) -> Any:
+        """`value` with every local URL pointed at this receiver."""
+        if isinstance(value, dict):
+            return {key: self.rewrite(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.rewrite(item) for item in value]
+        if isinstance(value, str) and value in self.urls:
+            return urlunsplit(urlsplit(value)._replace(netloc=self.base))
+        return value
+
+
+def local_urls(value: Any) -> list[str]:
+    """The http URLs to 127.0.0.1 or localhost found in a JSON value."""
+    if isinstance(value, dict):
+        return [url for item in value.values() for url in local_urls(item)]
+    if isinstance(value, list):
+        return [url for item in value for url in local_urls(item)]
+    if isinstance(value, str) and urlsplit(value).hostname in ("127.0.0.1", "localhost"):
+        return [value]
+    return []
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def try_it(example: Any) -> str:
+    """Markdown: how to start the example and the request to send it."""
+    return "\n".join(
+        [
+            '!!! example "Try it"',
+            "",
+            "    From the repository's root, start the app:",
+            "",
+            "    ```bash",
+            f"    uvicorn {example.import_path}:app --reload",
+            "    ```",
+            "",
+            "    and, in a second terminal, send it the request drawn below:",
+            "",
+            "    ```bash",
+            f"    {example.curl()}",
+            "    ```",
+        ]
+    )
+
+
+def fmt_time(seconds: float) -> str:
+    """A time since the request, short and readable: `0.4 ms`, `12 ms`, `1.003 s`."""
+    ms = seconds * 1000
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    return f"{seconds:.3f} s"
+
+
+def describe(event: Any) -> tuple[str, str]:
+    """A CSS class and an HTML description of one event."""
+    esc = html.escape
+    detail = event.detail
+    kind = event.kind
+    if kind == "request":
+        return "request", f"the request arrives: <code>{esc(detail['method'])} {esc(detail['path'])}</code>"
+    if kind == "response_started":
+        return "response", f"the response starts: status <strong>{detail['status']}</strong>"
+    if kind == "response_complete":
+        return (
+            "response",
+            f"the response is complete ({detail.get('bytes', 0)} bytes): "
+            "<strong>the client has its answer</strong>",
+        )
+    if kind == "task_started":
+        return "task", f"task <code>{esc(event.name)}</code> starts"
+    if kind == "task_finished":
+        return "task", f"task <code>{esc(event.name)}</code> ends, after {fmt_time(detail['duration'])}"
+    if kind == "task_failed":
+        return (
+            "failed",
+            f"task <code>{esc(event.name)}</code> fails after {fmt_time(detail['duration'])}: "
+            f"<code>{esc(str(detail['error']))}</code>",
+        )
+    if kind == "output":
+        return "output", f"printed: <samp>{esc(str(detail.get('text', '')))}</samp>"
+    if kind == "log":
+        level = esc(str(detail.get("level", "")))
+        traceback = " (with traceback)" if detail.get("exc_info") else ""
+        return (
+            "log",
+            f"log <code>{esc(event.name)}</code> {level}: <samp>{esc(str(detail.get('text', '')))}</samp>"
+            f"{traceback}",
+        )
+    if kind == "mark":
+        return "output", f"mark <code>{esc(event.name)}</code>"
+    if kind == "call_complete":
+        return "request", "the ASGI call returns: the server is done with this request"
+    return "request", esc(f"{kind} {event.name} {detail}")
+
+
+@dataclass
+class Bar:
+    label: str
+    start: float
+    end: float
+    css: str
+    note: str
+
+
+def bars(timeline: Any) -> list[Bar]:
+    """One bar for the response, then one per task, in the order they started."""
+    events = timeline.events
+    complete = timeline.all("response_complete")
+    end = complete[0].at if complete else events[-1].at
+    result = [Bar("response", 0.0, end, "response", f"{timeline.status} sent at {fmt_time(end)}")]
+    open_tasks: dict[str, list[Bar]] = {}
+    for event in events:
+        if event.kind == "task_started":
+            bar = Bar(event.name, event.at, event.at, "task", "running")
+            open_tasks.setdefault(event.name, []).append(bar)
+            result.append(bar)
+        elif event.kind in ("task_finished", "task_failed") and open_tasks.get(event.name):
+            bar = open_tasks[event.name].pop(0)
+            bar.end = event.at
+            if event.kind == "task_failed":
+                bar.css = "failed"
+                bar.note = f"failed after {fmt_time(event.detail['duration'])}"
+            else:
+                bar.note = f"{fmt_time(event.at - bar.start)}"
+    return result
+
+
+def render_figure(measurement: Measurement, *, full: bool = False) -> str:
+    """Raw HTML (one block, no blank lines) drawing one measured timeline."""
+    example, timeline = measurement.example, measurement.timeline
+    esc = html.escape
+    total = max(event.at for event in timeline.events) or 1e-9
+
+    def pct(seconds: float) -> float:
+        return round(100 * seconds / total, 3)
+
+    rows = []
+    for bar in bars(timeline):
+        left = pct(bar.start)
+        width = max(pct(bar.end) - left, 0.4)
+        left = min(left, 100 - width)
+        rows.append(
+            f'<div class="rt-row rt-{bar.css}">'
+            f'<span class="rt-label">{esc(bar.label)}</span>'
+            f'<span class="rt-track"><span class="rt-bar" style="left:{left}%;width:{width}%"></span>'
+            f'<span class="rt-note" style="{note_position(left, width)}">{esc(bar.note)}</span></span>'
+            "</div>"
+        )
+    axis = (
+        '<div class="rt-row rt-axis"><span class="rt-label"></span><span class="rt-track">'
+        f'<span class="rt-tick" style="left:0%">0</span>'
+        f'<span class="rt-tick rt-tick-mid" style="left:50%">{fmt_time(total / 2)}</span>'
+        f'<span class="rt-tick rt-tick-end" style="left:100%">{fmt_time(total)}</span>'
+        "</span></div>"
+    )
+    items = []
+    for event in timeline.events:
+        if not full and event.kind not in SHOWN_KINDS:
+            continue
+        css, text = describe(event)
+        items.append(
+            f'<li class="rt-ev rt-{css}"><span class="rt-at">{fmt_time(event.at)}</span>'
+            f'<span class="rt-what">{text}</span></li>'
+        )
+    body = body_text(timeline)
+    request = f"{example.method} {example.path}"
+    if measurement.sent is not None:
+        request += " " + json.dumps(measurement.sent)
+    receipts = "".join(
+        '<p class="rt-exchange"><span>receiver got</span>'
+        f"<code>{esc(f'{r.method} {r.path} {r.body}')}</code></p>"
+        for r in measurement.received
+    )
+    return (
+        f'<figure class="rt-timeline" data-example="{esc(example.module)}" data-search-exclude>'
+        '<p class="rt-title">What you will see</p>'
+        f'<p class="rt-exchange"><span>request</span><code>{esc(request)}</code></p>'
+        f'<p class="rt-exchange"><span>response</span><code>{timeline.status} {esc(body)}</code></p>'
+        f"{receipts}"
+        f'<div class="rt-chart" role="img" aria-label="{esc(aria_label(timeline))}">'
+        f"{''.join(rows)}{axis}</div>"
+        f'<ol class="rt-events">{"".join(items)}</ol>'
+        "<figcaption>Measured when this page was built: <code>ravyn.testing.record</code> sent the "
+        f"request above to <code>{esc(example.import_path)}:app</code>. Times are since the request "
+        "arrived.</figcaption>"
+        "</figure>"
+    )
+
+
+def note_position(left: float, width: float) -> str:
+    """Put a bar's note after the bar, or before it when the bar reaches the right edge."""
+    if left + width > 70:
+        return f"right:{round(100 - left + 0.8, 3)}%"
+    return f"left:{round(left + width + 0.8, 3)}%"
+
+
+def body_text(timeline: Any) -> str:
+    """The response body as compact text (JSON re-encoded when it is JSON)."""
+    if not timeline.body:
+        return "(no body)"
+    try:
+        return json.dumps(timeline.json(), separators=(", ", ": "))
+    except ValueError:
+        return timeline.body.decode("utf-8", "replace")
+
+
+def aria_label(timeline: Any) -> str:
+    """The chart in one sentence, for screen readers."""
+    parts = [f"Response {timeline.status} complete at {fmt_time(timeline.response_complete.at)}"]
+    for bar in bars(timeline)[1:]:
+        parts.append(f"task {bar.label} from {fmt_time(bar.start)} to {fmt_time(bar.end)}")
+    return "; ".join(parts) + "."
