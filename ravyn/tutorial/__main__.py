@@ -1,0 +1,5 @@
+"""`python -m ravyn.tutorial`: the terminal tutorial."""
+
+from ravyn.tutorial.cli import main
+
+main()

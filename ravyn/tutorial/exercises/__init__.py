@@ -1,0 +1,33 @@
+"""The exercises, in the order they are meant to be done.
+
+Each module here holds one exercise: its goal, its check and its hints; the
+broken app it starts from is in `templates/`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from ravyn.tutorial.exercises import (
+    cart_total,
+    loyalty_points,
+    order_jobs,
+    slow_signup,
+    thumbnails,
+    visit_log,
+)
+from ravyn.tutorial.exercises.base import Exercise, Finding, Lab, Trial
+
+__all__ = ["EXERCISES", "Exercise", "Finding", "Lab", "Trial", "template_text"]
+
+EXERCISES: dict[str, Exercise] = {
+    module.EXERCISE.name: module.EXERCISE
+    for module in (slow_signup, order_jobs, thumbnails, loyalty_points, visit_log, cart_total)
+}
+
+
+def template_text(exercise: Exercise) -> str:
+    """The broken app's source, as shipped in the package."""
+    return (
+        resources.files("ravyn.tutorial.exercises.templates").joinpath(exercise.template).read_text("utf-8")
+    )

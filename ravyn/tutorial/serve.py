@@ -1,0 +1,247 @@
+"""The launcher that `ravyn-tutorial run` starts in a subprocess.
+
+```
+python -m ravyn.tutorial.serve docs_src.background_tasks.quick_start:app --port 0
+```
+
+It imports the app, serves it with uvicorn on 127.0.0.1 and reports what
+happens inside the server as JSON lines on its stdout, one object per line:
+
+| `event`          | fields                                      |
+|------------------|---------------------------------------------|
+| `ready`          | `port` (the one really bound), `requested`  |
+| `received`       | `request`, `method`, `path`                 |
+| `response_sent`  | `request`, `status`                         |
+| `call_complete`  | `request` (its background tasks are done)  |
+| `task_started`   | `request`, `name`                           |
+| `task_finished`  | `request`, `name`, `duration` (seconds)     |
+| `task_failed`    | `request`, `name`, `duration`, `error`      |
+| `output`         | `request`, `text` (a line the app printed)  |
+| `log`            | `request`, `level`, `logger`, `text`        |
+| `fatal`          | `text` (the app could not be loaded)        |
+
+Every object also has `t`, the wall-clock time (`time.time()`) it was made,
+so the CLI can place server events next to the times its client measured.
+
+Two request headers steer it: `x-tutorial-request` names the request in the
+events (otherwise `r1`, `r2`, ...), and `x-tutorial-mode: inline` holds the
+response back until the whole ASGI call, background tasks included, is over:
+the client then waits for the work exactly as if the handler had done it
+before returning. That is how `run --compare` shows both ways with the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import itertools
+import json
+import logging
+import socket
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, TextIO
+
+import uvicorn
+from lilya.types import ASGIApp, Message, Receive, Scope, Send
+
+from ravyn.background import TaskEvent, TaskRunner, observe_tasks
+
+__all__ = ["EventStream", "TutorialApp", "bind_socket", "load_app", "main"]
+
+REQUEST_HEADER = b"x-tutorial-request"
+MODE_HEADER = b"x-tutorial-mode"
+
+_request_id: ContextVar[str] = ContextVar("ravyn_tutorial_request", default="")
+
+
+class EventStream:
+    """Writes events as JSON lines to one text stream, from any thread."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+        self.lock = threading.Lock()
+
+    def emit(self, event: str, **fields: Any) -> None:
+        fields.setdefault("request", _request_id.get())
+        line = json.dumps({"event": event, "t": time.time(), **fields}, default=str)
+        with self.lock:
+            self.target.write(line + "\n")
+            self.target.flush()
+
+
+class _PrintTap(io.TextIOBase):
+    """Stands in for `sys.stdout`: each printed line becomes an `output` event."""
+
+    def __init__(self, stream: EventStream) -> None:
+        self.stream = stream
+        self.pending = threading.local()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        pending: str = getattr(self.pending, "text", "") + text
+        *lines, rest = pending.split("\n")
+        self.pending.text = rest
+        for line in lines:
+            self.stream.emit("output", text=line)
+        return len(text)
+
+
+class _LogTap(logging.Handler):
+    """Turns log records into `log` events (uvicorn's chatter below WARNING left out)."""
+
+    def __init__(self, stream: EventStream) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("uvicorn") and record.levelno < logging.WARNING:
+            return
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            last = traceback.format_exception_only(record.exc_info[1])[-1].strip()
+            if last not in text:
+                text = f"{text} ({last})"
+        self.stream.emit(
+            "log",
+            level=record.levelname,
+            logger=record.name,
+            text=text,
+            traceback=record.exc_info is not None,
+        )
+
+
+def task_listener(stream: EventStream) -> Callable[[TaskEvent], None]:
+    """A `TaskRunner` listener that reports each task event to `stream`."""
+
+    def listen(event: TaskEvent) -> None:
+        if event.kind == "started":
+            stream.emit("task_started", name=event.name)
+        elif event.kind == "finished":
+            stream.emit("task_finished", name=event.name, duration=event.duration)
+        else:
+            error = f"{type(event.error).__name__}: {event.error}"
+            stream.emit("task_failed", name=event.name, duration=event.duration, error=error)
+
+    return listen
+
+
+class TutorialApp:
+    """Wraps the lesson's ASGI app to report requests and, on demand, to hold
+    the response back until the background tasks are done (`inline` mode)."""
+
+    def __init__(self, app: ASGIApp, stream: EventStream, *, observe: bool) -> None:
+        self.app = app
+        self.stream = stream
+        self.observe = observe
+        self.counter = itertools.count(1)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        label = headers.get(REQUEST_HEADER, b"").decode("latin-1") or f"r{next(self.counter)}"
+        inline = headers.get(MODE_HEADER, b"") == b"inline"
+        token = _request_id.set(label)
+        held: list[Message] = []
+        status: int | None = None
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            if inline:
+                held.append(message)
+            else:
+                await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.stream.emit("response_sent", status=status, held=inline)
+
+        try:
+            self.stream.emit("received", method=scope["method"], path=scope["path"])
+            if self.observe:
+                with observe_tasks(task_listener(self.stream)):
+                    await self.app(scope, receive, watch)
+            else:
+                await self.app(scope, receive, watch)
+            for message in held:
+                await send(message)
+            self.stream.emit("call_complete")
+        finally:
+            _request_id.reset(token)
+
+
+def load_app(target: str) -> ASGIApp:
+    """Import `module:attribute` (attribute defaults to `app`)."""
+    module_name, _, attribute = target.partition(":")
+    module = importlib.import_module(module_name)
+    app: ASGIApp = getattr(module, attribute or "app")
+    return app
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on `host:port`, or on a free port if that one is taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        if port == 0:
+            sock.close()
+            raise
+        sock.bind((host, 0))
+    return sock
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, stream: EventStream, port: int, requested: int) -> None:
+        super().__init__(config)
+        self.stream = stream
+        self.port = port
+        self.requested = requested
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            self.stream.emit("ready", port=self.port, requested=self.requested)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ravyn.tutorial.serve")
+    parser.add_argument("target", help="module:attribute of the ASGI app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    options = parser.parse_args(argv)
+
+    stream = EventStream(sys.stdout)
+    sys.stdout = _PrintTap(stream)
+    try:
+        app = load_app(options.target)
+    except BaseException as exc:
+        stream.emit("fatal", text="".join(traceback.format_exception(exc)).rstrip())
+        return 1
+    # after the import: building a Lilya app reconfigures logging (dictConfig)
+    root = logging.getLogger()
+    root.addHandler(_LogTap(stream))
+    root.setLevel(logging.INFO)
+    runner = getattr(app, "task_runner", None)
+    if isinstance(runner, TaskRunner):
+        runner.add_listener(task_listener(stream))
+    wrapped = TutorialApp(app, stream, observe=not isinstance(runner, TaskRunner))
+    sock = bind_socket(options.host, options.port)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(wrapped, log_config=None, access_log=False, lifespan="auto")
+    _Server(config, stream, port, options.port).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
