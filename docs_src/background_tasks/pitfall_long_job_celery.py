@@ -32,6 +32,7 @@ def build_monthly_report(self: Any, month: str) -> dict[str, str]:
 
 @post("/reports")
 def request_report(month: str) -> JSONResponse:
+    # a sync handler runs on a thread, so talking to the broker never blocks the event loop
     job = build_monthly_report.delay(month)  # a message on the broker; the job runs on a worker
     return JSONResponse({"status": "queued", "job_id": job.id}, status_code=202)
 
