@@ -1,17 +1,27 @@
-"""An example app under a real uvicorn (`ravyn.testing.serve`), with the server's output read live."""
+"""An example app under a real uvicorn, in a subprocess on a free loopback port, with its output live."""
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from ravyn.testing import serve
+import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class ServerOutput:
@@ -47,15 +57,65 @@ class ServerOutput:
             if found:
                 return found[0]
             time.sleep(0.02)
-        printed = "\n".join(self.lines)
-        raise AssertionError(f"no line with {text!r} in {timeout}s; the server printed:\n{printed}")
+        raise AssertionError(
+            f"no line with {text!r} in {timeout}s; the server printed:\n" + "\n".join(self.lines)
+        )
+
+    def close(self) -> None:
+        self._thread.join(timeout=10)
 
 
 @contextmanager
-def serve_example(name: str, *, env: Mapping[str, str] | None = None) -> Iterator[tuple[str, ServerOutput]]:
-    """Run `uvicorn docs_src.background_tasks.<name>:app` on a free 127.0.0.1 port; yield
-    (base URL, live output). The server is stopped when the block ends."""
-    app = f"docs_src.background_tasks.{name}:app"
-    env = {"NO_PROXY": "127.0.0.1,localhost", **(env or {})}  # loopback calls must not go to a proxy
-    with serve(app, env=env, cwd=ROOT, ready_timeout=30) as (base, process):
-        yield base, ServerOutput(process)
+def serve_example(
+    name: str, *, env: Mapping[str, str] | None = None, ready_timeout: float = 30.0
+) -> Iterator[tuple[str, ServerOutput]]:
+    """Run `uvicorn docs_src.background_tasks.<name>:app` on 127.0.0.1; yield (base URL, output).
+
+    Readiness is polled with requests to `/openapi.json`. The server is always
+    stopped (terminated, then killed if it does not exit) when the block ends.
+    """
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            f"docs_src.background_tasks.{name}:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output = ServerOutput(process)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process, output, ready_timeout)
+        yield base, output
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        output.close()
+
+
+def wait_until_ready(base: str, process: subprocess.Popen[str], output: ServerOutput, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError("uvicorn exited early:\n" + "\n".join(output.lines))
+        try:
+            httpx.get(f"{base}/openapi.json", timeout=1.0, trust_env=False)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"uvicorn did not answer on {base} in {timeout}s") from None
+            time.sleep(0.1)
