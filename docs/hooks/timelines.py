@@ -472,26 +472,36 @@ class Bar:
     note: str
 
 
+def origin(timeline: Any) -> float:
+    """The time the request was handed to the app: zero on the figure's clock.
+
+    The recorder's own clock starts a little earlier, while it sets up its taps.
+    """
+    requests = timeline.all("request")
+    return float(requests[0].at) if requests else 0.0
+
+
 def bars(timeline: Any) -> list[Bar]:
     """One bar for the response, then one per task, in the order they started."""
     events = timeline.events
     complete = timeline.all("response_complete")
-    end = complete[0].at if complete else events[-1].at
+    t0 = origin(timeline)
+    end = (complete[0].at if complete else events[-1].at) - t0
     result = [Bar("response", 0.0, end, "response", f"{timeline.status} sent at {fmt_time(end)}")]
     open_tasks: dict[str, list[Bar]] = {}
     for event in events:
         if event.kind == "task_started":
-            bar = Bar(event.name, event.at, event.at, "task", "running")
+            bar = Bar(event.name, event.at - t0, event.at - t0, "task", "running")
             open_tasks.setdefault(event.name, []).append(bar)
             result.append(bar)
         elif event.kind in ("task_finished", "task_failed") and open_tasks.get(event.name):
             bar = open_tasks[event.name].pop(0)
-            bar.end = event.at
+            bar.end = event.at - t0
             if event.kind == "task_failed":
                 bar.css = "failed"
                 bar.note = f"failed after {fmt_time(event.detail['duration'])}"
             else:
-                bar.note = f"{fmt_time(event.at - bar.start)}"
+                bar.note = fmt_time(bar.end - bar.start)
     return result
 
 
@@ -499,7 +509,8 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
     """Raw HTML (one block, no blank lines) drawing one measured timeline."""
     example, timeline = measurement.example, measurement.timeline
     esc = html.escape
-    total = max(event.at for event in timeline.events) or 1e-9
+    t0 = origin(timeline)
+    total = max(event.at for event in timeline.events) - t0 or 1e-9
 
     def pct(seconds: float) -> float:
         return round(100 * seconds / total, 3)
@@ -509,11 +520,12 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
         left = pct(bar.start)
         width = max(pct(bar.end) - left, 0.4)
         left = min(left, 100 - width)
+        note_class, note_style = note_position(left, width)
         rows.append(
             f'<div class="rt-row rt-{bar.css}">'
             f'<span class="rt-label">{esc(bar.label)}</span>'
             f'<span class="rt-track"><span class="rt-bar" style="left:{left}%;width:{width}%"></span>'
-            f'<span class="rt-note" style="{note_position(left, width)}">{esc(bar.note)}</span></span>'
+            f'<span class="{note_class}" style="{note_style}">{esc(bar.note)}</span></span>'
             "</div>"
         )
     axis = (
@@ -529,7 +541,7 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
             continue
         css, text = describe(event)
         items.append(
-            f'<li class="rt-ev rt-{css}"><span class="rt-at">{fmt_time(event.at)}</span>'
+            f'<li class="rt-ev rt-{css}"><span class="rt-at">{fmt_time(event.at - t0)}</span>'
             f'<span class="rt-what">{text}</span></li>'
         )
     body = body_text(timeline)
@@ -557,11 +569,13 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
     )
 
 
-def note_position(left: float, width: float) -> str:
-    """Put a bar's note after the bar, or before it when the bar reaches the right edge."""
+def note_position(left: float, width: float) -> tuple[str, str]:
+    """Where a bar's note goes: inside a wide bar, after a short one, before one at the right edge."""
+    if width >= 30:
+        return "rt-note rt-note-in", f"left:{round(left + 0.6, 3)}%"
     if left + width > 70:
-        return f"right:{round(100 - left + 0.8, 3)}%"
-    return f"left:{round(left + width + 0.8, 3)}%"
+        return "rt-note", f"right:{round(100 - left + 0.8, 3)}%"
+    return "rt-note", f"left:{round(left + width + 0.8, 3)}%"
 
 
 def body_text(timeline: Any) -> str:
@@ -576,7 +590,8 @@ def body_text(timeline: Any) -> str:
 
 def aria_label(timeline: Any) -> str:
     """The chart in one sentence, for screen readers."""
-    parts = [f"Response {timeline.status} complete at {fmt_time(timeline.response_complete.at)}"]
+    complete = timeline.response_complete.at - origin(timeline)
+    parts = [f"Response {timeline.status} complete at {fmt_time(complete)}"]
     for bar in bars(timeline)[1:]:
         parts.append(f"task {bar.label} from {fmt_time(bar.start)} to {fmt_time(bar.end)}")
     return "; ".join(parts) + "."

@@ -99,6 +99,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 def screenshot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot taken mid-page repeats the sticky header
+    page.wait_for_timeout(400)  # the header's tabs fade back in
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
