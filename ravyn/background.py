@@ -40,7 +40,7 @@ import anyio
 from lilya.background import Task, Tasks
 from lilya.compat import is_async_callable
 
-from ravyn.threads import run_in_daemon_thread
+from ravyn.threads import DaemonThreadPool, run_in_daemon_thread
 
 __all__ = [
     "BackgroundTask",
@@ -369,6 +369,7 @@ class TaskRunner:
         self.draining = False
         self._active: set[_Run] = set()
         self._limiter: anyio.CapacityLimiter | None = None
+        self.pool = DaemonThreadPool(thread_limit)
 
     def add_listener(self, listener: TaskListener) -> None:
         """Call `listener` with every `TaskEvent` of every request of this runner."""
@@ -483,7 +484,7 @@ class TaskRunner:
             await task.call(*task.args, **task.kwargs)
         else:
             call = functools.partial(task.call, *task.args, **task.kwargs)
-            await run_in_daemon_thread(call, self.limiter, task.name)
+            await run_in_daemon_thread(call, self.limiter, self.pool)
 
     def _log_attempt(self, task: Task, error: Exception, attempt: int, attempts: int, elapsed: float) -> None:
         logger.warning(

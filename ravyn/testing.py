@@ -49,6 +49,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -65,7 +66,17 @@ from lilya.types import ASGIApp, Message
 
 from ravyn.background import TaskEvent, observe_tasks
 
-__all__ = ["Recorder", "TestClient", "Timeline", "TimelineEvent", "free_port", "mark", "record", "serve"]
+__all__ = [
+    "Recorder",
+    "Server",
+    "TestClient",
+    "Timeline",
+    "TimelineEvent",
+    "free_port",
+    "mark",
+    "record",
+    "serve",
+]
 
 _UNSET: Any = object()
 _current: ContextVar[Timeline | None] = ContextVar("ravyn_timeline", default=None)
@@ -448,6 +459,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Server:
+    """A uvicorn subprocess started by `serve()`."""
+
+    url: str
+    """The base URL, e.g. `http://127.0.0.1:41234`."""
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _final_output: str | None = None
+
+    @property
+    def output(self) -> str:
+        """Everything the server printed so far (stdout and stderr together)."""
+        if self._final_output is not None:
+            return self._final_output
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """Send SIGTERM, wait (SIGKILL after `timeout` s), return the exit status."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
 @contextmanager
 def serve(
     app: str,
@@ -456,51 +496,53 @@ def serve(
     cwd: str | Path | None = None,
     uvicorn_args: Sequence[str] = ("--no-access-log",),
     ready_timeout: float = 20.0,
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+) -> Iterator[Server]:
     """Run `uvicorn <app>` in a subprocess on a free 127.0.0.1 port.
 
-    Yields the base URL and the process once the port accepts connections;
-    stops the server on exit (SIGTERM, then SIGKILL after 10 s). The server's
-    output (stdout and stderr together) can be read from `process.stdout`
-    once the block is left, or after you stopped the process yourself.
+    Yields a `Server` once the port accepts connections, and stops it on exit
+    (SIGTERM, then SIGKILL after 10 s). The server's output goes to a file, never
+    to a pipe that could fill up and block it; read it with `server.output`,
+    during the block or after it.
 
     Example:
         ```python
         import httpx
         from ravyn.testing import serve
 
-        with serve("myproject.main:app") as (base_url, process):
-            response = httpx.post(f"{base_url}/register", json={"email": "a@b.c"})
+        with serve("myproject.main:app") as server:
+            response = httpx.post(f"{server.url}/register", json={"email": "a@b.c"})
+        print(server.output)
         ```
     """
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *uvicorn_args],
-        cwd=cwd,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    handle, log_name = tempfile.mkstemp(prefix="ravyn-serve-", suffix=".log")
+    with os.fdopen(handle, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *uvicorn_args],
+            cwd=cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", process, Path(log_name))
     try:
-        deadline = time.monotonic() + ready_timeout
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise RuntimeError(f"uvicorn exited before serving {app}:\n{output}")
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"uvicorn did not listen on port {port} in {ready_timeout}s") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", process
+        _wait_until_listening(server, port, ready_timeout)
+        yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        server.stop()
+        server._final_output = server.output
+        server.log_path.unlink(missing_ok=True)
+
+
+def _wait_until_listening(server: Server, port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"uvicorn exited before it was ready:\n{server.output}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"uvicorn did not listen on port {port} in {timeout}s") from None
+            time.sleep(0.05)

@@ -1,16 +1,18 @@
-"""Running a sync background task on a daemon thread of its own.
+"""Running sync background tasks on daemon threads of their own.
 
 anyio's worker threads (`anyio.to_thread.run_sync`) are not daemons: a
 process cannot exit while one still runs, so a sync task that outlives the
-shutdown drain would keep the server alive. Background tasks run here instead,
-on daemon threads, gated by the runner's own `CapacityLimiter` so that they
-never take the threads that sync handlers use.
+shutdown drain would keep the server alive. Background tasks run on a
+`DaemonThreadPool` instead, gated by the runner's own `CapacityLimiter` so that
+they never take the threads that sync handlers use. Threads are reused:
+starting one blocks the caller (here, the event loop) until the OS runs it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -19,16 +21,56 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
-__all__ = ["run_in_daemon_thread"]
+__all__ = ["DaemonThreadPool", "run_in_daemon_thread"]
 
 T = TypeVar("T")
 
 
-async def run_in_daemon_thread(call: Callable[[], T], limiter: anyio.CapacityLimiter, name: str) -> T:
-    """Run `call()` on a new daemon thread and wait for its result.
+class DaemonThreadPool:
+    """At most `size` daemon threads that run submitted functions, reused between calls."""
+
+    def __init__(self, size: int, name: str = "ravyn-task") -> None:
+        if size < 1:
+            raise ValueError(f"a thread pool needs at least one thread, got {size}")
+        self.size = size
+        self.name = name
+        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    @property
+    def threads(self) -> int:
+        """How many threads the pool has started (they never exit before the process)."""
+        return self._threads
+
+    def submit(self, work: Callable[[], None]) -> None:
+        """Queue `work`; start a thread if none is free and the pool is not full."""
+        with self._lock:
+            self._work.put(work)
+            spawn = self._idle < self._work.qsize() and self._threads < self.size
+            if spawn:
+                self._threads += 1
+        if spawn:
+            threading.Thread(target=self._serve, name=f"{self.name}-{self._threads}", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            work = self._work.get()
+            with self._lock:
+                self._idle -= 1
+            work()  # never raises: run_in_daemon_thread catches everything
+
+
+async def run_in_daemon_thread(
+    call: Callable[[], T], limiter: anyio.CapacityLimiter, pool: DaemonThreadPool
+) -> T:
+    """Run `call()` on one of `pool`'s threads and wait for its result.
 
     The caller's context variables are visible in the thread. If the waiting
-    task is cancelled (a timeout, or the shutdown drain), the thread is
+    task is cancelled (a timeout, or the shutdown drain), the call is
     abandoned: it finishes on its own, or dies with the process.
     """
     async with limiter:
@@ -37,7 +79,7 @@ async def run_in_daemon_thread(call: Callable[[], T], limiter: anyio.CapacityLim
         outcome: dict[str, Any] = {}
         context = contextvars.copy_context()
 
-        def target() -> None:
+        def work() -> None:
             try:
                 outcome["value"] = context.run(call)
             except BaseException as exc:  # handed back to the waiting task
@@ -47,7 +89,7 @@ async def run_in_daemon_thread(call: Callable[[], T], limiter: anyio.CapacityLim
                 with contextlib.suppress(anyio.RunFinishedError):
                     anyio.from_thread.run_sync(finished.set, token=token)
 
-        threading.Thread(target=target, name=f"ravyn-task:{name}", daemon=True).start()
+        pool.submit(work)
         await finished.wait()
     if "error" in outcome:
         raise outcome["error"]

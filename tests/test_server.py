@@ -12,8 +12,8 @@ from tests.support.servers import uvicorn_server
 
 def test_the_response_arrives_before_a_one_second_task_ends(tmp_path: Path) -> None:
     receipts = tmp_path / "receipts.txt"
-    with uvicorn_server("tests.server_app:app", env={"RECEIPTS_FILE": str(receipts)}) as (base, _):
-        response = httpx.post(f"{base}/orders", json={"order": 5}, timeout=10)
+    with uvicorn_server("tests.server_app:app", env={"RECEIPTS_FILE": str(receipts)}) as server:
+        response = httpx.post(f"{server.url}/orders", json={"order": 5}, timeout=10)
         received = time.time()
         assert (response.status_code, response.json()) == (201, {"order": 5})
         # the full body is here and the task, which sleeps a second, has not written yet

@@ -18,17 +18,16 @@ from tests.support.servers import uvicorn_server
 
 def _start_export_then_sigterm(tmp_path: Path, drain: float) -> tuple[int, str]:
     env = {"EXPORT_DIR": str(tmp_path), "EXPORT_SECONDS": "3", "DRAIN_SECONDS": str(drain)}
-    with uvicorn_server("tests.shutdown_app:app", env=env) as (base, process):
-        response = httpx.post(f"{base}/exports", json={"batch": "b1"}, timeout=10)
+    with uvicorn_server("tests.shutdown_app:app", env=env) as server:
+        response = httpx.post(f"{server.url}/exports", json={"batch": "b1"}, timeout=10)
         assert response.status_code == 201
         deadline = time.monotonic() + 10
         while not (tmp_path / "b1.started").exists():
             assert time.monotonic() < deadline, "the export task never started"
             time.sleep(0.02)
-        process.send_signal(signal.SIGTERM)
-        returncode = process.wait(timeout=20)
-        output = process.stdout.read() if process.stdout else ""
-    return returncode, output
+        server.process.send_signal(signal.SIGTERM)
+        returncode = server.process.wait(timeout=20)
+    return returncode, server.output
 
 
 def test_sigterm_waits_for_a_running_task(tmp_path: Path) -> None:
