@@ -9,6 +9,7 @@ import anyio
 
 from ravyn import BackgroundTasks, Ravyn, get, post
 
+DEFAULT_HANDLER_THREADS = 40  # anyio's default thread limiter, used by sync handlers
 runs = {"audit": 0, "notify": 0}
 _lock = threading.Lock()
 
@@ -42,6 +43,8 @@ def stats() -> dict[str, int]:
         "runs_audit": runs["audit"],
         "runs_notify": runs["notify"],
         "threads": threading.active_count(),
+        # main thread + anyio's pool for sync handlers + the task pool + a few of the server's own
+        "thread_bound": 1 + DEFAULT_HANDLER_THREADS + app.task_runner.thread_limit + 4,
         "rss_kb": _rss_kb(),
     }
 
