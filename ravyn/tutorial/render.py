@@ -102,7 +102,8 @@ def takeaway(view: RequestView, queue: str | None = None) -> Text:
         if queue:
             return Text(f"{answer}; the job went to the {queue} queue, and a worker ran it on its own time.")
         return Text(f"{answer}; no background task ran here.")
-    after = [t for t in finished if t.start >= view.elapsed - 0.002]
+    sent = view.sent_at if view.sent_at is not None else view.elapsed
+    after = [t for t in finished if t.start >= sent]
     work_end = view.work_end or view.elapsed
     names = ", ".join(dict.fromkeys(t.name for t in finished))
     if len(after) == len(finished):

@@ -1,8 +1,10 @@
-"""Running a lesson for real: uvicorn in a subprocess, a client, a live timeline.
+"""Running a lesson for real: uvicorn in a process of its own, a client, a live timeline.
 
-[`LessonServer`][ravyn.tutorial.runner.LessonServer] starts
-`python -m ravyn.tutorial.serve <module>:app` on a free 127.0.0.1 port and
-turns the JSON lines it prints into `Event`s on a queue. `send` makes the
+[`LessonServer`][ravyn.tutorial.runner.LessonServer] serves `<module>:app`
+with `ravyn.tutorial.serve` on a free 127.0.0.1 port, in a process forked by
+a forkserver that has already imported ravyn and uvicorn (or, where there is
+no forkserver, as `python -m ravyn.tutorial.serve`), and turns the JSON
+lines the server sends to a loopback socket into `Event`s on a queue. `send` makes the
 lesson's request with the standard library's HTTP client (no extra
 dependency) and puts the client's own events on the same queue, with the
 response time it measured. The `run_*` functions draw what arrives with
@@ -15,8 +17,11 @@ import collections
 import dataclasses
 import http.client
 import json as jsonlib
+import multiprocessing
+import multiprocessing.context
 import os
 import queue
+import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any, Protocol
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -38,7 +43,7 @@ from rich.text import Text
 from ravyn.tutorial.lessons import Lesson
 from ravyn.tutorial.receiver import WebhookReceiver, needs_receiver
 from ravyn.tutorial.render import bars, compare_summary, takeaway, timeline_table
-from ravyn.tutorial.serve import MODE_HEADER, REQUEST_HEADER
+from ravyn.tutorial.serve import MODE_HEADER, REQUEST_HEADER, serve_in_child
 from ravyn.tutorial.timeline import Event, RequestView, format_offset
 
 __all__ = [
@@ -70,10 +75,115 @@ class ServerFailed(Exception):
         self.details = details
 
 
-class LessonServer:
-    """A lesson's app under a real uvicorn, in a subprocess bound to 127.0.0.1.
+class _Child(Protocol):
+    """What the runner needs of a server process, forked or spawned."""
 
-    Use as a context manager: the server is always stopped on the way out.
+    def alive(self) -> bool: ...
+    def terminate(self) -> None: ...
+    def kill(self) -> None: ...
+    def wait(self, timeout: float) -> bool: ...
+
+
+class _Forked:
+    """A server forked by the forkserver, which has already imported ravyn
+    and uvicorn: a lesson starts in a fraction of the time a fresh
+    interpreter needs."""
+
+    def __init__(self, target: str, cwd: Path, host: str, port: int, events_port: int) -> None:
+        context = _forkserver()
+        assert context is not None
+        self.process = context.Process(
+            target=serve_in_child,
+            args=(target, str(cwd), host, port, events_port),
+            daemon=True,
+            name=f"ravyn-tutorial {target}",
+        )
+        self.process.start()
+
+    def alive(self) -> bool:
+        return bool(self.process.is_alive())
+
+    def terminate(self) -> None:
+        self.process.terminate()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def wait(self, timeout: float) -> bool:
+        self.process.join(timeout)
+        return not self.process.is_alive()
+
+
+class _Spawned:
+    """A server started as `python -m ravyn.tutorial.serve`, where there is no forkserver."""
+
+    def __init__(self, target: str, cwd: Path, host: str, port: int, events_port: int, tail: Tail) -> None:
+        command = [sys.executable, "-m", "ravyn.tutorial.serve", target, "--host", host, "--port", str(port)]
+        command += ["--events", str(events_port)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        assert self.process.stderr is not None
+        stderr = self.process.stderr
+        self.reader = threading.Thread(
+            target=lambda: tail.extend(line.rstrip() for line in stderr), daemon=True
+        )
+        self.reader.start()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def terminate(self) -> None:
+        self.process.terminate()
+
+    def kill(self) -> None:
+        self.process.kill()
+
+    def wait(self, timeout: float) -> bool:
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        self.reader.join(1)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+        return True
+
+
+Tail = collections.deque[str]
+
+_FORKSERVER: multiprocessing.context.ForkServerContext | None = None
+
+
+def _forkserver() -> multiprocessing.context.ForkServerContext | None:
+    """The forkserver context, preloaded with the server's imports; None where
+    there is none (Windows) or `RAVYN_TUTORIAL_SPAWN=subprocess` asks for none."""
+    global _FORKSERVER
+    if os.environ.get("RAVYN_TUTORIAL_SPAWN") == "subprocess":
+        return None
+    if _FORKSERVER is None:
+        if "forkserver" not in multiprocessing.get_all_start_methods():
+            return None
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["ravyn.tutorial.serve"])
+        _FORKSERVER = context
+    return _FORKSERVER
+
+
+class LessonServer:
+    """A lesson's app under a real uvicorn, in a process of its own, bound to 127.0.0.1.
+
+    The server reports its events to a loopback socket of ours. Use it as a
+    context manager: the server is always stopped on the way out.
     """
 
     def __init__(self, target: str, cwd: Path, port: int = 0, host: str = "127.0.0.1") -> None:
@@ -83,15 +193,20 @@ class LessonServer:
         self.host = host
         self.port = 0
         self.events: queue.Queue[Event] = queue.Queue()
-        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=40)
-        self.process: subprocess.Popen[str] | None = None
+        self.stderr_tail: Tail = collections.deque(maxlen=40)
+        self.child: _Child | None = None
         self._ready = threading.Event()
         self._fatal = ""
-        self._threads: list[threading.Thread] = []
+        self._listener: socket.socket | None = None
+        self._reader: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def alive(self) -> bool:
+        return self.child is not None and self.child.alive()
 
     def __enter__(self) -> LessonServer:
         self.start()
@@ -103,56 +218,50 @@ class LessonServer:
         self.stop()
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
-        command = [sys.executable, "-m", "ravyn.tutorial.serve", self.target]
-        command += ["--host", self.host, "--port", str(self.requested_port)]
-        self.process = subprocess.Popen(
-            command,
-            cwd=self.cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            bufsize=1,
-        )
-        assert self.process.stdout is not None and self.process.stderr is not None
-        self._follow(self.process.stdout, self._on_stdout)
-        self._follow(self.process.stderr, self.stderr_tail.append)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        events_port = self._listener.getsockname()[1]
+        self._reader = threading.Thread(target=self._read_events, args=(self._listener,), daemon=True)
+        self._reader.start()
         try:
+            if _forkserver() is not None:
+                self.child = _Forked(self.target, self.cwd, self.host, self.requested_port, events_port)
+            else:
+                self.child = _Spawned(
+                    self.target, self.cwd, self.host, self.requested_port, events_port, self.stderr_tail
+                )
             self._wait_ready()
         except BaseException:
             self.stop()
             raise
 
-    def _follow(self, stream: IO[str], handle: Callable[[str], None]) -> None:
-        def pump() -> None:
-            for line in stream:
-                handle(line.rstrip("\n"))
+    def _read_events(self, listener: socket.socket) -> None:
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return  # stopped before the server connected
+        with connection, connection.makefile("r", encoding="utf-8", errors="replace") as lines:
+            for line in lines:
+                self._on_line(line.rstrip("\n"))
 
-        thread = threading.Thread(target=pump, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _on_stdout(self, line: str) -> None:
+    def _on_line(self, line: str) -> None:
         event = Event.from_json(line)
         if event.kind == "ready":
             self.port = int(event.get("port"))
             self._ready.set()
         elif event.kind == "fatal":
             self._fatal = str(event.get("text"))
+        elif event.kind == "stderr":
+            self.stderr_tail.append(str(event.get("text")))
         else:
             self.events.put(event)
 
     def _wait_ready(self) -> None:
-        assert self.process is not None
+        assert self.child is not None
         deadline = time.monotonic() + READY_TIMEOUT
-        while not self._ready.wait(0.05):
-            if self.process.poll() is not None:
-                for thread in self._threads:
-                    thread.join(1)
+        while not self._ready.wait(0.02):
+            if not self.child.alive():
+                if self._reader is not None:
+                    self._reader.join(1)
                 if self._fatal:
                     raise ServerFailed(f"{self.target} could not be imported", self._fatal)
                 raise ServerFailed(f"the server for {self.target} stopped", "\n".join(self.stderr_tail))
@@ -168,22 +277,21 @@ class LessonServer:
         return self.requested_port not in (0, self.port)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the server (SIGTERM, then SIGKILL if it lingers) and its readers."""
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout)
-        for thread in self._threads:
-            thread.join(1)
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+        """Stop the server (SIGTERM, then SIGKILL if it lingers) and the event reader."""
+        child, self.child = self.child, None
+        if child is not None and child.alive():
+            child.terminate()
+            if not child.wait(timeout):
+                child.kill()
+                child.wait(timeout)
+        elif child is not None:
+            child.wait(timeout)
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        if self._reader is not None:
+            self._reader.join(2)
+            self._reader = None
 
 
 def send(
@@ -298,9 +406,7 @@ class Session:
         by_label = {view.label: view for view in views}
         deadline = time.monotonic() + timeout
         while not all(view.done for view in views):
-            if time.monotonic() > deadline or self.server.process is None:
-                return False
-            if self.server.process.poll() is not None:
+            if time.monotonic() > deadline or not self.server.alive:
                 return False
             self.drain(by_label, 0.05)
             refresh()
@@ -479,7 +585,7 @@ def serve_forever(console: Console, current: Session) -> None:
     )
     starts: dict[str, float] = {}
     try:
-        while server.process is not None and server.process.poll() is None:
+        while server.alive:
             try:
                 event = server.events.get(timeout=0.2)
             except queue.Empty:

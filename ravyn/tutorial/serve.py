@@ -1,11 +1,14 @@
-"""The launcher that `ravyn-tutorial run` starts in a subprocess.
+"""The launcher that serves a lesson in a process of its own.
 
 ```
 python -m ravyn.tutorial.serve docs_src.background_tasks.quick_start:app --port 0
 ```
 
-It imports the app, serves it with uvicorn on 127.0.0.1 and reports what
-happens inside the server as JSON lines on its stdout, one object per line:
+`ravyn-tutorial run` starts it through a forkserver (`serve_in_child`), or
+as the command above where there is none. It imports the app, serves it with
+uvicorn on 127.0.0.1 and reports what happens inside the server as JSON
+lines, one object per line, on stdout or (with `--events PORT`) to the CLI's
+loopback socket:
 
 | `event`          | fields                                      |
 |------------------|---------------------------------------------|
@@ -18,6 +21,7 @@ happens inside the server as JSON lines on its stdout, one object per line:
 | `task_failed`    | `request`, `name`, `duration`, `error`      |
 | `output`         | `request`, `text` (a line the app printed)  |
 | `log`            | `request`, `level`, `logger`, `text`        |
+| `stderr`         | `text` (a line written to stderr)           |
 | `fatal`          | `text` (the app could not be loaded)        |
 
 Every object also has `t`, the wall-clock time (`time.time()`) it was made,
@@ -38,6 +42,7 @@ import io
 import itertools
 import json
 import logging
+import os
 import socket
 import sys
 import threading
@@ -52,7 +57,16 @@ from lilya.types import ASGIApp, Message, Receive, Scope, Send
 
 from ravyn.background import TaskEvent, TaskRunner, observe_tasks
 
-__all__ = ["EventStream", "TutorialApp", "bind_socket", "load_app", "main"]
+__all__ = [
+    "EventStream",
+    "TutorialApp",
+    "bind_socket",
+    "connect_events",
+    "load_app",
+    "main",
+    "run_server",
+    "serve_in_child",
+]
 
 REQUEST_HEADER = b"x-tutorial-request"
 MODE_HEADER = b"x-tutorial-mode"
@@ -76,10 +90,12 @@ class EventStream:
 
 
 class _PrintTap(io.TextIOBase):
-    """Stands in for `sys.stdout`: each printed line becomes an `output` event."""
+    """Stands in for `sys.stdout` (or `sys.stderr`): each line written becomes
+    an `output` (or `stderr`) event."""
 
-    def __init__(self, stream: EventStream) -> None:
+    def __init__(self, stream: EventStream, kind: str = "output") -> None:
         self.stream = stream
+        self.kind = kind
         self.pending = threading.local()
 
     def writable(self) -> bool:
@@ -90,7 +106,7 @@ class _PrintTap(io.TextIOBase):
         *lines, rest = pending.split("\n")
         self.pending.text = rest
         for line in lines:
-            self.stream.emit("output", text=line)
+            self.stream.emit(self.kind, text=line)
         return len(text)
 
 
@@ -214,17 +230,16 @@ class _Server(uvicorn.Server):
             self.stream.emit("ready", port=self.port, requested=self.requested)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ravyn.tutorial.serve")
-    parser.add_argument("target", help="module:attribute of the ASGI app")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    options = parser.parse_args(argv)
+def run_server(target: str, stream: EventStream, *, host: str = "127.0.0.1", port: int = 0) -> int:
+    """Load `target`, watch it, and serve it with uvicorn until told to stop.
 
-    stream = EventStream(sys.stdout)
+    Prints become `output` events; anything written to stderr becomes a
+    `stderr` event (the CLI keeps the last lines to explain a crash).
+    """
     sys.stdout = _PrintTap(stream)
+    sys.stderr = _PrintTap(stream, kind="stderr")
     try:
-        app = load_app(options.target)
+        app = load_app(target)
     except BaseException as exc:
         stream.emit("fatal", text="".join(traceback.format_exception(exc)).rstrip())
         return 1
@@ -236,11 +251,37 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(runner, TaskRunner):
         runner.add_listener(task_listener(stream))
     wrapped = TutorialApp(app, stream, observe=not isinstance(runner, TaskRunner))
-    sock = bind_socket(options.host, options.port)
-    port = sock.getsockname()[1]
+    sock = bind_socket(host, port)
+    bound = sock.getsockname()[1]
     config = uvicorn.Config(wrapped, log_config=None, access_log=False, lifespan="auto")
-    _Server(config, stream, port, options.port).run(sockets=[sock])
+    _Server(config, stream, bound, port).run(sockets=[sock])
     return 0
+
+
+def connect_events(port: int) -> EventStream:
+    """An event stream to the CLI listening on 127.0.0.1:`port`."""
+    connection = socket.create_connection(("127.0.0.1", port))
+    return EventStream(connection.makefile("w", encoding="utf-8", newline="\n"))
+
+
+def serve_in_child(target: str, cwd: str, host: str, port: int, events_port: int) -> None:
+    """The entry point of a server forked by the CLI's forkserver (see `runner`)."""
+    os.chdir(cwd)
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    sys.exit(run_server(target, connect_events(events_port), host=host, port=port))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ravyn.tutorial.serve module:app [--port N] [--events PORT]`."""
+    parser = argparse.ArgumentParser(prog="python -m ravyn.tutorial.serve")
+    parser.add_argument("target", help="module:attribute of the ASGI app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0: any free port; a busy one is swapped")
+    parser.add_argument("--events", type=int, default=0, help="send events to 127.0.0.1:EVENTS, not stdout")
+    options = parser.parse_args(argv)
+    stream = connect_events(options.events) if options.events else EventStream(sys.stdout)
+    return run_server(options.target, stream, host=options.host, port=options.port)
 
 
 if __name__ == "__main__":

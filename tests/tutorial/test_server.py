@@ -1,0 +1,179 @@
+"""The lesson server: the launcher, its events, ports, and always stopping it."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from ravyn import BackgroundTasks, Ravyn, post
+from ravyn.testing import record
+from ravyn.tutorial.runner import LessonServer, ServerFailed, send
+from ravyn.tutorial.serve import EventStream, TutorialApp, bind_socket
+from ravyn.tutorial.timeline import Event
+
+from .conftest import ROOT
+
+QUICK_START = "docs_src.background_tasks.quick_start:app"
+
+
+def _refused(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _events_until(server: LessonServer, kind: str, timeout: float = 10.0) -> list[Event]:
+    seen: list[Event] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            event = server.events.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        seen.append(event)
+        if event.kind == kind:
+            return seen
+    raise AssertionError(f"no {kind} event; saw {[e.kind for e in seen]}")
+
+
+@pytest.mark.parametrize("spawn", ["forkserver", "subprocess"])
+def test_a_lesson_server_reports_its_events_and_is_always_stopped(
+    spawn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if spawn == "subprocess":
+        monkeypatch.setenv("RAVYN_TUTORIAL_SPAWN", "subprocess")
+    with LessonServer(QUICK_START, ROOT) as server:
+        port = server.port
+        assert server.host == "127.0.0.1"
+        send(server.events, server.host, port, "POST", "/accounts", {"email": "a@b.c"}, label="one")
+        kinds = [e.kind for e in _events_until(server, "call_complete") if e.request == "one"]
+    assert not server.alive
+    assert _refused(port)
+    assert kinds.index("response_sent") < kinds.index("task_started") < kinds.index("task_finished")
+    assert "log" in kinds
+    assert "response" in kinds
+
+
+def test_a_lesson_that_cannot_be_imported_explains_why(tmp_path: Path) -> None:
+    (tmp_path / "broken_lesson.py").write_text("import not_a_module_anywhere\n")
+
+    with pytest.raises(ServerFailed) as failure:
+        LessonServer("broken_lesson:app", tmp_path).start()
+
+    assert "could not be imported" in str(failure.value)
+    assert "No module named 'not_a_module_anywhere'" in failure.value.details
+
+
+def test_bind_socket_swaps_a_busy_port_for_a_free_one() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        with bind_socket("127.0.0.1", taken) as sock:
+            host, port = sock.getsockname()
+    assert host == "127.0.0.1"
+    assert port != taken
+
+
+def test_inline_mode_holds_the_response_until_the_tasks_are_done() -> None:
+    def slow_note(text: str) -> None:
+        time.sleep(0.05)
+
+    @post("/notes")
+    def create_note(text: str, tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(slow_note, text)
+        return {"text": text}
+
+    class Sink:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.lines.append(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    wrapped = TutorialApp(Ravyn(routes=[create_note]), EventStream(Sink()), observe=True)  # type: ignore[arg-type]
+
+    async def both() -> tuple[list[str], list[str]]:
+        inline = await record(
+            wrapped, "POST", "/notes", json={"text": "hi"}, headers={"x-tutorial-mode": "inline"}
+        )
+        background = await record(wrapped, "POST", "/notes", json={"text": "hi"})
+        return inline.kinds, background.kinds
+
+    inline, background = anyio.run(both)
+    assert inline.index("task_finished") < inline.index("response_complete")
+    assert background.index("response_complete") < background.index("task_started")
+
+
+def _read_lines(stream: object, into: queue.Queue[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        into.put(line)
+
+
+def _wait_for(lines: queue.Queue[str], pattern: str, seen: list[str], timeout: float = 20.0) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        found = re.search(pattern, line)
+        if found:
+            return found
+    raise AssertionError(f"{pattern!r} never came:\n{''.join(seen)}")
+
+
+def test_serve_keeps_the_server_up_until_ctrl_c() -> None:
+    env = {**os.environ, "COLUMNS": "100", "PYTHONIOENCODING": "utf-8"}
+    command = [sys.executable, "-m", "ravyn.tutorial", "run", "quick_start", "--serve"]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    try:
+        port = int(_wait_for(lines, r"serving quick_start at http://127\.0\.0\.1:(\d+)", seen).group(1))
+        _wait_for(lines, r"curl -i -X POST 'http://127\.0\.0\.1:\d+/accounts'", seen)
+
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request(
+            "POST",
+            "/accounts",
+            body=b'{"email": "curl@example.com"}',
+            headers={"content-type": "application/json"},
+        )
+        assert connection.getresponse().status == 201
+        connection.close()
+        _wait_for(lines, r"send_welcome_email finished", seen)
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(15) == 0
+        _wait_for(lines, r"Server stopped\.", seen)
+        assert _refused(port)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
