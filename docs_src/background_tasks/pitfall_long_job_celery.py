@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 )
 def build_monthly_report(self: Any, month: str) -> dict[str, str]:
     time.sleep(0.2)  # stands in for many minutes of number crunching
-    logger.info("Monthly report for %s built by worker %s", month, self.request.hostname)
+    logger.info("Monthly report for %s built (job %s on %s)", month, self.request.id, self.request.hostname)
     return {"month": month, "status": "built"}
 
 

@@ -105,7 +105,7 @@ async def test_the_request_returns_before_the_job_runs_on_a_celery_worker(
     assert run.delivery_info.get("routing_key") == "celery"
     assert run.thread != threading.get_ident()
 
-    built = [record for record in job_logs if record.getMessage().startswith("Monthly report for 2024-05")]
+    built = [record for record in job_logs if f"(job {job_id} on " in record.getMessage()]
     assert len(built) == 1
     assert built[0].thread == run.thread
 
