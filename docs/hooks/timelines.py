@@ -71,6 +71,8 @@ SHOWN_KINDS = frozenset(
         "task_started",
         "task_finished",
         "task_failed",
+        "task_retrying",
+        "task_lost",
         "output",
         "log",
         "mark",
@@ -228,7 +230,10 @@ def record_request(app: Any, example: Any, body: Any) -> Any:
     The example's own printing and logging are recorded in the timeline and kept
     out of the build's console.
     """
-    from ravyn.testing import record
+    try:
+        from ravyn.testing import record
+    except Exception as exc:
+        raise PluginError(f"timeline: cannot import ravyn.testing to measure the examples: {exc}") from exc
 
     options: dict[str, Any] = {}
     if body is not None:
@@ -446,6 +451,15 @@ def describe(event: Any) -> tuple[str, str]:
             f"task <code>{esc(event.name)}</code> fails after {fmt_time(detail['duration'])}: "
             f"<code>{esc(str(detail['error']))}</code>",
         )
+    if kind == "task_retrying":
+        return (
+            "failed",
+            f"attempt {detail.get('attempt', '?')} of task <code>{esc(event.name)}</code> fails after "
+            f"{fmt_time(detail.get('duration') or 0)}: <code>{esc(str(detail.get('error', '')))}</code>; "
+            "it will be tried again",
+        )
+    if kind == "task_lost":
+        return "failed", f"task <code>{esc(event.name)}</code> is lost: cancelled at shutdown"
     if kind == "output":
         return "output", f"printed: <samp>{esc(str(detail.get('text', '')))}</samp>"
     if kind == "log":
@@ -494,12 +508,15 @@ def bars(timeline: Any) -> list[Bar]:
             bar = Bar(event.name, event.at - t0, event.at - t0, "task", "running")
             open_tasks.setdefault(event.name, []).append(bar)
             result.append(bar)
-        elif event.kind in ("task_finished", "task_failed") and open_tasks.get(event.name):
+        elif event.kind in ("task_finished", "task_failed", "task_lost") and open_tasks.get(event.name):
             bar = open_tasks[event.name].pop(0)
             bar.end = event.at - t0
             if event.kind == "task_failed":
                 bar.css = "failed"
                 bar.note = f"failed after {fmt_time(event.detail['duration'])}"
+            elif event.kind == "task_lost":
+                bar.css = "failed"
+                bar.note = "lost at shutdown"
             else:
                 bar.note = fmt_time(bar.end - bar.start)
     return result
