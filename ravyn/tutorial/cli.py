@@ -174,6 +174,10 @@ def run(
         typer.Option(help="The port to serve on (0: any free one; a busy one is swapped for a free one)."),
     ] = 0,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the tasks to finish.")] = 15.0,
+    svg: Annotated[
+        Path | None,
+        typer.Option(help="Also save what was drawn as an SVG picture in this file.", dir_okay=False),
+    ] = None,
 ) -> None:
     """Run a lesson's example under uvicorn and draw its timeline as it happens."""
     from ravyn.tutorial.runner import ServerFailed, run_compare, run_lesson
@@ -181,7 +185,7 @@ def run(
     chosen = _lesson(lesson)
     if compare and serve:
         _fail("--compare and --serve do not go together: pick one.", 2)
-    console = _out()
+    console = Console(highlight=False, record=svg is not None)
     try:
         if compare:
             complete = run_compare(console, chosen, port=port, timeout=timeout)
@@ -192,6 +196,10 @@ def run(
     except KeyboardInterrupt:
         console.print("[dim]Stopped.[/]")
         raise typer.Exit(130) from None
+    if svg is not None:
+        command = f"{PROGRAM} run {chosen.name}" + (" --compare" if compare else "")
+        console.save_svg(str(svg), title=command)
+        console.print(f"[dim]Saved the picture as {svg}.[/]")
     if not complete:
         raise typer.Exit(1)
 

@@ -45,7 +45,8 @@ def timeline_table(view: RequestView, *, compact: bool = False) -> Table:
     for row in view.rows:
         if compact and not row.short:
             continue
-        what = Text(row.short if compact else row.text, style=_row_style(row))
+        what = Text()
+        what.append(row.short if compact else row.text, style=_row_style(row))
         if row.detail and not compact:
             what.append("\n" + row.detail, style="dim")
         cells: list[RenderableType] = [format_offset(row.at)]
@@ -56,9 +57,10 @@ def timeline_table(view: RequestView, *, compact: bool = False) -> Table:
     return table
 
 
-def bars(view: RequestView, width: int = 80, *, compact: bool = False) -> RenderableType:
-    """A little Gantt chart: the client's wait, then each task, on one scale.
-    `compact` draws only the client's wait and the whole of the tasks' work."""
+def bars(view: RequestView, width: int = 80, *, compact: bool = False, scale: float = 0.0) -> RenderableType:
+    """A little Gantt chart: the client's wait, then each task, on one scale
+    (at least `scale` seconds wide, to draw two charts alike). `compact` draws
+    only the client's wait and the whole of the tasks' work."""
     spans: list[tuple[str, float, float, str]] = []
     if view.elapsed is not None:
         spans.append(("client" if compact else "client waited", 0.0, view.elapsed, "bold cyan"))
@@ -72,7 +74,7 @@ def bars(view: RequestView, width: int = 80, *, compact: bool = False) -> Render
             spans.append((task.name, task.start, end, "red" if task.error else "magenta"))
     if not spans:
         return Text("")
-    total = max(end for _, _, end, _ in spans) or 1e-9
+    total = max(scale, *(end for _, _, end, _ in spans)) or 1e-9
     label_width = min(max(len(name) for name, *_ in spans), 22)
     bar_width = max(width - label_width - 12, 6)
     lines = Text()

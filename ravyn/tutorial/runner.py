@@ -463,13 +463,17 @@ def _spinner(views: list[RequestView]) -> RenderableType:
 
 @contextmanager
 def _live(console: Console, render: Callable[[], RenderableType]) -> Iterator[Callable[[], None]]:
-    with Live(render(), console=console, refresh_per_second=12, transient=False) as live:
+    """Redraw `render()` as events arrive; when done, leave its final state
+    printed once (and, on a recording console, recorded once)."""
+    with Live(render(), console=console, refresh_per_second=12, transient=True) as live:
 
         def refresh() -> None:
             live.update(render())
 
         yield refresh
-        refresh()
+    if console.record:
+        console.export_text(clear=True)  # drop the frames drawn on the way
+    console.print(render())
 
 
 def run_lesson(
@@ -525,9 +529,14 @@ def run_compare(console: Console, lesson: Lesson, *, port: int = 0, timeout: flo
             grid.add_column(ratio=1)
             grid.add_column(ratio=1)
             half = max((console.width - 1) // 2 - 4, 20)
+            scale = max(inline.span, background.span)
             grid.add_row(
                 Panel(
-                    Group(timeline_table(inline, compact=True), Text(""), bars(inline, half, compact=True)),
+                    Group(
+                        timeline_table(inline, compact=True),
+                        Text(""),
+                        bars(inline, half, compact=True, scale=scale),
+                    ),
                     title="inline: the client waits",
                     title_align="left",
                 ),
@@ -535,7 +544,7 @@ def run_compare(console: Console, lesson: Lesson, *, port: int = 0, timeout: flo
                     Group(
                         timeline_table(background, compact=True),
                         Text(""),
-                        bars(background, half, compact=True),
+                        bars(background, half, compact=True, scale=scale),
                     ),
                     title="as a background task",
                     title_align="left",
@@ -571,18 +580,12 @@ def serve_forever(console: Console, current: Session) -> None:
     lesson, server = current.lesson, current.server
     curl = current.curl()
     console.print()
-    console.print(
-        Panel(
-            Text.assemble(
-                ("The server stays up. Try it from another terminal:\n\n", ""),
-                (curl, "bold"),
-                ("\n\nPress Ctrl-C to stop it.", "dim"),
-            ),
-            title=f"serving {lesson.name} at {server.base_url}",
-            title_align="left",
-        ),
-        soft_wrap=True,
-    )
+    console.print(Rule(f"[bold]serving {lesson.name}[/] at {server.base_url}", align="left"))
+    console.print("The server stays up. Try it from another terminal:")
+    console.print()
+    console.print(Text(curl, style="bold"), soft_wrap=True)
+    console.print()
+    console.print(Text("Each request's events show up below. Press Ctrl-C to stop the server.", style="dim"))
     starts: dict[str, float] = {}
     try:
         while server.alive:
@@ -595,9 +598,12 @@ def serve_forever(console: Console, current: Session) -> None:
             start = starts.get(event.request, event.t)
             line = _serve_line(event)
             if line is not None:
-                console.print(
-                    Text(f"{event.request:>4} {format_offset(event.t - start):>10}  ", style="dim"), line
-                )
+                row = Table.grid(padding=(0, 1))
+                row.add_column(width=4, style="dim", no_wrap=True)
+                row.add_column(width=9, justify="right", style="dim", no_wrap=True)
+                row.add_column(ratio=1)
+                row.add_row(event.request or "", format_offset(event.t - start), line)
+                console.print(row)
     except KeyboardInterrupt:
         pass
     console.print(Text("Stopping the server…", style="dim"))
@@ -622,7 +628,8 @@ def _serve_line(event: Event) -> Text | None:
     if kind == "output":
         return Text(str(event.get("text")), style="green")
     if kind == "log":
-        return Text(f"{event.get('level')} {event.get('logger')}: {event.get('text')}", style="yellow")
+        logger = str(event.get("logger", "")).rsplit(".", 1)[-1]
+        return Text(f"{event.get('level')} {logger}: {event.get('text')}", style="yellow")
     if kind == "call_complete":
         return Text("request done (tasks included)", style="dim")
     if kind == "webhook_received":

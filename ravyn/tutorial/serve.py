@@ -174,12 +174,13 @@ class TutorialApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            last = message["type"] == "http.response.body" and not message.get("more_body", False)
             if inline:
                 held.append(message)
-            else:
-                await send(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                self.stream.emit("response_sent", status=status, held=inline)
+                return
+            if last:  # reported as it is handed over: the client may hold it a moment later
+                self.stream.emit("response_sent", status=status, held=False)
+            await send(message)
 
         try:
             self.stream.emit("received", method=scope["method"], path=scope["path"])
@@ -188,6 +189,8 @@ class TutorialApp:
                     await self.app(scope, receive, watch)
             else:
                 await self.app(scope, receive, watch)
+            if held:
+                self.stream.emit("response_sent", status=status, held=True)
             for message in held:
                 await send(message)
             self.stream.emit("call_complete")

@@ -144,7 +144,7 @@ class RequestView:
             self._row(at, "client", "client_error", f"✘ {self.client_error}", short="✘ no response")
         elif kind == "response_sent":
             self.sent_at = at
-            held = " (held back until the work was done)" if event.get("held") else ""
+            held = ", held back until the work was done" if event.get("held") else ""
             self._row(at, "server", kind, f"response {event.get('status')} sent{held}")
         elif kind == "task_started":
             self.tasks.append(TaskSpan(str(event.get("name")), at))

@@ -222,3 +222,14 @@ def test_a_check_leaves_logging_and_modules_as_they_were(cli: CliRunner, workdir
     assert root.handlers == handlers
     assert root.level == level
     assert not [name for name in sys.modules if name.startswith("ravyn_tutorial_exercise_")]
+
+
+def test_each_exercise_points_at_lessons_that_exist() -> None:
+    from ravyn.tutorial.lessons import load_lessons
+
+    from .conftest import ROOT
+
+    lessons = load_lessons(ROOT)
+    for exercise in EXERCISES.values():
+        named = [name.strip() for name in exercise.covers.split(",")]
+        assert named and all(name in lessons for name in named), exercise.name

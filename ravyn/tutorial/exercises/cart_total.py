@@ -39,7 +39,7 @@ EXERCISE = Exercise(
     template="cart_total.py",
     watch=("add_up", "audit_total"),
     check=check,
-    covers="pitfall_return_values",
+    covers="pitfall_return_value_wrong, pitfall_return_value_right",
     hints=(
         "By the time a background task runs, the response has been sent. Can its return value still "
         "reach the body?",

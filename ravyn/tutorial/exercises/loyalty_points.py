@@ -56,7 +56,7 @@ EXERCISE = Exercise(
     template="loyalty_points.py",
     watch=("add_loyalty_points", "send_receipt"),
     check=check,
-    covers="pitfall_unhandled_errors",
+    covers="pitfall_silent_error_wrong, pitfall_logged_error_right",
     hints=(
         "Read add_loyalty_points' `except` block. Where does a KeyError for an unknown customer go?",
         "A task runs after the response: the client can never hear about its failure, so the log is "

@@ -51,7 +51,7 @@ EXERCISE = Exercise(
     template="visit_log.py",
     watch=("record_visit",),
     check=check,
-    covers="pitfall_request_after_response",
+    covers="pitfall_request_in_task_wrong, pitfall_request_values_right",
     hints=(
         "When does record_visit run, and is the client still connected then?",
         "The handler runs while the request is alive. A handler parameter `page: str` is filled from "
