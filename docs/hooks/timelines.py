@@ -565,6 +565,11 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
     request = f"{example.method} {example.path}"
     if measurement.sent is not None:
         request += " " + json.dumps(measurement.sent)
+    receiver_note = (
+        " For the webhook, the build ran a local receiver that answers 200, at the URL sent."
+        if measurement.received
+        else ""
+    )
     receipts = "".join(
         '<p class="rt-exchange"><span>receiver got</span>'
         f"<code>{esc(f'{r.method} {r.path} {r.body}')}</code></p>"
@@ -581,7 +586,7 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
         f'<ol class="rt-events">{"".join(items)}</ol>'
         "<figcaption>Measured when this page was built: <code>ravyn.testing.record</code> sent the "
         f"request above to <code>{esc(example.import_path)}:app</code>. Times are since the request "
-        "arrived.</figcaption>"
+        f"arrived.{receiver_note}</figcaption>"
         "</figure>"
     )
 
