@@ -465,15 +465,17 @@ def _spinner(views: list[RequestView]) -> RenderableType:
 def _live(console: Console, render: Callable[[], RenderableType]) -> Iterator[Callable[[], None]]:
     """Redraw `render()` as events arrive; when done, leave its final state
     printed once (and, on a recording console, recorded once)."""
-    with Live(render(), console=console, refresh_per_second=12, transient=True) as live:
+    try:
+        with Live(render(), console=console, refresh_per_second=12, transient=True) as live:
 
-        def refresh() -> None:
-            live.update(render())
+            def refresh() -> None:
+                live.update(render())
 
-        yield refresh
-    if console.record:
-        console.export_text(clear=True)  # drop the frames drawn on the way
-    console.print(render())
+            yield refresh
+    finally:  # Ctrl-C included: what was seen so far stays on the screen
+        if console.record:
+            console.export_text(clear=True)  # drop the frames drawn on the way
+        console.print(render())
 
 
 def run_lesson(

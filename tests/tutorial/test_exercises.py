@@ -233,3 +233,14 @@ def test_each_exercise_points_at_lessons_that_exist() -> None:
     for exercise in EXERCISES.values():
         named = [name.strip() for name in exercise.covers.split(",")]
         assert named and all(name in lessons for name in named), exercise.name
+
+
+def test_check_can_show_the_recorded_timeline(cli: CliRunner, workdir: Path) -> None:
+    cli.invoke(app, ["start", "order_jobs"])
+    shutil.copy(SOLUTIONS / "order_jobs.py", workdir / FOLDER / "order_jobs.py")
+
+    result = cli.invoke(app, ["check", "order_jobs", "--timeline"])
+
+    assert result.exit_code == 0, result.output
+    assert "response_complete" in result.output
+    assert "task_started       reserve_stock" in result.output

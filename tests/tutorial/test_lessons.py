@@ -110,3 +110,25 @@ def test_compare_and_serve_do_not_go_together(cli: CliRunner, in_checkout: Path)
     result = cli.invoke(app, ["run", "quick_start", "--compare", "--serve"])
 
     assert result.exit_code == 2
+
+
+def test_svg_saves_what_was_drawn(cli: CliRunner, in_checkout: Path, tmp_path: Path) -> None:
+    picture = tmp_path / "run.svg"
+
+    result = cli.invoke(app, ["run", "decorator_single_task", "--svg", str(picture)])
+
+    assert result.exit_code == 0, result.output
+    svg = picture.read_text()
+    assert svg.startswith("<svg")
+    text = svg.replace("&#160;", " ")
+    assert "ravyn-tutorial run decorator_single_task" in text
+    assert text.count("Takeaway") == 1, "the final drawing, once, not every frame"
+    assert text.count("record_audit_entry started") == 1
+
+
+def test_without_a_command_it_says_where_to_begin(cli: CliRunner, in_checkout: Path) -> None:
+    result = cli.invoke(app, [])
+
+    assert result.exit_code == 0
+    assert "ravyn-tutorial run quick_start" in result.output
+    assert "ravyn-tutorial start slow_signup" in result.output
