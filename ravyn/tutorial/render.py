@@ -92,6 +92,11 @@ def bars(view: RequestView, width: int = 80, *, compact: bool = False, scale: fl
     return lines
 
 
+def _and(names: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def takeaway(view: RequestView, queue: str | None = None) -> Text:
     """One line, true for this run: what the client waited for and what it did not."""
     if view.client_error is not None:
@@ -107,7 +112,7 @@ def takeaway(view: RequestView, queue: str | None = None) -> Text:
     sent = view.sent_at if view.sent_at is not None else view.elapsed
     after = [t for t in finished if t.start >= sent]
     work_end = view.work_end or view.elapsed
-    names = ", ".join(dict.fromkeys(t.name for t in finished))
+    names = _and(list(dict.fromkeys(t.name for t in finished)))
     if len(after) == len(finished):
         line = (
             f"{answer}; {names} went on for another {format_duration(work_end - view.elapsed)} "
