@@ -13,6 +13,7 @@ from typing import Any
 
 from lilya.apps import Lilya
 from lilya.exceptions import HTTPException, ImproperlyConfigured
+from lilya.logging import StandardLoggingConfig
 from lilya.requests import Request
 from lilya.responses import JSONResponse, Response
 from lilya.routing import Path
@@ -23,9 +24,26 @@ from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
 from ravyn.routing import DEFAULT_MAX_BODY_SIZE, PathEndpoint, RouteHandler, path_shape
 
-__all__ = ["Ravyn"]
+__all__ = ["LoggingUnlessConfigured", "Ravyn"]
 
 logger = logging.getLogger("ravyn.applications")
+
+
+class LoggingUnlessConfigured(StandardLoggingConfig):
+    """Lilya's standard logging (INFO and up to the console), applied only if
+    the process has no logging set up yet.
+
+    Lilya configures the root logger each time an app is built, replacing
+    whatever handlers the project had installed. With this default, a bare
+    `uvicorn module:app` still shows the app's INFO logs (and every task
+    failure), while a project that configured logging keeps its own setup.
+    Pass `logging_config=` to `Ravyn` to choose differently.
+    """
+
+    def configure(self) -> None:
+        if logging.getLogger().handlers:
+            return
+        super().configure()
 
 
 class Ravyn(Lilya):
@@ -88,6 +106,7 @@ class Ravyn(Lilya):
             Exception: server_error_response,
             **(lilya_options.pop("exception_handlers", None) or {}),
         }
+        lilya_options.setdefault("logging_config", LoggingUnlessConfigured(level="INFO"))
         super().__init__(
             debug=debug,
             routes=others,

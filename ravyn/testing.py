@@ -107,8 +107,10 @@ class TimelineEvent:
 class Timeline:
     """The ordered events of one recorded request, and its response."""
 
-    def __init__(self, started: float) -> None:
+    def __init__(self, started: float, *, capture_output: bool = True, log_level: int = logging.INFO) -> None:
         self.started = started
+        self.capture_output = capture_output
+        self.log_level = log_level
         self.events: list[TimelineEvent] = []
         self.status: int | None = None
         self.headers: list[tuple[str, str]] = []
@@ -197,19 +199,24 @@ def mark(label: str, **detail: Any) -> None:
 
 
 class _LineTap(io.TextIOBase):
-    """A stdout stand-in that records each complete line, then passes it on."""
+    """A stdout stand-in: passes text on, and records each complete line in
+    the timeline of the context that printed it (if it asked for output)."""
 
-    def __init__(self, timeline: Timeline, target: TextIO) -> None:
-        self.timeline = timeline
+    def __init__(self, target: TextIO) -> None:
         self.target = target
-        self.pending = ""
+        self.pending: dict[int, str] = {}
 
     def write(self, text: str) -> int:
         self.target.write(text)
-        self.pending += text
-        while "\n" in self.pending:
-            line, self.pending = self.pending.split("\n", 1)
-            self.timeline.add("output", text=line)
+        timeline = _current.get()
+        if timeline is None or not timeline.capture_output:
+            return len(text)
+        key = id(timeline)
+        pending = self.pending.get(key, "") + text
+        while "\n" in pending:
+            line, pending = pending.split("\n", 1)
+            timeline.add("output", text=line)
+        self.pending[key] = pending
         return len(text)
 
     def flush(self) -> None:
@@ -217,12 +224,13 @@ class _LineTap(io.TextIOBase):
 
 
 class _LogTap(logging.Handler):
-    def __init__(self, timeline: Timeline) -> None:
-        super().__init__(logging.INFO)
-        self.timeline = timeline
+    """A root-logger handler recording each record in the current context's timeline."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.timeline.add(
+        timeline = _current.get()
+        if timeline is None or record.levelno < timeline.log_level:
+            return
+        timeline.add(
             "log",
             record.name,
             level=record.levelname,
@@ -232,23 +240,46 @@ class _LogTap(logging.Handler):
         )
 
 
-@contextmanager
-def _taps(timeline: Timeline, capture_output: bool, log_level: int) -> Iterator[None]:
-    root = logging.getLogger()
-    handler = _LogTap(timeline)
-    previous_level = root.level
-    root.addHandler(handler)
-    if root.level > log_level or root.level == logging.NOTSET:
-        root.setLevel(log_level)
-    previous_stdout = sys.stdout
-    if capture_output:
-        sys.stdout = _LineTap(timeline, previous_stdout)
-    try:
-        yield
-    finally:
-        sys.stdout = previous_stdout
-        root.removeHandler(handler)
-        root.setLevel(previous_level)
+class _Taps:
+    """stdout and root-logger taps shared by every recording in the process.
+
+    Installed by the first recording and removed by the last, so overlapping
+    recordings that end in any order leave `sys.stdout` and the root logger
+    as they found them. Each line and record goes to the timeline of the
+    context it came from (task threads inherit the request's context).
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.users = 0
+        self.handler = _LogTap(logging.DEBUG)
+        self.saved_stdout: TextIO | None = None
+        self.saved_level = logging.NOTSET
+
+    @contextmanager
+    def active(self, log_level: int) -> Iterator[None]:
+        root = logging.getLogger()
+        with self.lock:
+            if self.users == 0:
+                self.saved_stdout, self.saved_level = sys.stdout, root.level
+                sys.stdout = _LineTap(sys.stdout)
+                root.addHandler(self.handler)
+            if root.level == logging.NOTSET or root.level > log_level:
+                root.setLevel(log_level)
+            self.users += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.users -= 1
+                if self.users == 0:
+                    assert self.saved_stdout is not None
+                    sys.stdout = self.saved_stdout
+                    root.removeHandler(self.handler)
+                    root.setLevel(self.saved_level)
+
+
+_taps = _Taps()
 
 
 def _task_listener(timeline: Timeline) -> Any:
@@ -337,13 +368,14 @@ class Recorder:
             "server": ("testserver", 80),
             "state": dict(getattr(self, "_stack", _NO_LIFESPAN).state),
         }
-        timeline = Timeline(time.perf_counter())
+        timeline = Timeline(time.perf_counter(), capture_output=self.capture_output, log_level=self.log_level)
         response_done = anyio.Event()
         request_sent = False
 
         async def receive() -> Message:
             nonlocal request_sent
-            if not request_sent:
+            # like uvicorn: once the response is complete, an unread body is gone
+            if not request_sent and not response_done.is_set():
                 request_sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
             await response_done.wait()
@@ -368,7 +400,7 @@ class Recorder:
         token = _current.set(timeline)
         try:
             with (
-                _taps(timeline, self.capture_output, self.log_level),
+                _taps.active(self.log_level),
                 observe_tasks(_task_listener(timeline)),
             ):
                 timeline.add("request", method=method.upper(), path=path)

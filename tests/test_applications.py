@@ -207,3 +207,16 @@ async def test_while_draining_new_requests_get_a_503() -> None:
     assert refused.header("connection") == "close"
     # a new lifespan startup serves again
     assert (await record(app, "GET", "/ping")).status == 200
+
+
+def test_building_an_app_keeps_the_projects_logging_setup() -> None:
+    import logging
+
+    root = logging.getLogger()
+    mine = logging.NullHandler()
+    root.addHandler(mine)
+    try:
+        Ravyn()
+        assert mine in root.handlers
+    finally:
+        root.removeHandler(mine)

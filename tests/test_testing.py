@@ -7,7 +7,8 @@ import logging
 import anyio
 import pytest
 
-from ravyn import BackgroundTasks, Ravyn, get, post
+from ravyn import BackgroundTask, BackgroundTasks, Ravyn, Request, get, post
+from ravyn.responses import JSONResponse
 from ravyn.testing import Recorder, TestClient, mark, record
 
 pytestmark = pytest.mark.anyio
@@ -128,3 +129,47 @@ def test_lilyas_test_client_is_re_exported() -> None:
     with TestClient(app) as client:
         response = client.post("/orders", json={"order": 3})
     assert response.status_code == 201 and response.json() == {"order": 3}
+
+
+async def test_overlapping_recordings_restore_stdout_whatever_order_they_end() -> None:
+    import sys
+
+    original = sys.stdout
+
+    async def slow_print(label: str, delay: float) -> None:
+        await anyio.sleep(delay)
+        print(label)
+
+    @post("/print")
+    def print_later(label: str, delay: float, tasks: BackgroundTasks) -> None:
+        tasks.add_task(slow_print, label, delay)
+
+    overlap = Ravyn(routes=[print_later])
+    timelines = {}
+    async with Recorder(overlap) as recorder:
+
+        async def call(label: str, delay: float) -> None:
+            timelines[label] = await recorder.request("POST", "/print", json={"label": label, "delay": delay})
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(call, "first-started-ends-first", 0.05)
+            await anyio.sleep(0.01)
+            group.start_soon(call, "second-started-ends-last", 0.2)
+    assert sys.stdout is original
+    # each printed line went to the timeline of the request whose task printed it
+    assert timelines["first-started-ends-first"].lines() == ["first-started-ends-first"]
+    assert timelines["second-started-ends-last"].lines() == ["second-started-ends-last"]
+
+
+async def test_the_body_is_gone_once_the_response_is_complete() -> None:
+    """As under uvicorn: a task that reads the request body too late sees a disconnect."""
+
+    async def read_late(request: Request) -> None:
+        await request.body()
+
+    @post("/late")
+    async def late(request: Request) -> JSONResponse:
+        return JSONResponse({}, background=BackgroundTask(read_late, request))
+
+    timeline = await record(Ravyn(routes=[late]), "POST", "/late", json={"a": 1})
+    assert "ClientDisconnect" in timeline.first("task_failed").detail["error"]

@@ -19,14 +19,6 @@ from tests.docs_src.examples import example_modules, framework_failure_logs, tas
 
 pytestmark = pytest.mark.anyio
 
-KNOWN_FRAMEWORK_GAPS = {
-    "pitfall_request_in_task_wrong": (
-        "ravyn.testing.Recorder hands the unread body to a task after the response, where a server "
-        "answers http.disconnect; the real failure is tested under uvicorn in test_real_server.py"
-    ),
-}
-"""Example cases the in-process recorder cannot show yet (framework bugs, reported)."""
-
 
 def test_every_example_module_has_a_catalogue_entry_and_back() -> None:
     modules = example_modules()
@@ -80,8 +72,6 @@ async def test_example_answers_before_its_tasks(
     example = EXAMPLES.get(name)
     if example is None:
         pytest.fail(f"docs_src/background_tasks/{name}.py has no entry in docs_src/catalogue.py")
-    if name in KNOWN_FRAMEWORK_GAPS:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_FRAMEWORK_GAPS[name], strict=True))
     app = load_example(name).app
 
     timeline = await record(app, example.method, example.path, json=request_json(example, request))

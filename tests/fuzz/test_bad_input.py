@@ -1,0 +1,148 @@
+"""Hypothesis throws malformed requests at every docs_src app and at the binding layer.
+
+Whatever arrives (random JSON, wrong types, huge numbers, deep nesting,
+invalid UTF-8, wrong content types, oversized bodies, odd query strings), the
+answer is never a 5xx, every 4xx body is JSON with a `detail`, and no
+traceback leaks, with `debug=False`. Background tasks are switched off here:
+this suite is about reading input, and a fuzzed webhook URL must never be
+called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote
+
+import anyio
+import anyio.from_thread
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from docs_src.catalogue import EXAMPLES
+from ravyn import Ravyn
+from ravyn.background import TaskRunner
+from ravyn.testing import Recorder, Timeline
+from tests import test_params
+
+FUZZ = settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+CONTENT_TYPES = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=zz",
+    "text/plain",
+    "application/xml",
+    None,
+]
+
+
+@st.composite
+def bodies(draw: st.DrawFn, field_names: list[str]) -> tuple[bytes, str | None]:
+    """A body and its content type: usually near what the handler wants, often broken."""
+    kind = draw(st.sampled_from(["fields", "json", "bytes", "deep", "huge"]))
+    if kind == "fields":
+        keys = st.sampled_from(field_names) if field_names else st.text(max_size=8)
+        payload = draw(st.dictionaries(keys, json_values, max_size=len(field_names) + 1))
+        raw = json.dumps(payload).encode()
+    elif kind == "json":
+        raw = json.dumps(draw(json_values)).encode()
+    elif kind == "deep":
+        depth = draw(st.integers(min_value=100, max_value=5000))
+        raw = b"[" * depth + b"]" * depth
+    elif kind == "huge":
+        raw = b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    else:
+        raw = draw(st.binary(max_size=64))
+    return raw, draw(st.sampled_from(CONTENT_TYPES))
+
+
+query_strings = st.one_of(
+    st.text(max_size=30).map(lambda text: quote(text, safe="=&")),
+    st.lists(st.tuples(st.text(max_size=6), st.text(max_size=6)), max_size=4).map(
+        lambda pairs: "&".join(f"{quote(k)}={quote(v)}" for k, v in pairs)
+    ),
+    st.sampled_from(["%ff%fe", "a=%00", "limit=" + "9" * 5000, "=&=&", "a=1&a=2&a=3", "%zz"]),
+)
+
+
+class _NoTasks(TaskRunner):
+    async def run(self, *sources: Any) -> None:
+        return None
+
+
+@contextmanager
+def tasks_switched_off(app: Ravyn) -> Iterator[None]:
+    original = app.task_runner
+    app.task_runner = _NoTasks()
+    try:
+        yield
+    finally:
+        app.task_runner = original
+
+
+def assert_answered_cleanly(timeline: Timeline) -> None:
+    assert timeline.status is not None
+    assert timeline.status < 500, timeline.body[:500]
+    assert b"Traceback" not in timeline.body
+    if timeline.status >= 400:
+        body = timeline.json()
+        assert isinstance(body, dict) and body.get("detail"), body
+
+
+def field_names(app: Ravyn) -> list[str]:
+    return sorted({p.name for h in app.handlers for p in h.signature.parameters if p.source == "field"})
+
+
+def fuzz_app(app: Ravyn, method: str, path: str) -> None:
+    """Run the fuzzer against one route, the app started once (its lifespan spans all examples)."""
+    names = field_names(app)
+    with (
+        anyio.from_thread.start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(Recorder(app, capture_output=False)) as recorder,
+        tasks_switched_off(app),
+    ):
+
+        @FUZZ
+        @given(body=bodies(names), query=query_strings)
+        def fuzz(body: tuple[bytes, str | None], query: str) -> None:
+            raw, content_type = body
+            headers = {"content-type": content_type} if content_type else {}
+            target = f"{path}?{query}" if query else path
+            timeline = portal.call(
+                lambda: recorder.request(
+                    method, target, content=raw, headers=headers, raise_app_exceptions=False
+                )
+            )
+            assert_answered_cleanly(timeline)
+
+        fuzz()
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_every_example_answers_bad_input_with_a_clear_4xx(name: str) -> None:
+    example = EXAMPLES[name]
+    app = importlib.import_module(example.import_path).app
+    fuzz_app(app, example.method, example.path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/users/7/notes"), ("GET", "/search"), ("POST", "/address"), ("POST", "/profile")],
+)
+def test_the_binding_layer_answers_bad_input_with_a_clear_4xx(method: str, path: str) -> None:
+    fuzz_app(test_params.app, method, path)
