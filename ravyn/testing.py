@@ -57,14 +57,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlencode
 
 import anyio
-from lilya.testclient import TestClient
 from lilya.types import ASGIApp, Message
 
 from ravyn.background import TaskEvent, observe_tasks
+
+if TYPE_CHECKING:
+    from lilya.testclient import TestClient
 
 __all__ = [
     "Recorder",
@@ -578,3 +580,13 @@ def _wait_until_listening(server: Server, port: int, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"uvicorn did not listen on port {port} in {timeout}s") from None
             time.sleep(0.05)
+
+
+def __getattr__(name: str) -> Any:
+    # Lilya's TestClient needs the httpx2 package; import it only when asked
+    # for, so the recorder works in an environment without it (the docs build)
+    if name == "TestClient":
+        from lilya.testclient import TestClient
+
+        return TestClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
