@@ -12,13 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lilya.contrib.openapi.config import OpenAPIConfig
-from lilya.contrib.openapi.docs import get_swagger_ui_html
-from lilya.contrib.openapi.utils import get_openapi
 from lilya.requests import Request
 from lilya.responses import HTMLResponse, JSONResponse
 from lilya.routing import Path
-from pydantic import TypeAdapter
 
 from ravyn.params import BODY_METHODS, Parameter
 from ravyn.routing import RouteHandler
@@ -53,6 +49,8 @@ class _RouteView:
 
 
 def _schema(annotation: Any) -> dict[str, Any]:
+    from pydantic import TypeAdapter
+
     try:
         return TypeAdapter(annotation).json_schema()
     except Exception:  # an annotation pydantic cannot describe: leave it open
@@ -96,6 +94,9 @@ def _query_parameter(param: Parameter) -> dict[str, Any]:
 
 def openapi_document(app: Ravyn) -> dict[str, Any]:
     """Build the OpenAPI document for every handler of `app` shown in the schema."""
+    # imported here: pydantic is only needed once somebody asks for the document
+    from lilya.contrib.openapi.utils import get_openapi
+
     views = [
         _RouteView(
             path_format=_CONVERTER.sub(r"{\1}", handler.path or "/"),
@@ -124,12 +125,15 @@ def openapi_document(app: Ravyn) -> dict[str, Any]:
 
 def serve_openapi(app: Ravyn) -> None:
     """Add `GET /openapi.json` and a Swagger UI page at `GET /docs` to `app`."""
-    config = OpenAPIConfig()
 
     async def openapi_json(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document(app))
 
     async def swagger_ui(request: Request) -> HTMLResponse:
+        from lilya.contrib.openapi.config import OpenAPIConfig
+        from lilya.contrib.openapi.docs import get_swagger_ui_html
+
+        config = OpenAPIConfig()
         return get_swagger_ui_html(
             openapi_url=OPENAPI_URL,
             title=f"{app.title} - Swagger UI",

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -20,10 +22,33 @@ from typing import Any, TypeVar
 import anyio
 import anyio.from_thread
 import anyio.lowlevel
+import anyio.to_thread
 
-__all__ = ["DaemonThreadPool", "run_in_daemon_thread"]
+__all__ = ["THREADS_AVAILABLE", "DaemonThreadPool", "run_in_daemon_thread", "run_sync"]
 
 T = TypeVar("T")
+
+logger = logging.getLogger("ravyn.threads")
+
+THREADS_AVAILABLE = sys.platform not in ("emscripten", "wasi")
+"""False in a browser (Pyodide) or WASI, where a sync callable must run inline."""
+
+_warned_inline = False
+
+
+def _run_inline(call: Callable[[], T]) -> T:
+    global _warned_inline
+    if not _warned_inline:
+        _warned_inline = True
+        logger.warning("No threads on this platform: sync handlers and tasks run inline, blocking the loop")
+    return call()
+
+
+async def run_sync(call: Callable[[], T]) -> T:
+    """Run a sync handler on anyio's worker threads, or inline where there are none."""
+    if not THREADS_AVAILABLE:
+        return _run_inline(call)
+    return await anyio.to_thread.run_sync(call)
 
 
 class DaemonThreadPool:
@@ -72,7 +97,10 @@ async def run_in_daemon_thread(
     The caller's context variables are visible in the thread. If the waiting
     task is cancelled (a timeout, or the shutdown drain), the call is
     abandoned: it finishes on its own, or dies with the process.
+    Where there are no threads, `call()` runs inline.
     """
+    if not THREADS_AVAILABLE:
+        return _run_inline(call)
     async with limiter:
         token = anyio.lowlevel.current_token()
         finished = anyio.Event()

@@ -50,3 +50,32 @@ async def test_a_cancelled_wait_abandons_the_call() -> None:
 def test_a_pool_needs_a_thread() -> None:
     with pytest.raises(ValueError, match="at least one thread"):
         DaemonThreadPool(0)
+
+
+async def test_without_threads_sync_calls_run_inline_and_say_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import ravyn.threads as threads
+
+    monkeypatch.setattr(threads, "THREADS_AVAILABLE", False)
+    monkeypatch.setattr(threads, "_warned_inline", False)
+    pool, limiter = DaemonThreadPool(1), anyio.CapacityLimiter(1)
+    here = threading.get_ident()
+    assert await run_in_daemon_thread(threading.get_ident, limiter, pool) == here
+    assert await threads.run_sync(threading.get_ident) == here
+    assert pool.threads == 0
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ravyn.threads"]
+    assert warnings == ["No threads on this platform: sync handlers and tasks run inline, blocking the loop"]
+
+
+def test_the_app_imports_pydantic_only_for_the_openapi_document() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ravyn import Ravyn, get\n"
+        "app = Ravyn(routes=[get('/x')(lambda: 1)])\n"
+        "print('pydantic' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
