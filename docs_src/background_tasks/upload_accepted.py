@@ -20,13 +20,23 @@ logger = logging.getLogger(__name__)
 UPLOAD_DIR = Path(os.environ.get("UPLOAD_DIR") or Path(tempfile.gettempdir()) / "ravyn-uploads")
 SCAN_SECONDS = float(os.environ.get("UPLOAD_SCAN_SECONDS", "0.1"))
 
-# letters, digits, "_", "-" and ".", not starting with a dot: no "/", "\", "..", NUL or empty name
-PLAIN_FILE_NAME = re.compile(r"[\w-][\w.-]{0,254}")
+# ASCII letters, digits, "_", "-" and ".", not starting with a dot: no "/", "\", "..", NUL or empty name
+PLAIN_FILE_NAME = re.compile(r"[\w-][\w.-]{0,254}", re.ASCII)
+# names Windows keeps for devices, whatever the extension ("con.txt" is the console)
+RESERVED_NAMES = {
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    *(f"com{n}" for n in range(10)),
+    *(f"lpt{n}" for n in range(10)),
+}
 
 
 def upload_path(filename: str) -> Path:
     """Where an upload called `filename` is kept; a 400 naming the field if the name is unsafe."""
-    if not PLAIN_FILE_NAME.fullmatch(filename):
+    reserved = filename.split(".", 1)[0].lower() in RESERVED_NAMES
+    if reserved or not PLAIN_FILE_NAME.fullmatch(filename):
         raise RequestError(
             400,
             "Invalid upload: filename",

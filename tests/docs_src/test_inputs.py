@@ -8,8 +8,11 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from docs_src.catalogue import EXAMPLES
+from ravyn.exceptions import RequestError
 from ravyn.testing import record
 from tests.docs_src.examples import task_effects
 
@@ -28,6 +31,11 @@ pytestmark = pytest.mark.anyio
         ".hidden",
         "report\x00.pdf",
         "",
+        "CON",
+        "nul.txt",
+        "com1.log",
+        "\uff0e\uff0e\uff0fpasswd",  # fullwidth "../passwd"
+        "a/../b",
     ],
 )
 async def test_an_upload_name_that_could_leave_the_folder_gets_a_400(
@@ -90,3 +98,18 @@ async def test_a_small_transfer_gets_only_the_ledger_note(load_example: Callable
     assert [event.detail["text"] for event in effects] == [
         "Ledger note (routine): 120 from ada@example.com cleared"
     ]
+
+
+@given(filename=st.text(max_size=40))
+@settings(max_examples=200, derandomize=True, deadline=None)
+def test_any_accepted_name_stays_inside_the_upload_folder(filename: str) -> None:
+    from docs_src.background_tasks import upload_accepted
+
+    try:
+        path = upload_accepted.upload_path(filename)
+    except RequestError as exc:
+        assert exc.status_code == 400
+        return
+    folder = upload_accepted.UPLOAD_DIR.resolve()
+    assert path.resolve().parent == folder
+    assert "\x00" not in filename
