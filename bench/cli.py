@@ -1,0 +1,263 @@
+"""`python -m bench [--quick]`: run every contender through every scenario.
+
+Full mode: 2 s warm-up, then 3 rounds of 5 s per scenario (the contenders
+take turns within each round, so a noisy neighbour hurts them alike), the
+quick start's latency probe, then results into docs/assets/performance.json,
+docs/assets/performance.svg and the table of docs/performance.md.
+Quick mode: 1 s runs, results into a temporary folder unless --out is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from bench import machine, report
+from bench.contenders import BENCH_DIR, BenchError, Contender, prepare
+from bench.load import Run, run_wrk, wrk_version
+from bench.server import Server, serve, uvicorn_args
+
+ROOT = BENCH_DIR.parent
+CONTENDERS = ["ravyn", "lilya", "starlette", "fastapi", "pypi-ravyn"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 s runs, a few seconds per contender")
+    parser.add_argument(
+        "--contenders", default=",".join(CONTENDERS), help="comma-separated, from %(default)s"
+    )
+    parser.add_argument("--scenarios", default="A,B,C", help="comma-separated, from %(default)s")
+    parser.add_argument("--duration", type=int, help="seconds per round (full 5, quick 1)")
+    parser.add_argument("--warmup", type=int, help="seconds of warm-up per server (full 2, quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds per scenario; the best is reported (default 3)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--no-quickstart", action="store_true", help="skip the one-second-task latency probe")
+    parser.add_argument(
+        "--probe-requests", type=int, help="timed requests per probe round (full 40, quick 10)"
+    )
+    parser.add_argument("--probe-interval", type=float, default=0.05, help="seconds between probe requests")
+    parser.add_argument(
+        "--server",
+        choices=["fast", "plain"],
+        default="fast",
+        help="fast: uvloop + httptools for every contender; plain: asyncio + h11 for every contender",
+    )
+    parser.add_argument("--out", type=Path, help="folder for performance.json and the chart")
+    parser.add_argument("--docs", type=Path, help="the page whose results block is rewritten")
+    parser.add_argument("--no-docs", action="store_true", help="leave the docs page alone")
+    parser.add_argument("--no-chart", action="store_true")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    args.duration = args.duration or (1 if quick else 5)
+    args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2)
+    args.rounds = args.rounds or 3
+    args.probe_requests = args.probe_requests or (10 if quick else 40)
+    args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
+    args.scenarios = [s.strip().upper() for s in args.scenarios.split(",") if s.strip()]
+    if not set(args.scenarios) <= set(report.SCENARIO_TITLES):
+        parser.error("--scenarios takes A, B and C")
+    if args.out is None:
+        args.out = Path(tempfile.mkdtemp(prefix="bench-")) if quick else ROOT / "docs" / "assets"
+    if args.docs is None and not quick and not args.no_docs:
+        args.docs = ROOT / "docs" / "performance.md"
+    if args.no_docs:
+        args.docs = None
+    return args
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def summarise(rounds: list[Run]) -> dict[str, Any]:
+    best = max(rounds, key=lambda run: run.rps)
+    slowest = min(run.rps for run in rounds)
+    return {
+        "best": best.as_dict(),
+        "rounds": [run.as_dict() for run in rounds],
+        "spread_pct": (best.rps - slowest) / best.rps * 100,
+    }
+
+
+def load_scenario(
+    scenario: str, contenders: list[Contender], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Every contender through one scenario: warm-up, then rounds taken in turns."""
+    fast = args.server == "fast"
+    runs: dict[str, list[Run]] = {c.name: [] for c in contenders}
+    with ExitStack() as stack:
+        servers: list[Server] = [stack.enter_context(serve(c, scenario, fast)) for c in contenders]
+        for server in servers:
+            server.check_register()
+            if args.warmup:
+                run_wrk(server, args.warmup, args.connections, args.wrk_threads)
+        for round_index in range(args.rounds):
+            shift = round_index % len(servers)
+            for server in servers[shift:] + servers[:shift]:
+                run = run_wrk(server, args.duration, args.connections, args.wrk_threads)
+                runs[server.contender.name].append(run)
+                say(
+                    f"    {scenario} round {round_index + 1}: {server.contender.label:<22} "
+                    f"{run.rps:>9,.0f} req/s  p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:7.2f} ms  "
+                    f"cpu {run.cpu_us:4.0f} us/req  "
+                    f"tasks {run.task_runs}/{run.expected_task_runs} "
+                    f"(sent {run.sent}, completed {run.completed})"
+                )
+    rows = []
+    for contender in contenders:
+        rows.append(
+            {
+                "scenario": scenario,
+                "contender": contender.name,
+                "label": contender.label,
+                **summarise(runs[contender.name]),
+            }
+        )
+    lilya = next((row for row in rows if row["contender"] == "lilya"), None)
+    for row in rows:
+        row["ratio_to_lilya"] = row["best"]["rps"] / lilya["best"]["rps"] if lilya else None
+    return rows
+
+
+def probe(server: Server, args: argparse.Namespace) -> tuple[list[float], int]:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.probe",
+        "--port",
+        str(server.port),
+        "--requests",
+        str(args.probe_requests),
+        "--interval",
+        str(args.probe_interval),
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise BenchError(f"the probe failed against {server.contender.name}:\n{done.stderr}")
+    result = json.loads(done.stdout)
+    bad = [status for status in result["statuses"] if not 200 <= status < 300]
+    if bad:
+        raise BenchError(f"{server.contender.name}: the probe got statuses {bad}")
+    return list(result["latencies_ms"]), int(result["sent"])
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def quickstart(contender: Contender, args: argparse.Namespace) -> dict[str, Any]:
+    """The quick start's latency with a one-second task (scenario S) against no task (C)."""
+    fast = args.server == "fast"
+    with serve(contender, "C", fast) as plain, serve(contender, "S", fast) as slow:
+        samples: dict[str, list[float]] = {"C": [], "S": []}
+        slow_before, plain_before, slow_sent = slow.count(), plain.count(), 0
+        for _ in range(args.rounds):
+            samples["C"] += probe(plain, args)[0]
+            latencies, sent = probe(slow, args)
+            samples["S"] += latencies
+            slow_sent += sent
+        plain.wait_for_count(plain_before)
+        runs = slow.wait_for_count(slow_before + slow_sent, timeout=30) - slow_before
+
+    def stats(values: list[float]) -> dict[str, Any]:
+        return {"n": len(values), "p50_ms": statistics.median(values), "p99_ms": percentile(values, 99)}
+
+    none, one_second = stats(samples["C"]), stats(samples["S"])
+    return {
+        "contender": contender.name,
+        "label": contender.label,
+        "no_task": none,
+        "one_second_task": one_second,
+        "ratio_p50": one_second["p50_ms"] / none["p50_ms"],
+        "task_runs": runs,
+        "expected_task_runs": slow_sent,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.monotonic()
+    try:
+        results = run(args)
+    except BenchError as exc:
+        print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
+        return 1
+    table = report.markdown(results)
+    print("\n" + table)
+    args.out.mkdir(parents=True, exist_ok=True)
+    json_path = args.out / "performance.json"
+    report.write_json(results, json_path)
+    say(f"==> results: {json_path}")
+    chart = args.out / "performance.svg"
+    if not args.no_chart:
+        report.write_chart(results, chart)
+        say(f"==> chart: {chart}")
+    if args.docs is not None:
+        report.update_docs(results, args.docs, chart.name)
+        say(f"==> table: {args.docs}")
+    say(f"==> done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    fast = args.server == "fast"
+    wrk = wrk_version()
+    say(f"==> contenders: {', '.join(args.contenders)}")
+    contenders = prepare(args.contenders, fast)
+    results: dict[str, Any] = {
+        "schema": 1,
+        "mode": "quick" if args.quick else "full",
+        "machine": machine.describe(),
+        "settings": {
+            "command": " ".join(
+                ["python -m bench", *(sys.argv[1:] if sys.argv[0].endswith("__main__.py") else [])]
+            ),
+            "scenarios": args.scenarios,
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "rounds": args.rounds,
+            "connections": args.connections,
+            "wrk_threads": args.wrk_threads,
+            "wrk": wrk,
+            "uvicorn_args": uvicorn_args(fast),
+            "probe_requests": args.probe_requests,
+            "probe_interval_s": args.probe_interval,
+        },
+        "contenders": {c.name: {"label": c.label, "versions": c.versions} for c in contenders},
+        "versions": {},
+        "load": [],
+        "quickstart": [],
+    }
+    for contender in contenders:
+        for package, version in contender.versions.items():
+            if package == "ravyn-background-guide":
+                continue
+            key = "ravyn (PyPI)" if package == "ravyn" else package
+            results["versions"][key] = version
+    for scenario in args.scenarios:
+        say(f"==> scenario {scenario}: {report.SCENARIO_TITLES[scenario]}")
+        results["load"] += load_scenario(scenario, contenders, args)
+    if not args.no_quickstart:
+        say("==> the quick start: a one-second task vs no task")
+        for contender in contenders:
+            row = quickstart(contender, args)
+            results["quickstart"].append(row)
+            say(
+                f"    {contender.label:<22} p50 {row['no_task']['p50_ms']:.2f} ms without a task, "
+                f"{row['one_second_task']['p50_ms']:.2f} ms with one (ratio {row['ratio_p50']:.2f}); "
+                f"tasks {row['task_runs']}/{row['expected_task_runs']}"
+            )
+    results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    return results

@@ -1,0 +1,61 @@
+"""The benchmark's quick mode, on two contenders with 1 s runs, so its code cannot rot.
+
+It starts real uvicorn servers on 127.0.0.1 and loads them with wrk, checks
+that every request's tasks ran, and writes the JSON results and the chart into
+a temporary folder. PyPI's ravyn (which needs a venv of its own), Starlette
+and FastAPI are left out; the full run is `python -m bench`, never run here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)"
+)
+
+
+def test_quick_mode_measures_and_counts_every_task(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+    chart = importlib.util.find_spec("matplotlib") is not None
+    started = time.monotonic()
+    argv = ["--quick", "--contenders", "ravyn,lilya", "--scenarios", "A,C", "--rounds", "1", "--warmup", "0"]
+    argv += ["--probe-requests", "5", "--out", str(tmp_path), "--server", "fast" if fast else "plain"]
+    argv += [] if chart else ["--no-chart"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert time.monotonic() - started < 50
+
+    results = json.loads((tmp_path / "performance.json").read_text())
+    assert results["mode"] == "quick"
+    assert [(row["scenario"], row["contender"]) for row in results["load"]] == [
+        ("A", "ravyn"),
+        ("A", "lilya"),
+        ("C", "ravyn"),
+        ("C", "lilya"),
+    ]
+    for row in results["load"]:
+        (run,) = row["rounds"]
+        assert run["rps"] > 0 and 0 < run["p50_ms"] <= run["p99_ms"]
+        assert run["task_runs"] == run["expected_task_runs"] == (run["sent"] if row["scenario"] == "A" else 0)
+        assert run["completed"] <= run["sent"] <= run["completed"] + results["settings"]["connections"]
+        if row["contender"] == "lilya":
+            assert row["ratio_to_lilya"] == 1.0
+    for row in results["quickstart"]:
+        assert row["task_runs"] == row["expected_task_runs"] > 0
+        # the one-second task is not on the client's path
+        assert row["one_second_task"]["p50_ms"] < 500
+    out = capsys.readouterr().out
+    assert "Scenario A: POST /register, one background task" in out
+    assert "| ravyn (this repo) |" in out
+    if chart:
+        assert (tmp_path / "performance.svg").read_text().lstrip().startswith("<?xml")
