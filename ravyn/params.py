@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import UnionType
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -248,14 +248,17 @@ async def read_inputs(request: Request, *, reads_body: bool, max_body_size: int)
     Raises `RequestError` for a body over `max_body_size` (413), a content type
     it cannot read (415), malformed JSON or text that is not UTF-8 (400).
     """
-    query = _parse_query(request.scope.get("query_string", b""))
-    path = request.scope.get("path_params", {})
-    if not reads_body or request.method not in BODY_METHODS:
+    scope = request.scope
+    raw_query = scope.get("query_string", b"")
+    query = _parse_query(raw_query) if raw_query else []
+    path = scope.get("path_params", {})
+    if not reads_body or scope["method"] not in BODY_METHODS:
         return Inputs(path, query, None, False)
-    raw = await _read_body(request, max_body_size)
+    content_type, declared = _body_headers(scope.get("headers", ()))
+    raw = await _read_body(request, max_body_size, declared)
     if not raw:
         return Inputs(path, query, None, False)
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    content_type = content_type.split(";", 1)[0].strip().lower()
     if content_type in JSON_TYPES or content_type.endswith("+json"):
         return Inputs(path, query, _decode_json(raw), False)
     if content_type == "application/x-www-form-urlencoded":
@@ -272,18 +275,45 @@ async def read_inputs(request: Request, *, reads_body: bool, max_body_size: int)
     )
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+def _body_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | None]:
+    """The content type ("" when absent) and the declared content length of a request.
+
+    Read straight from the ASGI headers, the first of each name winning as in
+    `request.headers.get`: building Lilya's `Header` costs more than the rest
+    of reading a small JSON body.
+    """
+    content_type: str | None = None
+    length: str | None = None
+    for key, value in headers:
+        name = key.lower()
+        if name == b"content-type":
+            if content_type is None:
+                content_type = value.decode("latin-1")
+        elif name == b"content-length" and length is None:
+            length = value.decode("latin-1")
+    return content_type or "", length
+
+
+async def _read_body(request: Request, limit: int, declared: str | None) -> bytes:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
+    message = await request.receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        # the usual small body, in one message: no async generator needed
+        body: bytes = message.get("body", b"")
+        if len(body) > limit:
             raise _too_large(limit)
-        chunks.append(chunk)
-    body = b"".join(chunks)
+        request._stream_consumed = True
+    else:
+        request._stored_receive_message = message  # request.stream() starts from it
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        body = b"".join(chunks)
     # let request.body()/json()/form() work again inside the handler
     request._body = body  # type: ignore[assignment]
     request.scope["_body"] = body
