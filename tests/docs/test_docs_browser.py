@@ -124,7 +124,14 @@ def test_the_home_page_loads_without_console_errors(page: Any, base_url: str) ->
     assert "Ravyn background tasks" in page.title()
     assert page.locator("h1").first.inner_text().startswith("Ravyn background tasks")
     tabs = page.locator(".md-tabs__link").all_inner_texts()
-    assert [tab.strip() for tab in tabs] == ["Home", "Guide", "How it works", "Testing", "API reference"]
+    assert [tab.strip() for tab in tabs] == [
+        "Home",
+        "Guide",
+        "How it works",
+        "Testing",
+        "Try it in your terminal",
+        "API reference",
+    ]
     assert errors == []
     screenshot(page, "home.png")
 
