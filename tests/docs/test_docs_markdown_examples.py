@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import subprocess
+import traceback
 from typing import Any
 
 import anyio
@@ -54,9 +55,27 @@ def test_inline_python_block(example: CodeExample, eval_example: EvalExample) ->
         check_format(example)
     if fragment:
         return
-    module = eval_example.run(example)
-    if settings.get("title", "").startswith("test_"):
-        run_tests(module)
+    error = None
+    try:
+        module = eval_example.run(example)
+        if settings.get("title", "").startswith("test_"):
+            run_tests(module)
+    except Exception as exc:
+        error = describe_failure(example, exc)
+    if error:  # raised outside the except block: see describe_failure
+        pytest.fail(error, pytrace=False)
+
+
+def describe_failure(example: CodeExample, exc: Exception) -> str:
+    """The error and where it happened, down to the line of the Markdown file.
+
+    pytest-examples gives the exception a traceback pointing into the Markdown
+    file, which pytest cannot render (an INTERNALERROR that would end the whole
+    session), so the failure is reported as text.
+    """
+    where = [f"  {frame.f_code.co_filename}:{line}" for frame, line in traceback.walk_tb(exc.__traceback__)]
+    error = "".join(traceback.format_exception_only(exc)).strip()
+    return f"{example_id(example)} failed: {error}\n" + "\n".join(where[-4:])
 
 
 def check_format(example: CodeExample) -> None:
