@@ -28,7 +28,9 @@ def hidden() -> None: ...
 
 
 async def test_the_document_describes_each_handler() -> None:
-    timeline = await record(Ravyn(routes=[create_user, read_user, hidden], title="Shop"), "GET", "/openapi.json")
+    timeline = await record(
+        Ravyn(routes=[create_user, read_user, hidden], title="Shop"), "GET", "/openapi.json"
+    )
     document = timeline.json()
     assert document["info"]["title"] == "Shop"
     assert set(document["paths"]) == {"/users", "/users/{user_id}"}
@@ -42,7 +44,12 @@ async def test_the_document_describes_each_handler() -> None:
     read = document["paths"]["/users/{user_id}"]["get"]
     params = {p["name"]: p for p in read["parameters"]}
     assert params["user_id"]["in"] == "path"
-    assert params["verbose"] == {"name": "verbose", "in": "query", "required": False, "schema": {"type": "boolean"}}
+    assert params["verbose"] == {
+        "name": "verbose",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "boolean"},
+    }
 
 
 async def test_the_docs_page_and_turning_it_off() -> None:

@@ -27,7 +27,16 @@ def test_mypy_checks_task_arguments_against_the_function(tmp_path: Path) -> None
     sample = tmp_path / "sample.py"
     sample.write_text(SAMPLE)
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir", str(tmp_path), str(sample)],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--cache-dir",
+            str(tmp_path),
+            str(sample),
+        ],
         capture_output=True,
         text=True,
         check=False,
