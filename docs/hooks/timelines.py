@@ -570,6 +570,12 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
         if measurement.received
         else ""
     )
+    queue = getattr(example, "queue", None)
+    queue_note = (
+        f" The job itself went to the {esc(queue.capitalize())} queue: a worker runs it outside this request."
+        if queue
+        else ""
+    )
     receipts = "".join(
         '<p class="rt-exchange"><span>receiver got</span>'
         f"<code>{esc(f'{r.method} {r.path} {r.body}')}</code></p>"
@@ -586,7 +592,7 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
         f'<ol class="rt-events">{"".join(items)}</ol>'
         "<figcaption>Measured when this page was built: <code>ravyn.testing.record</code> sent the "
         f"request above to <code>{esc(example.import_path)}:app</code>. Times are since the request "
-        f"arrived.{receiver_note}</figcaption>"
+        f"arrived.{receiver_note}{queue_note}</figcaption>"
         "</figure>"
     )
 
