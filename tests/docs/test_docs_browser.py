@@ -184,3 +184,23 @@ def test_the_dark_mode_toggle_works(page: Any, base_url: str) -> None:
     screenshot(page, "pitfalls-dark.png")
     page.locator('label[title="Switch to light mode"]').click()
     page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'default'")
+
+
+def test_every_page_loads_without_console_errors(page: Any, base_url: str, site: Path) -> None:
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("requestfailed", lambda request: failed(request, errors))
+    pages = sorted(path.parent.relative_to(site).as_posix() for path in site.rglob("index.html"))
+    assert len(pages) > 20
+    for path in pages:
+        url = base_url + ("" if path == "." else path + "/")
+        response = page.goto(url, wait_until="load")
+        assert response is not None and response.ok, url
+    assert errors == []
+
+
+def failed(request: Any, errors: list[str]) -> None:
+    """A failed request is an error, unless leaving the page aborted it (the search index, say)."""
+    if request.failure != "net::ERR_ABORTED":
+        errors.append(f"request failed: {request.url} ({request.failure})")
