@@ -150,7 +150,6 @@ class Ravyn(Lilya):
         async def lifespan_receive() -> Message:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.task_runner.draining = False  # serving (again, in tests that restart the app)
                 drain_on_signals(self)
             elif message["type"] == "lifespan.shutdown":
                 if self.drain_task is not None:

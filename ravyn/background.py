@@ -535,22 +535,24 @@ class TaskRunner:
         self.stats.lost += len(tasks)
 
     async def drain(self, timeout: float) -> int:
-        """Stop taking new work and wait up to `timeout` seconds for running
-        tasks; cancel what is still running then. Returns how many tasks were
-        lost (each is logged by name, with a total)."""
+        """Wait up to `timeout` seconds for running tasks, then cancel what is
+        still running. Returns how many tasks were lost (each is logged by
+        name, with a total). `draining` is true while this runs."""
         self.draining = True
         lost_before = self.stats.lost
-        if self._active:
-            logger.info(
-                "Waiting up to %gs for %d request(s) with background tasks", timeout, len(self._active)
-            )
-            with anyio.move_on_after(timeout):
+        try:
+            if self._active:
+                waiting = len(self._active)
+                logger.info("Waiting up to %gs for %d request(s) with background tasks", timeout, waiting)
+                with anyio.move_on_after(timeout):
+                    while self._active:
+                        await anyio.sleep(0.05)
+                for run in list(self._active):
+                    run.scope.cancel()
                 while self._active:
-                    await anyio.sleep(0.05)
-            for run in list(self._active):
-                run.scope.cancel()
-            while self._active:
-                await anyio.sleep(0.01)
+                    await anyio.sleep(0.01)
+        finally:
+            self.draining = False
         lost = self.stats.lost - lost_before
         if lost:
             logger.error("%d background task(s) lost at shutdown", lost)

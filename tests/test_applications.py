@@ -194,18 +194,36 @@ async def test_task_stats_count_what_happened() -> None:
 
 
 async def test_while_draining_new_requests_get_a_503() -> None:
+    import anyio
+
+    release = anyio.Event()
+
+    async def finish_export() -> None:
+        await release.wait()
+
+    @post("/export")
+    def export(tasks: BackgroundTasks) -> None:
+        tasks.add_task(finish_export)
+
     @get("/ping")
     def ping() -> str:
         return "pong"
 
-    app = Ravyn(routes=[ping], task_drain_timeout=1)
-    async with Recorder(app) as recorder:
-        assert (await recorder.request("GET", "/ping")).status == 200
-        await app.task_runner.drain(timeout=0)
+    app = Ravyn(routes=[export, ping], task_drain_timeout=1)
+    async with Recorder(app) as recorder, anyio.create_task_group() as group:
+        group.start_soon(recorder.request, "POST", "/export")
+        with anyio.fail_after(5):
+            while app.task_stats()["running"] == 0:
+                await anyio.sleep(0.01)
+            group.start_soon(app.task_runner.drain, 5)
+            while not app.task_runner.draining:
+                await anyio.sleep(0.01)
         refused = await recorder.request("GET", "/ping")
+        release.set()
     assert refused.status == 503 and refused.json() == {"detail": "The server is shutting down"}
     assert refused.header("connection") == "close"
-    # a new lifespan startup serves again
+    # once the drain is over, an app driven again (a test, a restarted lifespan) serves as usual
+    assert not app.task_runner.draining
     assert (await record(app, "GET", "/ping")).status == 200
 
 

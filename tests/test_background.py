@@ -343,7 +343,7 @@ async def test_drain_waits_for_quick_tasks() -> None:
         group.start_soon(runner.run, BackgroundTask(quick))
         await anyio.sleep(0.01)
         lost = await runner.drain(timeout=5)
-    assert lost == 0 and finished == ["quick"] and runner.draining
+    assert lost == 0 and finished == ["quick"] and not runner.draining
 
 
 async def test_drain_cancels_and_logs_what_outlives_the_timeout(caplog: pytest.LogCaptureFixture) -> None:

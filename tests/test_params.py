@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from typing import Any, Literal, TypedDict
 
 import pytest
@@ -258,3 +259,41 @@ def test_string_annotations_are_resolved() -> None:
     handler.__annotations__ = {"count": "int", "name": "str", "return": "None"}
     signature = read_signature(handler, path_params=set())
     assert [p.annotation for p in signature.parameters] == [int, str]
+
+
+async def _send_in_chunks(target: Ravyn, chunks: list[bytes]) -> tuple[int, Any]:
+    """Drive one raw ASGI call whose body arrives in several messages, with no content-length."""
+    pending = [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks)
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/echo",
+        "raw_path": b"/echo",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json")],
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1),
+    }
+    await target(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], json.loads(body)
+
+
+async def test_a_body_streamed_in_several_messages_is_read_whole_and_limited() -> None:
+    status, body = await _send_in_chunks(app, [b'{"mess', b'age": "in ', b'parts"}'])
+    assert (status, body) == (201, {"message": "in parts"})
+    status, body = await _send_in_chunks(app, [b'{"message": "', b"x" * 1500, b"x" * 1500, b'"}'])
+    assert status == 413 and "larger than the limit of 2048 bytes" in body["detail"]
