@@ -318,10 +318,15 @@ class MethodRoute:
 
 
 get = MethodRoute("GET")
+"""`@get(path)`: a `GET` handler, answered with 200 by default (see `route`)."""
 post = MethodRoute("POST")
+"""`@post(path)`: a `POST` handler, answered with 201 by default (see `route`)."""
 put = MethodRoute("PUT")
+"""`@put(path)`: a `PUT` handler, answered with 200 by default (see `route`)."""
 patch = MethodRoute("PATCH")
+"""`@patch(path)`: a `PATCH` handler, answered with 200 by default (see `route`)."""
 delete = MethodRoute("DELETE")
+"""`@delete(path)`: a `DELETE` handler, answered with 204 and no body by default (see `route`)."""
 
 
 class PathEndpoint:

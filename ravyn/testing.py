@@ -119,8 +119,9 @@ class Timeline:
         self.body = b""
         self._lock = threading.Lock()
 
-    def add(self, kind: str, name: str = "", **detail: Any) -> TimelineEvent:
-        """Append an event now (thread-safe); `detail` is kept as given."""
+    def add(self, kind: str, name: str = "", /, **detail: Any) -> TimelineEvent:
+        """Append an event now (thread-safe); `detail` is kept as given (any
+        keys, `kind` and `name` included)."""
         with self._lock:
             event = TimelineEvent(len(self.events), time.perf_counter() - self.started, kind, name, detail)
             self.events.append(event)
@@ -405,6 +406,8 @@ class Recorder:
                 _taps.active(self.log_level),
                 observe_tasks(_task_listener(timeline)),
             ):
+                # the clock starts here, not while the recording was being set up
+                timeline.started = time.perf_counter()
                 timeline.add("request", method=method.upper(), path=path)
                 try:
                     await self.app(scope, receive, send)

@@ -238,7 +238,7 @@ def record_request(app: Any, example: Any, body: Any) -> Any:
     options: dict[str, Any] = {}
     if body is not None:
         options["json"] = body
-    call = functools.partial(record, like_a_server(app), example.method, example.path, **options)
+    call = functools.partial(record, app, example.method, example.path, **options)
     root = logging.getLogger()
     handlers = root.handlers[:]  # e.g. the console handler Lilya's app sets up
     console = io.StringIO()
@@ -255,38 +255,6 @@ def record_request(app: Any, example: Any, body: Any) -> Any:
     finally:
         root.handlers = handlers
         log.debug("timeline: recorded %s in %.2fs", example.module, time.perf_counter() - started)
-
-
-def like_a_server(app: Any) -> Any:
-    """`app`, whose `receive` answers `http.disconnect` once its response is complete.
-
-    That is what uvicorn does: a request body nobody read before the response
-    can no longer be read after it. The in-process recorder still hands such a
-    body to a late reader (a task given the `Request`), so without this wrapper
-    the figure of the request-in-task pitfall would show a success that no
-    server gives.
-    """
-
-    async def server_like(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        complete = False
-
-        async def watch_send(message: Any) -> None:
-            nonlocal complete
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                complete = True
-            await send(message)
-
-        async def late_receive() -> Any:
-            if complete:
-                return {"type": "http.disconnect"}
-            return await receive()
-
-        await app(scope, late_receive, watch_send)
-
-    return server_like
 
 
 def check(example: Any, timeline: Any) -> list[str]:
