@@ -1,10 +1,20 @@
-"""An order answers 201, then an async task posts a webhook about it with httpx."""
+"""An order answers 201, then an async task posts a webhook about it with httpx.
 
+The URL comes from the client, so it is checked first: http(s) only, and never
+an address inside our own network (private, loopback, link-local), which would
+let a client make the server call its neighbours. For a receiver on your own
+machine, list its host in `WEBHOOK_ALLOWED_HOSTS` (e.g. `127.0.0.1`).
+"""
+
+import ipaddress
 import itertools
 import logging
+import os
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 
 from ravyn import BackgroundTask, Ravyn, post
@@ -15,19 +25,25 @@ logger = logging.getLogger(__name__)
 order_ids = itertools.count(1)
 
 
-def checked_webhook_url(url: str) -> str:
-    """`url` if it is an http(s) URL with a host; a 400 naming the field otherwise.
+def refuse(problem: str) -> RequestError:
+    return RequestError(
+        400, "Invalid request: webhook_url", [FieldError(["body", "webhook_url"], "invalid_value", problem)]
+    )
 
-    A public service would also refuse private and loopback hosts, so that
-    clients cannot make it call into its own network.
-    """
+
+async def checked_webhook_url(url: str) -> str:
+    """`url` if it is an http(s) URL whose host is on the public internet; else a 400 naming the field."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RequestError(
-            400,
-            "Invalid request: webhook_url",
-            [FieldError(["body", "webhook_url"], "invalid_value", "must be an http:// or https:// URL")],
-        )
+        raise refuse("must be an http:// or https:// URL")
+    if parts.hostname in os.environ.get("WEBHOOK_ALLOWED_HOSTS", "").split(","):
+        return url
+    try:
+        addresses = await anyio.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except OSError:
+        raise refuse(f"cannot resolve the host {parts.hostname!r}") from None
+    if not all(ipaddress.ip_address(address[4][0]).is_global for address in addresses):
+        raise refuse("must not point to a private, loopback or link-local address")
     return url
 
 
@@ -41,7 +57,7 @@ async def send_webhook(url: str, event: dict[str, Any]) -> None:
 
 @post("/orders")
 async def place_order(sku: str, quantity: int, webhook_url: str) -> JSONResponse:
-    url = checked_webhook_url(webhook_url)
+    url = await checked_webhook_url(webhook_url)
     order_id = next(order_ids)  # saving the order is the fast part
     event = {"event": "order.created", "order_id": order_id, "sku": sku, "quantity": quantity}
     return JSONResponse(

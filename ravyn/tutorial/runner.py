@@ -43,7 +43,7 @@ from rich.text import Text
 from ravyn.tutorial.lessons import Lesson
 from ravyn.tutorial.receiver import WebhookReceiver, needs_receiver
 from ravyn.tutorial.render import bars, compare_summary, takeaway, timeline_table
-from ravyn.tutorial.serve import MODE_HEADER, REQUEST_HEADER, serve_in_child
+from ravyn.tutorial.serve import LESSON_ENVIRONMENT, MODE_HEADER, REQUEST_HEADER, serve_in_child
 from ravyn.tutorial.timeline import Event, RequestView, format_offset
 
 __all__ = [
@@ -120,7 +120,7 @@ class _Spawned:
     def __init__(self, target: str, cwd: Path, host: str, port: int, events_port: int, tail: Tail) -> None:
         command = [sys.executable, "-m", "ravyn.tutorial.serve", target, "--host", host, "--port", str(port)]
         command += ["--events", str(events_port)]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", **LESSON_ENVIRONMENT}
         self.process = subprocess.Popen(
             command,
             cwd=cwd,

@@ -267,8 +267,14 @@ def connect_events(port: int) -> EventStream:
     return EventStream(connection.makefile("w", encoding="utf-8", newline="\n"))
 
 
+LESSON_ENVIRONMENT = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
+"""Set for every lesson's server: the tutorial's webhook receiver is local, which
+the webhook example refuses unless its host is allowed."""
+
+
 def serve_in_child(target: str, cwd: str, host: str, port: int, events_port: int) -> None:
     """The entry point of a server forked by the CLI's forkserver (see `runner`)."""
+    os.environ.update(LESSON_ENVIRONMENT)
     os.chdir(cwd)
     if cwd not in sys.path:
         sys.path.insert(0, cwd)

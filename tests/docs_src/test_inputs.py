@@ -113,3 +113,29 @@ def test_any_accepted_name_stays_inside_the_upload_folder(filename: str) -> None
     folder = upload_accepted.UPLOAD_DIR.resolve()
     assert path.resolve().parent == folder
     assert "\x00" not in filename
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8000/hooks",
+        "http://localhost/hooks",
+        "http://10.1.2.3/hooks",
+        "http://192.168.0.10/hooks",
+        "http://169.254.169.254/latest/meta-data",  # a cloud metadata service
+        "http://[::1]/hooks",
+        "http://0.0.0.0/hooks",
+    ],
+)
+async def test_a_webhook_into_our_own_network_gets_a_400(
+    url: str, load_example: Callable[[str], ModuleType], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WEBHOOK_ALLOWED_HOSTS", raising=False)
+    app = load_example("webhook_notification").app
+    body = {**EXAMPLES["webhook_notification"].json, "webhook_url": url}
+    timeline = await record(app, "POST", "/orders", json=body)
+    assert timeline.status == 400
+    [error] = timeline.json()["errors"]
+    assert error["loc"] == ["body", "webhook_url"]
+    assert "private, loopback or link-local" in error["msg"]
+    assert timeline.all("task_started") == []
