@@ -32,7 +32,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
-import anyio.to_thread
 from lilya.background import Task
 from lilya.compat import is_async_callable
 from lilya.encoders import json_encode
@@ -43,6 +42,7 @@ from lilya.types import Receive, Scope, Send
 from ravyn.background import BackgroundTasks, TaskRunner, default_runner
 from ravyn.exceptions import RequestError, error_response
 from ravyn.params import HandlerSignature, read_inputs, read_signature
+from ravyn.threads import run_sync
 
 __all__ = ["MethodRoute", "PathEndpoint", "RouteHandler", "delete", "get", "patch", "post", "put", "route"]
 
@@ -202,7 +202,7 @@ class RouteHandler(Generic[P, R]):
         if self.is_async:
             result = await self._call(**kwargs)
         else:
-            result = await anyio.to_thread.run_sync(functools.partial(self._call, **kwargs))
+            result = await run_sync(functools.partial(self._call, **kwargs))
         background: Task | None = None
         json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
         if json_headers is not None and RESPONSE_TRANSFORM_KWARGS.get() is None:

@@ -306,3 +306,17 @@ async def test_a_burst_of_sleeping_sync_tasks_leaves_sync_handlers_their_threads
         release.set()
     assert [a.status for a in answers] == [200] * 5
     assert app.task_stats()["succeeded"] == 200
+
+
+async def test_without_threads_a_sync_handler_runs_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ravyn.threads
+
+    monkeypatch.setattr(ravyn.threads, "THREADS_AVAILABLE", False)
+    seen: dict[str, int] = {}
+
+    @get("/where")
+    def where() -> None:
+        seen["handler"] = threading.get_ident()
+
+    await record(Ravyn(routes=[where]), "GET", "/where")
+    assert seen["handler"] == threading.get_ident()
