@@ -283,6 +283,22 @@ _add(
 )
 _add(
     Example(
+        module="queue_job_status",
+        title="A queued job with its id (202) and GET /jobs/{job_id} for its state",
+        method="POST",
+        path="/imports",
+        json={"emails": ["ada@example.com", "grace@example.com"]},
+        status=202,
+        body_includes={"status": "queued"},
+        queue="celery",
+        notes={
+            "job": "docs_src.background_tasks.queue_job_status.import_contacts",
+            "env": {"IMPORT_SECONDS_PER_CONTACT": "how long the simulated check of one address takes"},
+        },
+    )
+)
+_add(
+    Example(
         module="pitfall_silent_error_wrong",
         title="Pitfall: a task that does not handle its errors",
         method="POST",
