@@ -3,6 +3,7 @@ framework's own cost per request, and a profile of where it goes.
 
     python bench/asgi_calls.py ravyn_app A --requests 20000
     python bench/asgi_calls.py ravyn_app A --profile            # pyinstrument
+    python bench/asgi_calls.py ravyn_app A --breakdown          # microseconds by layer
     bench/.venvs/pypi-ravyn/bin/python bench/asgi_calls.py pypi_ravyn_app A
 
 It prints the process CPU time per request (microseconds), which a busy
@@ -89,6 +90,72 @@ async def measure(app: Any, requests: int, repeats: int) -> list[float]:
     return per_request
 
 
+# Where a sampled frame's own time goes: the first pattern found in its file's
+# path names the layer. The standard library (and built-ins) count for the
+# layer that called them: anyio's cancel scope is the runner's cost even though
+# its time is spent in contextlib; `json` is its own layer.
+LAYERS = [
+    ("/ravyn/params.py", "ravyn: parameter binding, body reading"),
+    ("/ravyn/routing.py", "ravyn: route handler, response"),
+    ("/ravyn/background.py", "ravyn: task objects and runner"),
+    ("/ravyn/threads.py", "ravyn: task objects and runner"),
+    ("/anyio/", "anyio (cancel scopes, task groups, threads)"),
+    ("/ravyn/", "ravyn: app"),
+    ("/lilya/apps.py", "Lilya: app and middleware"),
+    ("/lilya/middleware/", "Lilya: app and middleware"),
+    ("/lilya/_internal/_middleware", "Lilya: app and middleware"),
+    ("/lilya/routing/", "Lilya: router and path"),
+    ("/lilya/_internal/_responses", "Lilya: handler wrapper"),
+    ("/lilya/responses.py", "Lilya: response and headers"),
+    ("/lilya/datastructures.py", "Lilya: response and headers"),
+    ("/lilya/_internal/_helpers", "Lilya: response and headers"),
+    ("/lilya/requests.py", "Lilya: request"),
+    ("/lilya/_internal/_connection", "Lilya: request"),
+    ("/lilya/background.py", "Lilya: tasks"),
+    ("/lilya/concurrency.py", "Lilya: tasks"),
+    ("/lilya/compat.py", "Lilya: tasks"),
+    ("/lilya/serializers.py", "JSON"),
+    ("/lilya/_internal/_encoders", "JSON"),
+    ("/json/", "JSON"),
+    ("/lilya/", "Lilya: other"),
+    ("/starlette/", "Starlette"),
+    ("/fastapi/", "FastAPI"),
+    ("/opentelemetry", "FastAPI"),  # its built-in telemetry
+    ("/pydantic", "pydantic"),
+    ("/bench/apps/", "the app's handler and tasks"),
+    ("/bench/asgi_calls.py", "(the harness)"),
+]
+
+
+def _layer(path: str | None, inherited: str) -> str:
+    if not path or path.startswith("<"):
+        return inherited
+    for pattern, layer in LAYERS:
+        if pattern in path:
+            return layer
+    if "site-packages" not in path:
+        return inherited  # the standard library: counted for its caller
+    return "other libraries"
+
+
+def breakdown(root: Any) -> dict[str, float]:
+    """Share of the sampled time per layer (the harness left out)."""
+    totals: dict[str, float] = {}
+
+    def walk(frame: Any, inherited: str) -> None:
+        layer = _layer(frame.file_path, inherited)
+        children = frame.children
+        own = frame.time - sum(child.time for child in children)
+        totals[layer] = totals.get(layer, 0.0) + own
+        for child in children:
+            walk(child, layer)
+
+    walk(root, "(the harness)")
+    totals.pop("(the harness)", None)
+    whole = sum(totals.values()) or 1.0
+    return {layer: time / whole for layer, time in sorted(totals.items(), key=lambda kv: -kv[1])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("module", help="an app module of bench/apps, e.g. ravyn_app")
@@ -97,6 +164,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile instead")
     parser.add_argument("--all", action="store_true", help="with --profile: show library frames too")
+    parser.add_argument("--breakdown", action="store_true", help="microseconds per request by layer")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     os.environ["BENCH_SCENARIO"] = args.scenario
@@ -108,18 +176,41 @@ def main() -> None:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    if args.profile:
+    if args.profile or args.breakdown:
         from pyinstrument import Profiler
 
         asyncio.run(drive(app, 2000))
         profiler = Profiler(interval=0.0002, async_mode="disabled")
         profiler.start()
         asyncio.run(drive(app, args.requests))
-        profiler.stop()
-        print(profiler.output_text(unicode=True, color=False, show_all=args.all))
-        return
+        session = profiler.stop()
+        if args.profile:
+            print(profiler.output_text(unicode=True, color=False, show_all=args.all))
+            return
+        shares = breakdown(session.root_frame(trim_stem=False))
+    figures = asyncio.run(measure(app, args.requests, args.repeats))
     figures = asyncio.run(measure(app, args.requests, args.repeats))
     best = min(figures)
+    if args.breakdown:
+        layers = {layer: share * best for layer, share in shares.items()}
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "module": args.module,
+                        "scenario": args.scenario,
+                        "us_per_request": best,
+                        "layers": layers,
+                    }
+                )
+            )
+            return
+        print(
+            f"{args.module} {args.scenario}: {best:.1f} us CPU per request, by layer (shares of the profile):"
+        )
+        for layer, us in layers.items():
+            print(f"  {us:7.1f} us  {shares[layer]:6.1%}  {layer}")
+        return
     if args.json:
         print(json.dumps({"module": args.module, "scenario": args.scenario, "us_per_request": figures}))
     else:

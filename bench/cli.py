@@ -44,6 +44,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--no-quickstart", action="store_true", help="skip the one-second-task latency probe")
     parser.add_argument(
+        "--no-inprocess", action="store_true", help="skip the in-process CPU and profile tables"
+    )
+    parser.add_argument(
+        "--inprocess-requests", type=int, help="ASGI calls per in-process measure (full 10000)"
+    )
+    parser.add_argument(
         "--probe-requests", type=int, help="timed requests per probe round (full 40, quick 10)"
     )
     parser.add_argument("--probe-interval", type=float, default=0.05, help="seconds between probe requests")
@@ -57,12 +63,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--docs", type=Path, help="the page whose results block is rewritten")
     parser.add_argument("--no-docs", action="store_true", help="leave the docs page alone")
     parser.add_argument("--no-chart", action="store_true")
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: redraw the table, chart and docs block from a results file",
+    )
     args = parser.parse_args(argv)
+    args.command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
     quick = args.quick
     args.duration = args.duration or (1 if quick else 5)
     args.warmup = args.warmup if args.warmup is not None else (1 if quick else 2)
     args.rounds = args.rounds or 3
     args.probe_requests = args.probe_requests or (10 if quick else 40)
+    args.inprocess_requests = args.inprocess_requests or (500 if quick else 10000)
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     args.scenarios = [s.strip().upper() for s in args.scenarios.split(",") if s.strip()]
     if not set(args.scenarios) <= set(report.SCENARIO_TITLES):
@@ -186,20 +200,63 @@ def quickstart(contender: Contender, args: argparse.Namespace) -> dict[str, Any]
     }
 
 
+def inprocess(contender: Contender, scenario: str, args: argparse.Namespace, layers: bool) -> dict[str, Any]:
+    """CPU per in-process ASGI call (bench/asgi_calls.py, in the contender's venv), by layer if asked."""
+    command = [str(contender.python), str(BENCH_DIR / "asgi_calls.py"), contender.module, scenario, "--json"]
+    command += ["--requests", str(args.inprocess_requests), "--repeats", "1" if args.quick else "3"]
+    command += ["--breakdown"] if layers else []
+    done = subprocess.run(command, cwd=BENCH_DIR / "apps", capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise BenchError(f"in-process measure of {contender.name} {scenario} failed:\n{done.stderr}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    best = figures["us_per_request"]
+    return {
+        "contender": contender.name,
+        "label": contender.label,
+        "scenario": scenario,
+        "us_per_request": best if layers else min(best),
+        "layers": figures.get("layers"),
+    }
+
+
+def checkout() -> str:
+    """The commit of this checkout, and whether ravyn/ differs from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "ravyn"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit or 'unknown'}{' + uncommitted changes' if dirty else ''}"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
-    try:
-        results = run(args)
-    except BenchError as exc:
-        print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
-        return 1
+    if args.render is not None:
+        results = json.loads(args.render.read_text())
+        args.out = args.render.parent
+        args.docs = None if args.no_docs else (args.docs or ROOT / "docs" / "performance.md")
+    else:
+        try:
+            results = run(args)
+        except BenchError as exc:
+            print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
+            return 1
     table = report.markdown(results)
     print("\n" + table)
     args.out.mkdir(parents=True, exist_ok=True)
     json_path = args.out / "performance.json"
-    report.write_json(results, json_path)
-    say(f"==> results: {json_path}")
+    if args.render is None:
+        report.write_json(results, json_path)
+        say(f"==> results: {json_path}")
     chart = args.out / "performance.svg"
     if not args.no_chart:
         report.write_chart(results, chart)
@@ -221,9 +278,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "mode": "quick" if args.quick else "full",
         "machine": machine.describe(),
         "settings": {
-            "command": " ".join(
-                ["python -m bench", *(sys.argv[1:] if sys.argv[0].endswith("__main__.py") else [])]
-            ),
+            "command": args.command,
             "scenarios": args.scenarios,
             "duration_s": args.duration,
             "warmup_s": args.warmup,
@@ -236,9 +291,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "probe_interval_s": args.probe_interval,
         },
         "contenders": {c.name: {"label": c.label, "versions": c.versions} for c in contenders},
-        "versions": {},
+        "versions": {"ravyn (this repo)": checkout()},
         "load": [],
         "quickstart": [],
+        "inprocess": [],
+        "layers": [],
     }
     for contender in contenders:
         for package, version in contender.versions.items():
@@ -259,5 +316,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{row['one_second_task']['p50_ms']:.2f} ms with one (ratio {row['ratio_p50']:.2f}); "
                 f"tasks {row['task_runs']}/{row['expected_task_runs']}"
             )
+    if not args.no_inprocess:
+        say("==> in-process: CPU per ASGI call, no server (bench/asgi_calls.py)")
+        for scenario in args.scenarios:
+            for contender in contenders:
+                row = inprocess(contender, scenario, args, layers=False)
+                results["inprocess"].append(row)
+                say(f"    {scenario}: {contender.label:<22} {row['us_per_request']:7.1f} us per call")
+        scenario = "A" if "A" in args.scenarios else args.scenarios[0]
+        for contender in contenders:
+            if contender.name != "pypi-ravyn":  # its venv has no profiler
+                results["layers"].append(inprocess(contender, scenario, args, layers=True))
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results

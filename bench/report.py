@@ -30,9 +30,9 @@ def load_tables(results: dict[str, Any]) -> str:
         lines += [
             f"**{SCENARIO_TITLES[scenario]}**",
             "",
-            f"| contender | req/s (best of {rounds}) | spread | p50 ms | p99 ms | ratio to Lilya "
-            "| task runs / expected |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            f"| contender | req/s (best of {rounds}) | spread | p50 ms | p99 ms | server CPU µs/req "
+            "| ratio to Lilya | task runs / expected |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for row in rows:
             best = row["best"]
@@ -40,7 +40,8 @@ def load_tables(results: dict[str, Any]) -> str:
             expected = sum(r["expected_task_runs"] for r in row["rounds"])
             lines.append(
                 f"| {row['label']} | {best['rps']:,.0f} | {row['spread_pct']:.0f}% | {best['p50_ms']:.1f} "
-                f"| {best['p99_ms']:.1f} | {_num(row['ratio_to_lilya'], 2)} | {runs:,} / {expected:,} |"
+                f"| {best['p99_ms']:.1f} | {min(r['cpu_us'] for r in row['rounds']):.0f} "
+                f"| {_num(row['ratio_to_lilya'], 2)} | {runs:,} / {expected:,} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -70,6 +71,45 @@ def quickstart_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def inprocess_table(results: dict[str, Any]) -> str:
+    rows = results.get("inprocess") or []
+    if not rows:
+        return ""
+    scenarios = list(dict.fromkeys(row["scenario"] for row in rows))
+    labels = list(dict.fromkeys(row["label"] for row in rows))
+    figure = {(row["label"], row["scenario"]): row["us_per_request"] for row in rows}
+    lines = [
+        "**The frameworks alone: CPU per in-process ASGI call, no server** "
+        "(µs, best of the repeats; `bench/asgi_calls.py`)",
+        "",
+        "| contender | " + " | ".join(f"scenario {s}" for s in scenarios) + " |",
+        "| --- |" + " ---: |" * len(scenarios),
+    ]
+    for label in labels:
+        cells = [_num(figure.get((label, s))) for s in scenarios]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("")
+    profiled = [row for row in results.get("layers") or [] if row.get("layers")]
+    if profiled:
+        order = list(dict.fromkeys(layer for row in profiled for layer in row["layers"]))
+        lines += [
+            f"**Where the time goes, scenario {profiled[0]['scenario']}** (µs per call: the call's CPU "
+            "time split by the share of pyinstrument samples in each layer's files; the standard "
+            "library counts for its caller)",
+            "",
+            "| layer | " + " | ".join(row["label"] for row in profiled) + " |",
+            "| --- |" + " ---: |" * len(profiled),
+        ]
+        for layer in order:
+            cells = [_num(row["layers"].get(layer)) if layer in row["layers"] else "" for row in profiled]
+            lines.append(f"| {layer} | " + " | ".join(cells) + " |")
+        lines.append(
+            "| **total** | " + " | ".join(f"**{row['us_per_request']:.1f}**" for row in profiled) + " |"
+        )
+        lines.append("")
+    return "\n".join(lines)
+
+
 def machine_table(results: dict[str, Any]) -> str:
     machine = results["machine"]
     settings = results["settings"]
@@ -96,9 +136,13 @@ def machine_table(results: dict[str, Any]) -> str:
 
 
 def markdown(results: dict[str, Any]) -> str:
-    return "\n".join(
-        part for part in (machine_table(results), load_tables(results), quickstart_table(results)) if part
+    parts = (
+        machine_table(results),
+        load_tables(results),
+        quickstart_table(results),
+        inprocess_table(results),
     )
+    return "\n".join(part for part in parts if part)
 
 
 def write_json(results: dict[str, Any], path: Path) -> None:
