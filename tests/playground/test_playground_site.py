@@ -1,0 +1,80 @@
+"""What the build puts in the site for the playground: panels, notes, Pyodide and the wheels."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from html import unescape
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from docs_src.catalogue import EXAMPLES, HELPERS
+from tests.docs.conftest import ROOT
+from tests.playground.conftest import SHIPPED
+
+
+@pytest.fixture(scope="module")
+def built(site: Path, pyodide_installed: Path) -> Path:
+    return site
+
+
+def panels(site: Path) -> dict[str, dict[str, str]]:
+    """module -> the data attributes of its Run panel, over every page."""
+    found = {}
+    for page in site.rglob("*.html"):
+        for tag in re.findall(r'<div class="rp-playground"[^>]*>', page.read_text("utf-8")):
+            attributes = {key: unescape(value) for key, value in re.findall(r'data-([a-z-]+)="([^"]*)"', tag)}
+            found[attributes["module"]] = attributes
+    return found
+
+
+def test_every_runnable_example_has_a_panel_with_its_catalogue_request(built: Path, hook: ModuleType) -> None:
+    found = panels(built)
+    runnable = {
+        name
+        for name, example in EXAMPLES.items()
+        if name not in HELPERS and not hook.not_runnable(example, ROOT, SHIPPED)
+    }
+    assert set(found) == runnable
+    for name, attributes in found.items():
+        example = EXAMPLES[name]
+        assert attributes["method"] == example.method
+        assert attributes["path"] == example.path
+        assert json.loads(attributes["json"]) == example.json
+
+
+def test_the_webhook_and_celery_examples_say_why_they_cannot_run(built: Path) -> None:
+    practical = (built / "guide/practical-examples/index.html").read_text("utf-8")
+    pitfalls = (built / "guide/pitfalls/index.html").read_text("utf-8")
+    assert "Not runnable in the browser: its task sends a webhook" in practical
+    assert "Not runnable in the browser: it hands its job to a Celery worker" in pitfalls
+
+
+def test_only_pages_with_a_panel_load_the_playground(built: Path) -> None:
+    for page in built.rglob("*.html"):
+        text = page.read_text("utf-8")
+        assert ('class="rp-playground"' in text) == ("playground/playground.js?v=" in text), page
+
+
+def test_the_site_holds_pyodide_and_every_wheel_the_manifest_lists(built: Path) -> None:
+    playground = built / "playground"
+    manifest = json.loads((playground / "manifest.json").read_text("utf-8"))
+    for name in ("pyodide.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json"):
+        assert (playground / "pyodide" / name).is_file(), name
+    names = {wheel["name"] for wheel in manifest["wheels"]}
+    assert {"ravyn-background-guide", "lilya", "anyio", "monkay", "multidict"} <= names
+    assert "pydantic" not in names and "uvicorn" not in names  # /openapi.json and the server stay out
+    for url in [manifest["micropip"], *(wheel["url"] for wheel in manifest["wheels"])]:
+        wheel = playground / url
+        assert wheel.name.endswith("-none-any.whl"), url  # pure Python: Pyodide needs nothing compiled
+        assert zipfile.ZipFile(wheel).testzip() is None
+
+
+def test_our_wheel_is_built_from_the_checkout(built: Path) -> None:
+    manifest = json.loads((built / "playground/manifest.json").read_text("utf-8"))
+    [ours] = [w["url"] for w in manifest["wheels"] if w["name"] == "ravyn-background-guide"]
+    with zipfile.ZipFile(built / "playground" / ours) as wheel:
+        assert wheel.read("ravyn/threads.py") == (ROOT / "ravyn/threads.py").read_bytes()
