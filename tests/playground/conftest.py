@@ -1,8 +1,6 @@
 """Fixtures of the playground tests.
 
-The site is the one tests/docs builds: its fixtures are imported here, not
-copied. (pytest keeps a session fixture's value per defining conftest, so a run
-of both folders builds the site once for each.)
+The site is the one built once per session by the fixtures of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -15,10 +13,8 @@ from types import ModuleType
 
 import pytest
 
-from tests.docs.conftest import ROOT, built_site, site
+from tests.conftest import ROOT
 from tests.docs.test_docs_browser import unavailable
-
-__all__ = ["built_site", "site"]
 
 PLAYGROUND = ROOT / "playground"
 PYODIDE = PLAYGROUND / "node_modules" / "pyodide"
