@@ -39,6 +39,7 @@ from typing import Any, Literal, ParamSpec
 import anyio
 from lilya.background import Task, Tasks
 from lilya.compat import is_async_callable
+from lilya.concurrency import AsyncCallable
 
 from ravyn.threads import DaemonThreadPool, run_in_daemon_thread
 
@@ -478,12 +479,17 @@ class TaskRunner:
         return None
 
     async def _invoke(self, task: Task) -> None:
-        if not isinstance(task, BackgroundTask):
-            await task()  # Lilya's own task: it already knows how to run itself
-        elif task.is_async:
-            await task.call(*task.args, **task.kwargs)
+        if isinstance(task, BackgroundTask):
+            func, is_async = task.call, task.is_async
+        elif isinstance(task.func, AsyncCallable):
+            # Lilya wrapped a sync function for anyio's shared threads: run it on ours instead
+            func, is_async = task.func._callable, False
         else:
-            call = functools.partial(task.call, *task.args, **task.kwargs)
+            func, is_async = task.func, True
+        if is_async:
+            await func(*task.args, **task.kwargs)
+        else:
+            call = functools.partial(func, *task.args, **task.kwargs)
             await run_in_daemon_thread(call, self.limiter, self.pool)
 
     def _log_attempt(self, task: Task, error: Exception, attempt: int, attempts: int, elapsed: float) -> None:

@@ -365,3 +365,16 @@ async def test_drain_cancels_and_logs_what_outlives_the_timeout(caplog: pytest.L
     assert any("slow_export() lost" in m for m in messages)
     assert any("never_reached() lost" in m for m in messages)
     assert "2 background task(s) lost at shutdown" in messages
+
+
+async def test_lilyas_sync_tasks_run_on_the_runners_own_threads() -> None:
+    import anyio
+
+    where: list[str] = []
+
+    def on_which_thread() -> None:
+        where.append(threading.current_thread().name)
+
+    await TaskRunner().run(Tasks(tasks=[Task(on_which_thread)]))
+    assert where and where[0].startswith("ravyn-task")
+    assert anyio.to_thread.current_default_thread_limiter().borrowed_tokens == 0
