@@ -44,9 +44,8 @@ def wrk_path() -> str:
 def wrk_version() -> str:
     done = subprocess.run([wrk_path(), "--version"], capture_output=True, text=True, timeout=10)
     first = (done.stdout + done.stderr).splitlines()[0]
-    return first.split(" [", 1)[
-        0
-    ].strip()  # "wrk debian/4.1.0-3+b2 [epoll] Copyright ..." -> "wrk debian/4.1.0-3+b2"
+    # "wrk debian/4.1.0-3+b2 [epoll] Copyright ..." -> "wrk debian/4.1.0-3+b2"
+    return first.split(" [", 1)[0].strip()
 
 
 def run_wrk(server: Server, duration: float, connections: int, threads: int) -> Run:
@@ -75,7 +74,6 @@ def run_wrk(server: Server, duration: float, connections: int, threads: int) -> 
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
     if done.returncode != 0 or line is None:
         raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    cpu = server.cpu_seconds() - cpu_before
     result = json.loads(line.removeprefix("BENCH_RESULT "))
     errors = {kind: n for kind, n in result["errors"].items() if n}
     name = f"{server.contender.name} scenario {server.scenario}"
@@ -88,6 +86,7 @@ def run_wrk(server: Server, duration: float, connections: int, threads: int) -> 
         )
     expected = before + TASKS_PER_REQUEST[server.scenario] * sent
     after = server.wait_for_count(expected)
+    cpu = server.cpu_seconds() - cpu_before  # the requests in flight at the stop and all tasks included
     seconds = result["duration_us"] / 1e6
     latency = result["latency_us"]
     return Run(
