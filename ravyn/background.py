@@ -467,8 +467,11 @@ class TaskRunner:
     async def _attempt(self, task: Task, timeout: float | None) -> Exception | None:
         """Run the task once; return the exception it raised (a timeout is a `TimeoutError`)."""
         try:
-            with anyio.fail_after(timeout):
+            if timeout is None:  # the usual case: no timeout scope to enter and leave
                 await self._invoke(task)
+            else:
+                with anyio.fail_after(timeout):
+                    await self._invoke(task)
         except TimeoutError as exc:
             if timeout is not None and not str(exc):
                 self.stats.timed_out += 1
