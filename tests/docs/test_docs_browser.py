@@ -130,6 +130,7 @@ def test_the_home_page_loads_without_console_errors(page: Any, base_url: str) ->
         "How it works",
         "Testing",
         "Try it in your terminal",
+        "Performance",
         "API reference",
     ]
     assert errors == []
