@@ -142,9 +142,12 @@ def task_listener(stream: EventStream) -> Callable[[TaskEvent], None]:
             stream.emit("task_started", name=event.name)
         elif event.kind == "finished":
             stream.emit("task_finished", name=event.name, duration=event.duration)
+        elif event.kind == "lost":
+            stream.emit("task_lost", name=event.name)
         else:
             error = f"{type(event.error).__name__}: {event.error}"
-            stream.emit("task_failed", name=event.name, duration=event.duration, error=error)
+            kind = "task_failed" if event.kind == "failed" else "task_retrying"
+            stream.emit(kind, name=event.name, duration=event.duration, error=error, attempt=event.attempt)
 
     return listen
 
@@ -194,6 +197,9 @@ class TutorialApp:
             for message in held:
                 await send(message)
             self.stream.emit("call_complete")
+            stats = getattr(self.app, "task_stats", None)
+            if callable(stats):
+                self.stream.emit("task_stats", **stats())
         finally:
             _request_id.reset(token)
 

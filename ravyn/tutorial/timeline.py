@@ -174,8 +174,23 @@ class RequestView:
             self._row(
                 at, "hook", kind, f"⇠ webhook received at {event.get('path')}", str(event.get("body", ""))
             )
+        elif kind == "task_retrying":
+            text = f"↻ {event.get('name')} attempt {event.get('attempt')} failed, retrying"
+            self._row(at, "task", kind, text, str(event.get("error", "")), f"↻ {event.get('name')}")
+        elif kind == "task_lost":
+            self._row(at, "task", kind, f"✘ {event.get('name')} lost at shutdown", short="✘ lost")
         elif kind == "call_complete":
             self.call_complete = at
+        elif kind == "task_stats":
+            # always the first three, the others (timed_out, retried, lost, running) when not zero
+            shown = [f"{event.get(name, 0)} {name}" for name in ("started", "succeeded", "failed")]
+            shown += [
+                f"{event.get(name)} {name}"
+                for name in ("timed_out", "retried", "lost", "running")
+                if event.get(name)
+            ]
+            text = "task_stats: " + ", ".join(shown)
+            self._row(at, "server", kind, text, short="task counters")
 
     def offset(self, t: float) -> float:
         return 0.0 if self.t0 is None or t == 0.0 else t - self.t0

@@ -71,3 +71,23 @@ def test_durations_read_well() -> None:
     assert format_duration(0.0031) == "3.1 ms"
     assert format_duration(0.104) == "104 ms"
     assert format_duration(1.2) == "1.20 s"
+
+
+def test_retries_losses_and_the_apps_task_counters_are_shown() -> None:
+    view = _view(
+        ("request_sent", 0.0, {"method": "POST", "path": "/hooks"}),
+        ("task_started", 0.004, {"name": "send_webhook"}),
+        ("task_retrying", 0.05, {"name": "send_webhook", "attempt": 1, "error": "ConnectError: refused"}),
+        ("task_finished", 0.2, {"name": "send_webhook", "duration": 0.196}),
+        ("task_lost", 0.3, {"name": "export_orders"}),
+        ("call_complete", 0.31, {}),
+        (
+            "task_stats",
+            0.311,
+            {"started": 2, "succeeded": 1, "failed": 0, "retried": 1, "lost": 1, "running": 0},
+        ),
+    )
+    texts = {row.kind: row.text for row in view.rows}
+    assert texts["task_retrying"] == "↻ send_webhook attempt 1 failed, retrying"
+    assert texts["task_lost"] == "✘ export_orders lost at shutdown"
+    assert texts["task_stats"] == "task_stats: 2 started, 1 succeeded, 0 failed, 1 retried, 1 lost"
