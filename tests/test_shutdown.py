@@ -39,7 +39,7 @@ def test_sigterm_waits_for_a_running_task(tmp_path: Path) -> None:
 
 
 def test_a_task_outliving_the_drain_timeout_is_logged_as_lost(tmp_path: Path) -> None:
-    returncode, output = _start_export_then_sigterm(tmp_path, drain=0.5)
+    returncode, output = _start_export_then_sigterm(tmp_path, drain=1.0)
     # had the drain waited, uvicorn would have let the 3 s task write its file
     assert not (tmp_path / "b1.done").exists()
     assert "Background task export_orders('b1') lost: cancelled at shutdown" in output
