@@ -122,6 +122,7 @@ class Ravyn(Lilya):
         )
         self.task_drain_timeout = task_drain_timeout
         self.drain_task: asyncio.Task[int] | None = None
+        self._restore_signals: Callable[[], None] = _no_signals_hooked
         self.handlers: list[RouteHandler[Any, Any]] = []
         self._endpoints: dict[str, tuple[Path, PathEndpoint]] = {}
         self.title = title
@@ -150,13 +151,16 @@ class Ravyn(Lilya):
         async def lifespan_receive() -> Message:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                drain_on_signals(self)
+                self._restore_signals = drain_on_signals(self)
             elif message["type"] == "lifespan.shutdown":
                 if self.drain_task is not None:
                     await self.drain_task  # started by the signal: let it finish its report
                     self.drain_task = None
                 else:
                     await self.task_runner.drain(self.task_drain_timeout)
+                # each startup chains onto the signal handlers: unhook, or the chain grows
+                self._restore_signals()
+                self._restore_signals = _no_signals_hooked
             return message
 
         return lifespan_receive
@@ -244,13 +248,18 @@ class Ravyn(Lilya):
         self._fast_route = self._compute_fast_route()
 
 
+def _no_signals_hooked() -> None:
+    """What there is to restore before the first lifespan startup: nothing."""
+
+
 SHUTTING_DOWN = HTTPException(
     status_code=503, detail="The server is shutting down", headers={"connection": "close"}
 )
 
 
-def drain_on_signals(app: Ravyn) -> None:
-    """Start the task drain as soon as SIGTERM or SIGINT arrives.
+def drain_on_signals(app: Ravyn) -> Callable[[], None]:
+    """Start the task drain as soon as SIGTERM or SIGINT arrives; return a
+    function that puts the previous handlers back (called at lifespan shutdown).
 
     uvicorn waits for running requests, background tasks included, before it
     runs the lifespan shutdown, and by default it waits forever. Chaining onto
@@ -259,7 +268,7 @@ def drain_on_signals(app: Ravyn) -> None:
     shutdown.
     """
     if threading.current_thread() is not threading.main_thread():
-        return
+        return lambda: None
     loop = asyncio.get_running_loop()
 
     def start_drain() -> None:
@@ -268,17 +277,28 @@ def drain_on_signals(app: Ravyn) -> None:
             # keep a reference: the loop holds tasks only weakly
             app.drain_task = loop.create_task(app.task_runner.drain(app.task_drain_timeout))
 
+    installed: dict[signal.Signals, tuple[Callable[[int, FrameType | None], None], Any]] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         previous = signal.getsignal(sig)
 
         def chained(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
-            loop.call_soon_threadsafe(start_drain)
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(start_drain)
             if callable(previous):
                 previous(signum, frame)
             elif previous == signal.SIG_DFL and signum == signal.SIGINT:
                 raise KeyboardInterrupt
 
         signal.signal(sig, chained)
+        installed[sig] = (chained, previous)
+
+    def restore() -> None:
+        for sig, (chained, previous) in installed.items():
+            # leave alone a handler someone installed after ours
+            if signal.getsignal(sig) is chained and previous is not None:
+                signal.signal(sig, previous)
+
+    return restore
 
 
 def enable_openapi_routes(app: Ravyn) -> None:

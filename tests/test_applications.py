@@ -238,3 +238,21 @@ def test_building_an_app_keeps_the_projects_logging_setup() -> None:
         assert mine in root.handlers
     finally:
         root.removeHandler(mine)
+
+
+async def test_each_lifespan_unhooks_its_signal_handlers_again() -> None:
+    """Startup chains onto SIGTERM/SIGINT for the drain; shutdown puts the handlers back,
+    so an app started many times (as in tests) leaves Ctrl-C as it found it."""
+    import signal
+
+    @get("/ping")
+    def ping() -> str:
+        return "pong"
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    app = Ravyn(routes=[ping])
+    async with Recorder(app):
+        assert signal.getsignal(signal.SIGINT) is not before[signal.SIGINT]
+    for _ in range(3):
+        await record(app, "GET", "/ping")
+    assert {sig: signal.getsignal(sig) for sig in before} == before
