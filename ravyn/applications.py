@@ -130,7 +130,7 @@ class Ravyn(Lilya):
         for handler in handlers:
             self.add_route(handler)
         if enable_openapi:
-            enable_openapi_routes(self)
+            serve_openapi(self)
 
     def task_stats(self) -> dict[str, int]:
         """Counters of this app's background tasks: started, succeeded, failed,
@@ -299,11 +299,6 @@ def drain_on_signals(app: Ravyn) -> Callable[[], None]:
                 signal.signal(sig, previous)
 
     return restore
-
-
-def enable_openapi_routes(app: Ravyn) -> None:
-    """Serve the app's OpenAPI document and Swagger UI (see `ravyn.openapi`)."""
-    serve_openapi(app)
 
 
 def http_error_response(request: Request, exc: Exception) -> Response:

@@ -144,8 +144,10 @@ class RouteHandler(Generic[P, R]):
         self.include_in_schema = include_in_schema
         self.is_async = is_async_callable(func)
         self.path: str | None = None
-        self.signature: HandlerSignature = read_signature(func, path_params=set())
-        if path is not None:
+        self.signature: HandlerSignature
+        if path is None:  # given later, by add_route("/path", handler)
+            self.signature = read_signature(func, path_params=set())
+        else:
             self.bind_path(path)
         functools.update_wrapper(self, func)
 
@@ -154,8 +156,9 @@ class RouteHandler(Generic[P, R]):
         if not path.startswith("/"):
             raise ValueError(f"route paths start with '/': got {path!r} for {self.name}")
         self.path = path
-        self.signature = read_signature(self.func, path_params=path_param_names(path))
-        unused = path_param_names(path) - {p.name for p in self.signature.parameters}
+        names = path_param_names(path)
+        self.signature = read_signature(self.func, path_params=names)
+        unused = names - {p.name for p in self.signature.parameters}
         if unused:
             logger.debug("%s ignores path parameters %s", self.name, sorted(unused))
 
