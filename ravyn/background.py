@@ -38,7 +38,6 @@ from typing import Any, Literal, ParamSpec
 
 import anyio
 from lilya.background import Task, Tasks
-from lilya.compat import is_async_callable
 from lilya.concurrency import AsyncCallable
 
 from ravyn.threads import DaemonThreadPool, run_in_daemon_thread
@@ -123,7 +122,6 @@ class BackgroundTask(Task):
 
     call: Callable[..., Any]
     name: str
-    is_async: bool
     timeout: float | None = None
     retries: int = 0
     retry_delay: float = 0.0
@@ -132,7 +130,6 @@ class BackgroundTask(Task):
         policy = _pop_policy(func, kwargs)
         super().__init__(func, *args, **kwargs)
         self.call = func
-        self.is_async = is_async_callable(func)
         self.name = task_name(func)
         if policy:
             self.configure(**policy)
@@ -205,7 +202,6 @@ class BackgroundTasks(Tasks, BackgroundTask):
     def __init__(self, tasks: Sequence[Task] | None = None, as_group: bool = False) -> None:
         Tasks.__init__(self, tasks, as_group)
         self.name = type(self).__name__
-        self.is_async = True
 
     def add_task(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
         """Append a call of `func(*args, **kwargs)` to run after the response."""
@@ -482,18 +478,13 @@ class TaskRunner:
         return None
 
     async def _invoke(self, task: Task) -> None:
-        if isinstance(task, BackgroundTask):
-            func, is_async = task.call, task.is_async
-        elif isinstance(task.func, AsyncCallable):
-            # Lilya wrapped a sync function for anyio's shared threads: run it on ours instead
-            func, is_async = task.func._callable, False
-        else:
-            func, is_async = task.func, True
-        if is_async:
-            await func(*task.args, **task.kwargs)
-        else:
-            call = functools.partial(func, *task.args, **task.kwargs)
+        # Lilya's Task (ours included) wraps a sync function in AsyncCallable, for
+        # anyio's shared threads: run it on this runner's own threads instead
+        if isinstance(task.func, AsyncCallable):
+            call = functools.partial(task.func._callable, *task.args, **task.kwargs)
             await run_in_daemon_thread(call, self.limiter, self.pool)
+        else:
+            await task.func(*task.args, **task.kwargs)
 
     def _log_attempt(self, task: Task, error: Exception, attempt: int, attempts: int, elapsed: float) -> None:
         logger.warning(
