@@ -313,14 +313,17 @@ class Recorder:
         self.app = app
         self.capture_output = capture_output
         self.log_level = log_level
+        self._lifespan: _LifespanDriver | None = None
 
     async def __aenter__(self) -> Recorder:
-        self._stack = _LifespanDriver(self.app)
-        await self._stack.startup()
+        self._lifespan = _LifespanDriver(self.app)
+        await self._lifespan.startup()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self._stack.shutdown()
+        assert self._lifespan is not None
+        await self._lifespan.shutdown()
+        self._lifespan = None
 
     async def request(
         self,
@@ -369,7 +372,7 @@ class Recorder:
             "headers": header_list,
             "client": ("127.0.0.1", 50000),
             "server": ("testserver", 80),
-            "state": dict(getattr(self, "_stack", _NO_LIFESPAN).state),
+            "state": dict(self._lifespan.state) if self._lifespan else {},
         }
         timeline = Timeline(time.perf_counter(), capture_output=self.capture_output, log_level=self.log_level)
         response_done = anyio.Event()
@@ -419,14 +422,6 @@ class Recorder:
         finally:
             _current.reset(token)
         return timeline
-
-
-@dataclass
-class _NoLifespan:
-    state: dict[str, Any] = field(default_factory=dict)
-
-
-_NO_LIFESPAN = _NoLifespan()
 
 
 class _LifespanDriver:
