@@ -134,6 +134,10 @@ def allowed_hosts(setting: str) -> list[Allowed]:
             port = rest.removeprefix(":")
         elif entry.count(":") == 1:
             host, port = entry.split(":")
+        elif ":" in entry:
+            continue  # IPv6 without brackets: is the last part a port or not?
+        if not host.strip("[] ") or entry.endswith(":"):
+            continue
         try:
             name = normalise_host(host)
             if port == "*":
@@ -160,6 +164,24 @@ def is_allowed(scheme: str, host: str, port: int, setting: str) -> bool:
     return False
 
 
+def ip_literal(host: str) -> IPAddress | None:
+    """The address `host` spells (an IPv6 zone, `%25eth0`, left out), or None for a name."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        return None
+
+
+def check_addresses(field: str, host: str, addresses: list[IPAddress]) -> None:
+    """A 400 naming `field` if any of `host`'s addresses is inside our own network."""
+    for address in addresses:
+        reason = refusal(address)
+        if reason:
+            raise refuse(
+                field, f"must not point to a private, loopback or link-local address ({host} is {reason})"
+            )
+
+
 async def vet_url(url: str, field: str) -> VettedURL:
     """`url` checked and pinned to one address; a 400 naming `field` if the server must not call it."""
     try:
@@ -174,6 +196,10 @@ async def vet_url(url: str, field: str) -> VettedURL:
     port = DEFAULT_PORTS[parsed.scheme] if port is None else port
     if not 1 <= port <= 65535:
         raise refuse(field, f"has port {port}, outside 1-65535")
+    allowed = is_allowed(parsed.scheme, host, port, os.environ.get("WEBHOOK_ALLOWED_HOSTS", ""))
+    literal = ip_literal(host)
+    if literal is not None and not allowed:
+        check_addresses(field, host, [literal])
     try:
         answers = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         addresses = [ipaddress.ip_address(str(answer[4][0]).split("%")[0]) for answer in answers]
@@ -181,13 +207,8 @@ async def vet_url(url: str, field: str) -> VettedURL:
         raise refuse(field, f"has a host that cannot be resolved: {host!r}") from None
     if not addresses:
         raise refuse(field, f"has a host that cannot be resolved: {host!r}")
-    if not is_allowed(parsed.scheme, host, port, os.environ.get("WEBHOOK_ALLOWED_HOSTS", "")):
-        for address in addresses:
-            reason = refusal(address)
-            if reason:
-                raise refuse(
-                    field, f"must not point to a private, loopback or link-local address ({host} is {reason})"
-                )
+    if not allowed:
+        check_addresses(field, host, addresses)
     return VettedURL(str(parsed), parsed.scheme, host, port, addresses[0].compressed)
 
 
