@@ -3,12 +3,13 @@
 A helper of `upload_accepted`: the example's page shows the handler and the
 task; the checks live here. `UploadFolder` does three things:
 
-* `path`: the folder, made on first use. With no configured path it is a new
-  folder from `tempfile.mkdtemp` (a name nobody can guess, readable and writable
-  by us alone). A configured folder is created with the same permissions if it
-  does not exist; if it does, it must be a real folder (not a symlink), owned by
-  the user the server runs as, and not writable by anyone else, or the server
-  refuses to use it (`UnsafeFolderError`).
+* `path`: the folder. With no configured path it is a new folder from
+  `tempfile.mkdtemp`, made on first use (a name nobody can guess, readable and
+  writable by us alone). A configured folder is checked when the `UploadFolder`
+  is made, so a bad setting stops the app as it starts: it is created with the
+  same permissions if it does not exist; if it does, it must be a real folder
+  (not a symlink), owned by the user the server runs as, and not writable by
+  anyone else (`UnsafeFolderError` otherwise).
 * `checked_name(filename, field)`: the name, or a 400 naming `field` if it is
   not a plain file name (no folders, no leading dot, no name Windows keeps for
   a device) or if it, with the longest suffix the app adds to it, would be longer
@@ -69,6 +70,8 @@ class UploadFolder:
         self.configured = configured
         self.suffixes = suffixes
         """What the app may append to a client's name (the longest one counts against the limit)."""
+        if configured:
+            self.path  # noqa: B018  # a bad setting stops the app as it starts, not at its first upload
 
     @functools.cached_property
     def path(self) -> Path:

@@ -187,11 +187,11 @@ async def vet_url(url: str, field: str) -> VettedURL:
     try:
         parsed = httpx.URL(url)
         port = parsed.port
+        has_host = bool(parsed.host)  # decoding an IDNA name (`xn--...`) checks it
         host = parsed.raw_host.decode("ascii").lower()
-        parsed.host  # decoding the IDNA host name checks it  # noqa: B018
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
         raise refuse(field, f"is not a valid URL: {exc}") from None
-    if parsed.scheme not in DEFAULT_PORTS or not host:
+    if parsed.scheme not in DEFAULT_PORTS or not has_host:
         raise refuse(field, "must be an http:// or https:// URL with a host")
     port = DEFAULT_PORTS[parsed.scheme] if port is None else port
     if not 1 <= port <= 65535:

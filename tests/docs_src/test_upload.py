@@ -71,8 +71,7 @@ def longest_name(folder: Path) -> int:
 async def test_a_name_too_long_for_the_disk_gets_a_400_before_any_task(
     extra: int, load_example: Callable[[str], ModuleType], upload_dir: Path
 ) -> None:
-    app = load_example("upload_accepted").app
-    upload_dir.mkdir(mode=0o700)
+    app = load_example("upload_accepted").app  # makes the configured folder
     limit = longest_name(upload_dir)  # 246 on most file systems: 255 less ".scan.txt"
 
     timeline = await upload(app, "a" * (limit + extra))
@@ -87,8 +86,7 @@ async def test_a_name_too_long_for_the_disk_gets_a_400_before_any_task(
 async def test_the_longest_name_the_disk_takes_is_accepted_and_scanned(
     load_example: Callable[[str], ModuleType], upload_dir: Path
 ) -> None:
-    app = load_example("upload_accepted").app
-    upload_dir.mkdir(mode=0o700)
+    app = load_example("upload_accepted").app  # makes the configured folder
     name = "a" * longest_name(upload_dir)
 
     timeline = await upload(app, name)
@@ -120,9 +118,20 @@ async def test_by_default_the_folder_is_new_and_private_never_one_found_in_the_t
     assert UploadFolder(None).path != folder  # a new one each time: no name to guess
 
 
-def test_a_configured_folder_that_does_not_exist_is_made_private(tmp_path: Path) -> None:
-    folder = UploadFolder(str(tmp_path / "new" / "uploads")).path
+def test_a_configured_folder_that_does_not_exist_is_made_private_when_the_app_starts(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "uploads"
+    UploadFolder(str(folder))
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_an_unsafe_configured_folder_stops_the_example_from_starting(
+    load_example: Callable[[str], ModuleType], upload_dir: Path
+) -> None:
+    upload_dir.mkdir(mode=0o777)
+    upload_dir.chmod(0o777)
+    # RuntimeError: a fresh import of the example brings a fresh `UnsafeFolderError` class with it
+    with pytest.raises(RuntimeError, match="can be written by other users"):
+        load_example("upload_accepted")
 
 
 @pytest.mark.parametrize("mode", [0o770, 0o777, 0o722, 0o1777])
@@ -131,7 +140,7 @@ def test_a_configured_folder_others_can_write_to_is_refused(mode: int, tmp_path:
     folder.mkdir()
     folder.chmod(mode)
     with pytest.raises(UnsafeFolderError, match="can be written by other users"):
-        UploadFolder(str(folder)).path  # noqa: B018
+        UploadFolder(str(folder))
 
 
 def test_a_configured_folder_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
@@ -139,7 +148,7 @@ def test_a_configured_folder_that_is_a_symlink_is_refused(tmp_path: Path) -> Non
     real.mkdir(mode=0o700)
     (tmp_path / "uploads").symlink_to(real)
     with pytest.raises(UnsafeFolderError, match="is not a folder"):
-        UploadFolder(str(tmp_path / "uploads")).path  # noqa: B018
+        UploadFolder(str(tmp_path / "uploads"))
 
 
 def test_a_configured_folder_of_another_user_is_refused(
@@ -149,7 +158,7 @@ def test_a_configured_folder_of_another_user_is_refused(
     folder.mkdir(mode=0o700)
     monkeypatch.setattr(os, "geteuid", lambda: folder.stat().st_uid + 1)
     with pytest.raises(UnsafeFolderError, match="belongs to another user"):
-        UploadFolder(str(folder)).path  # noqa: B018
+        UploadFolder(str(folder))
 
 
 def test_the_length_limit_leaves_room_for_the_longest_suffix(tmp_path: Path) -> None:
