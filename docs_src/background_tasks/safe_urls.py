@@ -153,7 +153,10 @@ def allowed_hosts(setting: str) -> list[Allowed]:
 
 def is_allowed(scheme: str, host: str, port: int, setting: str) -> bool:
     """Whether `WEBHOOK_ALLOWED_HOSTS` (`setting`) lets the server call `host:port`."""
-    host = normalise_host(host)
+    try:
+        host = normalise_host(host)
+    except (ValueError, UnicodeError, httpx.InvalidURL):
+        return False
     for entry in allowed_hosts(setting):
         if entry.host != host:
             continue
