@@ -14,7 +14,7 @@ from typing import Any
 
 PACKAGE = "docs_src.background_tasks"
 
-HELPERS = frozenset({"celery_app"})
+HELPERS = frozenset({"celery_app", "safe_files", "safe_urls", "webhook_receiver"})
 """Modules that support examples but are not examples themselves."""
 
 

@@ -53,6 +53,12 @@ async function boot() {
   pyodide.FS.mkdirTree(HOME);
   pyodide.FS.writeFile(`${HOME}/ravyn_playground.py`, await text(manifest.runner));
   pyodide.FS.writeFile(`${HOME}/timelines.py`, await text(manifest.timelines));
+  // the modules examples import from docs_src.background_tasks (safe_files, ...), a namespace package here
+  pyodide.FS.mkdirTree(`${HOME}/docs_src/background_tasks`);
+  for (const name of manifest.helpers || []) {
+    const source = await text(manifest.examples.replace("{module}", name));
+    pyodide.FS.writeFile(`${HOME}/docs_src/background_tasks/${name}.py`, source);
+  }
   pyodide.runPython(`import sys; sys.path.insert(0, "${HOME}")`);
   const runner = pyodide.pyimport("ravyn_playground");
   runner.prepare(HOME, `${HOME}/timelines.py`);

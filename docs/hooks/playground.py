@@ -253,14 +253,22 @@ def not_runnable(example: Any, root: Path, shipped: frozenset[str]) -> str | Non
     return None
 
 
-def imported_packages(source: Path) -> set[str]:
-    """The top-level packages a module imports."""
+def imported_packages(source: Path, seen: frozenset[Path] = frozenset()) -> set[str]:
+    """The top-level packages a module imports, looking through the helper modules it imports
+    from `docs_src.background_tasks` (the playground ships those beside the examples)."""
     names = set()
     for node in ast.walk(ast.parse(source.read_text("utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
+        modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules = [node.module]
+        for module in modules:
+            package, _, name = module.rpartition(".")
+            helper = source.parent / f"{name}.py"
+            if package == "docs_src.background_tasks" and helper.is_file():
+                if helper not in seen:
+                    names |= imported_packages(helper, seen | {source})
+            else:
+                names.add(module.split(".")[0])
     return names
 
 
@@ -298,9 +306,9 @@ def bundle(root: Path, pyodide: Path) -> Bundle:
         urls[wheel] = uri.removeprefix(f"{SITE_DIR}/")
     result.shipped = frozenset(name for wheel in wheels for name in top_level_names(wheel))
 
-    from docs_src.catalogue import EXAMPLES
+    from docs_src.catalogue import EXAMPLES, HELPERS
 
-    for name in EXAMPLES:
+    for name in [*EXAMPLES, *HELPERS]:  # helpers: the modules examples import (`safe_files`, ...)
         source = root / "docs_src" / "background_tasks" / f"{name}.py"
         result.files[f"{SITE_DIR}/examples/{name}.py"] = source
     for name in OWN_FILES:
@@ -321,6 +329,7 @@ def bundle(root: Path, pyodide: Path) -> Bundle:
         "runner": f"ravyn_playground.py?v={result.version}",
         "timelines": f"timelines.py?v={result.version}",
         "examples": f"examples/{{module}}.py?v={result.version}",
+        "helpers": sorted(HELPERS),
         "download_bytes": result.download_bytes,
     }
     result.generated[f"{SITE_DIR}/manifest.json"] = json.dumps(manifest, indent=2)

@@ -273,9 +273,10 @@ def connect_events(port: int) -> EventStream:
     return EventStream(connection.makefile("w", encoding="utf-8", newline="\n"))
 
 
-LESSON_ENVIRONMENT = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
+LESSON_ENVIRONMENT = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:*"}
 """Set for every lesson's server: the tutorial's webhook receiver is local, which
-the webhook example refuses unless its host is allowed."""
+the webhook example refuses unless its host and port are allowed (any port: the
+receiver takes a free one)."""
 
 
 def serve_in_child(target: str, cwd: str, host: str, port: int, events_port: int) -> None:

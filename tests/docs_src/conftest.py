@@ -38,7 +38,7 @@ def load_example(upload_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 def allow_local_webhooks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every receiver in these tests is on 127.0.0.1, which the webhook example
     refuses unless its host is allowed (servers started here inherit this)."""
-    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("WEBHOOK_ALLOWED_HOSTS", "127.0.0.1:*")
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ class Delivery:
     content_type: str
     received_at: float
     """`time.perf_counter()` when the request arrived."""
+    host: str = ""
+    """The request's `Host` header."""
 
 
 class WebhookReceiver:
@@ -68,7 +70,13 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 arrived = time.perf_counter()
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
-                delivery = Delivery(self.path, json.loads(raw), self.headers.get("content-type", ""), arrived)
+                delivery = Delivery(
+                    self.path,
+                    json.loads(raw),
+                    self.headers.get("content-type", ""),
+                    arrived,
+                    self.headers.get("host", ""),
+                )
                 with receiver._lock:
                     receiver.deliveries.append(delivery)
                 time.sleep(receiver.reply_delay)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from docs_src.background_tasks.safe_files import UploadFolder
 from docs_src.catalogue import EXAMPLES
 from ravyn.exceptions import RequestError
 from ravyn.testing import record
@@ -100,18 +101,24 @@ async def test_a_small_transfer_gets_only_the_ledger_note(load_example: Callable
     ]
 
 
+@pytest.fixture(scope="module")
+def shared_uploads(tmp_path_factory: pytest.TempPathFactory) -> UploadFolder:
+    """One upload folder for every draw of the Hypothesis test (a function-scoped one would be reused)."""
+    return UploadFolder(str(tmp_path_factory.mktemp("uploads") / "inbox"), suffixes=(".scan.txt",))
+
+
 @given(filename=st.text(max_size=40))
 @settings(max_examples=200, derandomize=True, deadline=None)
-def test_any_accepted_name_stays_inside_the_upload_folder(filename: str) -> None:
-    from docs_src.background_tasks import upload_accepted
-
+def test_any_accepted_name_stays_inside_the_upload_folder(
+    filename: str, shared_uploads: UploadFolder
+) -> None:
     try:
-        path = upload_accepted.upload_path(filename)
+        name = shared_uploads.checked_name(filename, field="filename")
     except RequestError as exc:
         assert exc.status_code == 400
         return
-    folder = upload_accepted.UPLOAD_DIR.resolve()
-    assert path.resolve().parent == folder
+    folder = shared_uploads.path.resolve()
+    assert (folder / name).resolve().parent == folder
     assert "\x00" not in filename
 
 
