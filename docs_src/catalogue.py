@@ -60,7 +60,7 @@ class Example:
 
 
 EXAMPLES: dict[str, Example] = {}
-"""Filled in below, in the guide's order."""
+"""Filled in below, in the order the pages show them."""
 
 
 def _add(example: Example) -> None:
