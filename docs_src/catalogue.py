@@ -9,6 +9,7 @@ request a page shows is the request the tests send.
 from __future__ import annotations
 
 import json as jsonlib
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,11 +46,19 @@ class Example:
     queue: str | None = None
     """The task queue the work is handed to instead of a background task (`"celery"`):
     it runs on a worker, outside the request's timeline."""
+    run_env: dict[str, str] = field(default_factory=dict)
+    """Environment variables the "Try it" command sets, so that the example answers
+    the printed `curl` as its figure shows."""
 
     @property
     def import_path(self) -> str:
         """Dotted module path, e.g. `docs_src.background_tasks.quick_start`."""
         return f"{PACKAGE}.{self.module}"
+
+    def command(self) -> str:
+        """The shell command that serves this example with uvicorn, from the repository's root."""
+        env = [f"{name}={shlex.quote(value)}" for name, value in self.run_env.items()]
+        return " ".join([*env, "uvicorn", f"{self.import_path}:app", "--reload"])
 
     def curl(self, base: str = "http://127.0.0.1:8000") -> str:
         """The `curl` command that sends this request to a running server."""
@@ -224,6 +233,8 @@ _add(
         body={"order_id": 1, "status": "created"},
         tasks=("send_webhook",),
         effects=("Webhook for order 1 delivered (HTTP 200)",),
+        # the example refuses loopback webhook URLs unless their host is allowed
+        run_env={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
         notes={
             "receiver": "webhook_url must point at a running receiver that answers 200 "
             "(the tests start one on a free port and put its URL here)",

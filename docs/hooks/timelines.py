@@ -177,6 +177,8 @@ def measure(name: str) -> Measurement:
         )
     example = examples[name]
     with contextlib.ExitStack() as stack:
+        for variable, value in getattr(example, "run_env", {}).items():  # as "Try it" starts it
+            stack.enter_context(patched_env(variable, value))
         for variable in example.notes.get("env", {}):
             if variable.endswith("_DIR"):  # keep what the example writes out of the user's folders
                 folder = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"docs-{name}-"))
@@ -376,7 +378,7 @@ def try_it(example: Any) -> str:
             "    From the repository's root, start the app:",
             "",
             "    ```bash",
-            f"    uvicorn {example.import_path}:app --reload",
+            f"    {example.command()}",
             "    ```",
             "",
             "    and, in a second terminal, send it the request drawn below:",
