@@ -20,6 +20,20 @@ HELPERS = frozenset({"celery_app"})
 
 
 @dataclass(frozen=True)
+class Probe:
+    """A second request, sent by another client while the first request's work runs.
+
+    The figure shows when it was sent and when it got its answer: how long a
+    job makes everybody else wait.
+    """
+
+    method: str
+    path: str
+    after: float
+    """Seconds after the first request was sent."""
+
+
+@dataclass(frozen=True)
 class Example:
     """One example module and the request that shows what it does."""
 
@@ -46,6 +60,11 @@ class Example:
     queue: str | None = None
     """The task queue the work is handed to instead of a background task (`"celery"`):
     it runs on a worker, outside the request's timeline."""
+    probe: Probe | None = None
+    """A second request sent while this one's work runs, drawn on the figure."""
+    lost_value: str | None = None
+    """A value the task computes that the client never gets: it shows up in the
+    task's log after the response is complete, and not in the response body."""
     run_env: dict[str, str] = field(default_factory=dict)
     """Environment variables the "Try it" command sets, so that the example answers
     the printed `curl` as its figure shows."""
@@ -251,6 +270,8 @@ _add(
         status=200,
         body={"status": "calculating"},
         tasks=("add_up",),
+        effects=("Cart total computed: 42.5",),
+        lost_value="42.5",
     )
 )
 _add(
@@ -277,6 +298,7 @@ _add(
         body={"status": "building", "month": "2024-05"},
         tasks=("build_monthly_report",),
         effects=("Monthly report for 2024-05 built",),
+        probe=Probe("GET", "/openapi.json", after=0.1),
     )
 )
 _add(
@@ -289,6 +311,7 @@ _add(
         status=202,
         body_includes={"status": "queued"},
         queue="celery",
+        probe=Probe("GET", "/openapi.json", after=0.1),
         notes={"job": "docs_src.background_tasks.pitfall_long_job_celery.build_monthly_report"},
     )
 )
