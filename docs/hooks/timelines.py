@@ -14,10 +14,15 @@ measured times. Options after the name:
 * `full`: list every event the recorder saw, the ASGI plumbing included;
 * `no-try`: leave out the "Try it" block (the figure alone).
 
+An example whose catalogue entry has a `probe` is sent a second request by
+another client (a thread, outside the event loop) while its work runs, and the
+figure shows how long that client waited. One with a `lost_value` must log that
+value after the response, never send it; the figure says so, measured.
+
 Every example runs at most once per build. If one cannot be imported, fails to
 answer, or answers differently from its catalogue entry (status, body, the
-order of its tasks, which tasks fail), the build stops with the recorded
-timeline in the error.
+order of its tasks, which tasks fail, a lost value that was not lost), the
+build stops with the recorded timeline in the error.
 """
 
 from __future__ import annotations
@@ -468,8 +473,22 @@ def try_it(example: Any) -> str:
             "    ```bash",
             f"    {example.curl()}",
             "    ```",
+            *receiver_hint(example),
         ]
     )
+
+
+def receiver_hint(example: Any) -> list[str]:
+    """For an example whose task calls a URL of the request: what happens when nothing listens there."""
+    urls = local_urls(example.json)
+    if "receiver" not in example.notes or not urls:
+        return []
+    return [
+        "",
+        f"    The task then sends its request to `{urls[0]}`. With nothing listening there, the",
+        "    answer is the same and the server logs that the delivery failed; the figure below",
+        "    had a receiver that answers 200.",
+    ]
 
 
 def fmt_time(seconds: float) -> str:
