@@ -237,6 +237,24 @@ def checkout() -> str:
     return f"{commit or 'unknown'}{' + uncommitted changes' if dirty else ''}"
 
 
+def measured_commit() -> dict[str, Any] | None:
+    """The commit being measured (`git rev-parse HEAD`), and whether `ravyn/` differs from it."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "ravyn"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"sha": sha, "short": sha[:7], "dirty": bool(dirty)} if sha else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.monotonic()
@@ -291,6 +309,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "probe_interval_s": args.probe_interval,
         },
         "contenders": {c.name: {"label": c.label, "versions": c.versions} for c in contenders},
+        "commit": measured_commit(),
         "versions": {"ravyn (this repo)": checkout()},
         "load": [],
         "quickstart": [],

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SCENARIO_TITLES = {
     "A": "Scenario A: POST /register, one background task",
@@ -135,8 +138,112 @@ def machine_table(results: dict[str, Any]) -> str:
     )
 
 
+def measured_commit(results: dict[str, Any]) -> dict[str, Any] | None:
+    """The commit of this repository the results measured: `{"sha", "short", "dirty"}`.
+
+    Results written before the commit had a field of its own carry it in the
+    `ravyn (this repo)` version (`947e093`, `947e093 + uncommitted changes`).
+    """
+    commit = results.get("commit")
+    if isinstance(commit, dict) and commit.get("sha"):
+        return commit
+    label = str(results.get("versions", {}).get("ravyn (this repo)", ""))
+    short = label.split(" ", 1)[0]
+    if not re.fullmatch(r"[0-9a-f]{7,40}", short):
+        return None
+    return {"sha": short, "short": short[:7], "dirty": "uncommitted" in label}
+
+
+def _git(*args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def provenance(results: dict[str, Any]) -> str:
+    """Which code was measured, and whether the framework has changed since."""
+    commit = measured_commit(results)
+    date = results["machine"]["date"]
+    if commit is None:
+        return f"Measured on {date}. These results do not record which commit they measured.\n"
+    dirty = " with uncommitted changes to `ravyn/`" if commit.get("dirty") else ""
+    text = f"Measured on {date}, on commit `{commit['short']}` of this repository{dirty}."
+    changes = _git("rev-list", "--count", f"{commit['sha']}..HEAD", "--", "ravyn")
+    if changes is not None and int(changes) > 0:
+        text += (
+            f" When this page was generated, the framework's code (`ravyn/`) had changed in {changes} "
+            "commit(s) since: the figures for this Ravyn describe it as it was then. "
+            "`python -m bench` measures it as it is now."
+        )
+    elif changes is not None:
+        text += " The framework's code (`ravyn/`) had not changed since when this page was generated."
+    return text + "\n"
+
+
+def _cpu(row: dict[str, Any]) -> float:
+    return float(min(r["cpu_us"] for r in row["rounds"]))
+
+
+def summary(results: dict[str, Any]) -> str:
+    """What the numbers mean for someone choosing a framework, computed from the results."""
+    load = {(row["scenario"], row["contender"]): row for row in results["load"]}
+    ours, lilya = load.get(("A", "ravyn")), load.get(("A", "lilya"))
+    points = []
+    if ours:
+        cpu = _cpu(ours)
+        points.append(
+            f"**The framework's cost is a fraction of a millisecond.** With one background task, this Ravyn "
+            f"used {cpu:.0f} µs of server CPU per request, room for about {1e6 / cpu:,.0f} requests per "
+            "second on one core before your handler does any work of its own. A handler that queries a "
+            "database or calls another service usually spends longer than that on its own, so the "
+            "differences below matter most for handlers that do very little."
+        )
+    scenario_a = sorted((row for row in results["load"] if row["scenario"] == "A"), key=_cpu)
+    if len(scenario_a) > 1:
+        ranking = ", ".join(f"{row['label']} {_cpu(row):.0f} µs" for row in scenario_a)
+        points.append(f"**From cheapest to costliest** per request with one task, in this run: {ranking}.")
+    if ours and lilya:
+        extra = (_cpu(ours) / _cpu(lilya) - 1) * 100
+        direction = "more" if extra >= 0 else "less"
+        points.append(
+            f"**Against Lilya**, the framework this Ravyn is built on, it used {abs(extra):.0f}% {direction} "
+            "CPU per request with one task. What it runs on top is the task machinery this site describes: "
+            "parameter binding, tasks run once each, failures logged by name, timeouts, retries, a drain "
+            "at shutdown."
+        )
+    three = load.get(("B", "ravyn"))
+    if ours and three:
+        points.append(
+            f"**More tasks cost more.** Three tasks instead of one, one of them a plain `def` run on a "
+            f"worker thread, took this Ravyn from {_cpu(ours):.0f} to {_cpu(three):.0f} µs per request."
+        )
+    probe = next((row for row in results.get("quickstart") or [] if row["contender"] == "ravyn"), None)
+    if probe:
+        points.append(
+            "**A slow task does not slow the client.** With a one-second task after each response, this "
+            f"Ravyn's median latency was {probe['one_second_task']['p50_ms']:.2f} ms, against "
+            f"{probe['no_task']['p50_ms']:.2f} ms with no task at all."
+        )
+    runs = [r for row in results["load"] for r in row["rounds"]]
+    if runs and all(r["task_runs"] == r["expected_task_runs"] for r in runs):
+        total = sum(r["task_runs"] for r in runs)
+        points.append(
+            f"**Every task ran.** Every contender ran every task of every request it was sent: "
+            f"{total:,} task runs in all, each counted."
+        )
+    if not points:
+        return ""
+    return "\n".join(["**What the numbers say**", "", *(f"- {point}" for point in points), ""])
+
+
 def markdown(results: dict[str, Any]) -> str:
     parts = (
+        provenance(results),
+        summary(results),
         machine_table(results),
         load_tables(results),
         quickstart_table(results),

@@ -9,6 +9,7 @@ request a page shows is the request the tests send.
 from __future__ import annotations
 
 import json as jsonlib
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,20 @@ PACKAGE = "docs_src.background_tasks"
 
 HELPERS = frozenset({"celery_app", "safe_files", "safe_urls", "webhook_receiver"})
 """Modules that support examples but are not examples themselves."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A second request, sent by another client while the first request's work runs.
+
+    The figure shows when it was sent and when it got its answer: how long a
+    job makes everybody else wait.
+    """
+
+    method: str
+    path: str
+    after: float
+    """Seconds after the first request was sent."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +60,24 @@ class Example:
     queue: str | None = None
     """The task queue the work is handed to instead of a background task (`"celery"`):
     it runs on a worker, outside the request's timeline."""
+    probe: Probe | None = None
+    """A second request sent while this one's work runs, drawn on the figure."""
+    lost_value: str | None = None
+    """A value the task computes that the client never gets: it shows up in the
+    task's log after the response is complete, and not in the response body."""
+    run_env: dict[str, str] = field(default_factory=dict)
+    """Environment variables the "Try it" command sets, so that the example answers
+    the printed `curl` as its figure shows."""
 
     @property
     def import_path(self) -> str:
         """Dotted module path, e.g. `docs_src.background_tasks.quick_start`."""
         return f"{PACKAGE}.{self.module}"
+
+    def command(self) -> str:
+        """The shell command that serves this example with uvicorn, from the repository's root."""
+        env = [f"{name}={shlex.quote(value)}" for name, value in self.run_env.items()]
+        return " ".join([*env, "uvicorn", f"{self.import_path}:app", "--reload"])
 
     def curl(self, base: str = "http://127.0.0.1:8000") -> str:
         """The `curl` command that sends this request to a running server."""
@@ -60,7 +88,7 @@ class Example:
 
 
 EXAMPLES: dict[str, Example] = {}
-"""Filled in below, in the guide's order."""
+"""Filled in below, in the order the pages show them."""
 
 
 def _add(example: Example) -> None:
@@ -224,6 +252,8 @@ _add(
         body={"order_id": 1, "status": "created"},
         tasks=("send_webhook",),
         effects=("Webhook for order 1 delivered (HTTP 200)",),
+        # the example refuses loopback webhook URLs unless their host is allowed
+        run_env={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
         notes={
             "receiver": "webhook_url must point at a running receiver that answers 200 "
             "(the tests start one on a free port and put its URL here)",
@@ -240,6 +270,8 @@ _add(
         status=200,
         body={"status": "calculating"},
         tasks=("add_up",),
+        effects=("Cart total computed: 42.5",),
+        lost_value="42.5",
     )
 )
 _add(
@@ -266,6 +298,7 @@ _add(
         body={"status": "building", "month": "2024-05"},
         tasks=("build_monthly_report",),
         effects=("Monthly report for 2024-05 built",),
+        probe=Probe("GET", "/openapi.json", after=0.1),
     )
 )
 _add(
@@ -278,6 +311,7 @@ _add(
         status=202,
         body_includes={"status": "queued"},
         queue="celery",
+        probe=Probe("GET", "/openapi.json", after=0.1),
         notes={"job": "docs_src.background_tasks.pitfall_long_job_celery.build_monthly_report"},
     )
 )

@@ -14,10 +14,15 @@ measured times. Options after the name:
 * `full`: list every event the recorder saw, the ASGI plumbing included;
 * `no-try`: leave out the "Try it" block (the figure alone).
 
+An example whose catalogue entry has a `probe` is sent a second request by
+another client (a thread, outside the event loop) while its work runs, and the
+figure shows how long that client waited. One with a `lost_value` must log that
+value after the response, never send it; the figure says so, measured.
+
 Every example runs at most once per build. If one cannot be imported, fails to
 answer, or answers differently from its catalogue entry (status, body, the
-order of its tasks, which tasks fail), the build stops with the recorded
-timeline in the error.
+order of its tasks, which tasks fail, a lost value that was not lost), the
+build stops with the recorded timeline in the error.
 """
 
 from __future__ import annotations
@@ -93,6 +98,26 @@ class Measurement:
     timeline: Any  # ravyn.testing.Timeline
     sent: Any  # the JSON body sent: the catalogue's, local URLs pointed at the receiver
     received: list[Received]  # what a local webhook receiver was sent, if the example needed one
+    probe: ProbeResult | None = None  # the second request, for an example that sends one
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """A second request sent by another client while the first one's work ran.
+
+    Times are on the first request's clock, like the timeline's events.
+    """
+
+    method: str
+    path: str
+    sent: float
+    answered: float
+    status: int | None
+
+    @property
+    def waited(self) -> float:
+        """How long the second client waited for its answer."""
+        return self.answered - self.sent
 
 
 # --------------------------------------------------------------------------- mkdocs events
@@ -177,6 +202,8 @@ def measure(name: str) -> Measurement:
         )
     example = examples[name]
     with contextlib.ExitStack() as stack:
+        for variable, value in getattr(example, "run_env", {}).items():  # as "Try it" starts it
+            stack.enter_context(patched_env(variable, value))
         for variable in example.notes.get("env", {}):
             if variable.endswith("_DIR"):  # keep what the example writes out of the user's folders
                 folder = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"docs-{name}-"))
@@ -200,6 +227,7 @@ def patched_env(variable: str, value: str) -> Iterator[None]:
 
 def measure_example(example: Any) -> Measurement:
     """Import `example`'s app, send it its request, check what it did."""
+    probe: ProbeResult | None = None
     try:
         module = importlib.import_module(example.import_path)
         app = module.app
@@ -214,17 +242,22 @@ def measure_example(example: Any) -> Measurement:
             sent = receiver.rewrite(example.json)
             timeline = record_request(app, example, sent)
         received = receiver.received
+    elif getattr(example, "probe", None) is not None:
+        sent, received = example.json, []
+        timeline, probe = record_request_and_probe(app, example, sent)
     else:
         sent, received = example.json, []
         timeline = record_request(app, example, sent)
     problems = check(example, timeline)
+    if probe is not None and probe.status != 200:
+        problems.append(f"the second request, {probe.method} {probe.path}, answered {probe.status}")
     if problems:
         raise PluginError(
             f"timeline: {example.import_path} does not do what docs_src/catalogue.py says:\n  "
             + "\n  ".join(problems)
             + f"\nrecorded:\n{timeline.render()}"
         )
-    _measured[example.module] = Measurement(example, timeline, sent, received)
+    _measured[example.module] = Measurement(example, timeline, sent, received, probe)
     return _measured[example.module]
 
 
@@ -261,6 +294,53 @@ def record_request(app: Any, example: Any, body: Any) -> Any:
         log.debug("timeline: recorded %s in %.2fs", example.module, time.perf_counter() - started)
 
 
+def record_request_and_probe(app: Any, example: Any, body: Any) -> tuple[Any, ProbeResult]:
+    """Send the catalogue's request, and its `probe` from another client while its work runs.
+
+    The second client is a thread, outside the event loop, as a real client is
+    outside the server: its clock keeps running while the loop is busy, so the
+    time it waits for its answer is the time a real client would wait.
+    """
+    from ravyn.testing import Recorder
+
+    probe = example.probe
+    options: dict[str, Any] = {} if body is None else {"json": body}
+    first: dict[str, Any] = {}
+
+    def second_client(recorder: Any) -> tuple[float, float, Any]:
+        time.sleep(probe.after)
+        sent = time.perf_counter()
+        answer = anyio.from_thread.run(functools.partial(recorder.request, probe.method, probe.path))
+        return sent, answer.started + answer.response_complete.at, answer
+
+    async def drive() -> tuple[float, float, Any]:
+        async with Recorder(app) as recorder, anyio.create_task_group() as group:
+
+            async def send_first() -> None:
+                first["timeline"] = await recorder.request(example.method, example.path, **options)
+
+            group.start_soon(send_first)
+            return await anyio.to_thread.run_sync(second_client, recorder)
+
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    console = io.StringIO()
+    try:
+        root.handlers = []
+        with contextlib.redirect_stdout(console), contextlib.redirect_stderr(console):
+            sent, answered, answer = anyio.run(drive)
+    except Exception as exc:
+        raise PluginError(
+            f"timeline: {example.import_path} with a second request raised {exc!r}\n"
+            f"its console output:\n{console.getvalue()[-3000:]}"
+        ) from exc
+    finally:
+        root.handlers = handlers
+    timeline = first["timeline"]
+    start = timeline.started
+    return timeline, ProbeResult(probe.method, probe.path, sent - start, answered - start, answer.status)
+
+
 def check(example: Any, timeline: Any) -> list[str]:
     """What differs between a recorded timeline and the example's catalogue entry."""
     problems = []
@@ -281,6 +361,15 @@ def check(example: Any, timeline: Any) -> list[str]:
     failed = timeline.task_names("task_failed")
     if tuple(failed) != tuple(getattr(example, "failing", ())):
         problems.append(f"tasks failed {failed}, expected {list(getattr(example, 'failing', ()))}")
+    lost = getattr(example, "lost_value", None)
+    if lost is not None:
+        late = [
+            e for e in timeline.events if e.kind in ("log", "output") and lost in str(e.detail.get("text"))
+        ]
+        if lost in body_text(timeline):
+            problems.append(f"the response has {lost}, which the figure says the client never gets")
+        elif not late or not timeline.all("response_complete") or late[0] < timeline.response_complete:
+            problems.append(f"no line with {lost} after the response was complete")
     if started and not timeline.all("response_complete"):
         problems.append("the response never completed")
     elif started and not timeline.response_complete < timeline.first("task_started"):
@@ -376,7 +465,7 @@ def try_it(example: Any) -> str:
             "    From the repository's root, start the app:",
             "",
             "    ```bash",
-            f"    uvicorn {example.import_path}:app --reload",
+            f"    {example.command()}",
             "    ```",
             "",
             "    and, in a second terminal, send it the request drawn below:",
@@ -384,8 +473,22 @@ def try_it(example: Any) -> str:
             "    ```bash",
             f"    {example.curl()}",
             "    ```",
+            *receiver_hint(example),
         ]
     )
+
+
+def receiver_hint(example: Any) -> list[str]:
+    """For an example whose task calls a URL of the request: what happens when nothing listens there."""
+    urls = local_urls(example.json)
+    if "receiver" not in example.notes or not urls:
+        return []
+    return [
+        "",
+        f"    The task then sends its request to `{urls[0]}`. With nothing listening there, the",
+        "    answer is the same and the server logs that the delivery failed; the figure below",
+        "    had a receiver that answers 200.",
+    ]
 
 
 def fmt_time(seconds: float) -> str:
@@ -496,16 +599,17 @@ def bars(timeline: Any) -> list[Bar]:
 
 def render_figure(measurement: Measurement, *, full: bool = False) -> str:
     """Raw HTML (one block, no blank lines) drawing one measured timeline."""
-    example, timeline = measurement.example, measurement.timeline
+    example, timeline, probe = measurement.example, measurement.timeline, measurement.probe
     esc = html.escape
     t0 = origin(timeline)
-    total = max(event.at for event in timeline.events) - t0 or 1e-9
+    last = max([event.at for event in timeline.events] + ([probe.answered] if probe else []))
+    total = last - t0 or 1e-9
 
     def pct(seconds: float) -> float:
         return round(100 * seconds / total, 3)
 
     rows = []
-    for bar in bars(timeline):
+    for bar in bars(timeline) + probe_bars(probe, t0):
         left = pct(bar.start)
         width = max(pct(bar.end) - left, 0.4)
         left = min(left, 100 - width)
@@ -524,15 +628,16 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
         f'<span class="rt-tick rt-tick-end" style="left:100%">{fmt_time(total)}</span>'
         "</span></div>"
     )
-    items = []
-    for event in timeline.events:
-        if not full and event.kind not in SHOWN_KINDS:
-            continue
-        css, text = describe(event)
-        items.append(
-            f'<li class="rt-ev rt-{css}"><span class="rt-at">{fmt_time(event.at - t0)}</span>'
-            f'<span class="rt-what">{text}</span></li>'
-        )
+    entries = [
+        (event.at - t0, *describe(event)) for event in timeline.events if full or event.kind in SHOWN_KINDS
+    ]
+    entries += probe_entries(probe, t0)
+    entries.sort(key=lambda entry: entry[0])  # stable: events keep their recorded order
+    items = [
+        f'<li class="rt-ev rt-{css}"><span class="rt-at">{fmt_time(at)}</span>'
+        f'<span class="rt-what">{text}</span></li>'
+        for at, css, text in entries
+    ]
     body = body_text(timeline)
     request = f"{example.method} {example.path}"
     if measurement.sent is not None:
@@ -559,14 +664,72 @@ def render_figure(measurement: Measurement, *, full: bool = False) -> str:
         f'<p class="rt-exchange"><span>request</span><code>{esc(request)}</code></p>'
         f'<p class="rt-exchange"><span>response</span><code>{timeline.status} {esc(body)}</code></p>'
         f"{receipts}"
-        f'<div class="rt-chart" role="img" aria-label="{esc(aria_label(timeline))}">'
+        f'<div class="rt-chart" role="img" aria-label="{esc(aria_label(timeline, probe))}">'
         f"{''.join(rows)}{axis}</div>"
         f'<ol class="rt-events">{"".join(items)}</ol>'
+        f"{harm(measurement)}"
         "<figcaption>Measured when this page was built: <code>ravyn.testing.record</code> sent the "
         f"request above to <code>{esc(example.import_path)}:app</code>. Times are since the request "
         f"arrived.{receiver_note}{queue_note}</figcaption>"
         "</figure>"
     )
+
+
+SECOND_CLIENT = "another client"
+"""The label of the second request's bar: short, so it fits the label column on a phone."""
+
+
+def probe_bars(probe: ProbeResult | None, t0: float) -> list[Bar]:
+    """The second request's bar, from when it was sent to when it was answered."""
+    if probe is None:
+        return []
+    note = f"{probe.status} after {fmt_time(probe.waited)}"
+    return [Bar(SECOND_CLIENT, probe.sent - t0, probe.answered - t0, "response", note)]
+
+
+def probe_entries(probe: ProbeResult | None, t0: float) -> list[tuple[float, str, str]]:
+    """The second request's two lines of the event list: sent, and answered."""
+    if probe is None:
+        return []
+    request = f"<code>{html.escape(f'{probe.method} {probe.path}')}</code>"
+    return [
+        (probe.sent - t0, "request", f"{SECOND_CLIENT} sends {request}"),
+        (
+            probe.answered - t0,
+            "response",
+            f"{SECOND_CLIENT} has its answer ({probe.status}), <strong>after waiting "
+            f"{fmt_time(probe.waited)}</strong>",
+        ),
+    ]
+
+
+def harm(measurement: Measurement) -> str:
+    """A sentence under the event list stating the measured cost, for an example that shows one."""
+    example, timeline, probe = measurement.example, measurement.timeline, measurement.probe
+    t0 = origin(timeline)
+    sentences = []
+    if probe is not None:
+        sentences.append(
+            f"{SECOND_CLIENT.capitalize()}'s <code>{html.escape(f'{probe.method} {probe.path}')}</code>, "
+            f"sent at {fmt_time(probe.sent - t0)}, was answered at {fmt_time(probe.answered - t0)}: "
+            f"<em>it waited {fmt_time(probe.waited)}</em>."
+        )
+    lost = getattr(example, "lost_value", None)
+    if lost is not None:
+        complete = timeline.response_complete.at - t0
+        computed = next(
+            e.at - t0
+            for e in timeline.events
+            if e.kind in ("log", "output") and lost in str(e.detail.get("text"))
+        )
+        sentences.append(
+            f"The client's answer, complete at {fmt_time(complete)}, has no <code>{html.escape(lost)}</code> "
+            f"in it. The task computed <code>{html.escape(lost)}</code> at {fmt_time(computed)}, "
+            "<em>when the client had already gone</em>."
+        )
+    if not sentences:
+        return ""
+    return f'<p class="rt-harm"><strong>Measured:</strong> {" ".join(sentences)}</p>'
 
 
 def note_position(left: float, width: float) -> tuple[str, str]:
@@ -588,10 +751,11 @@ def body_text(timeline: Any) -> str:
         return timeline.body.decode("utf-8", "replace")
 
 
-def aria_label(timeline: Any) -> str:
+def aria_label(timeline: Any, probe: ProbeResult | None = None) -> str:
     """The chart in one sentence, for screen readers."""
-    complete = timeline.response_complete.at - origin(timeline)
+    t0 = origin(timeline)
+    complete = timeline.response_complete.at - t0
     parts = [f"Response {timeline.status} complete at {fmt_time(complete)}"]
-    for bar in bars(timeline)[1:]:
+    for bar in bars(timeline)[1:] + probe_bars(probe, t0):
         parts.append(f"task {bar.label} from {fmt_time(bar.start)} to {fmt_time(bar.end)}")
     return "; ".join(parts) + "."

@@ -1,7 +1,4 @@
-"""Several tasks on the route decorator, run one after the other once the response is sent.
-
-The guide's block uses `BackgroundTask` without importing it; this module imports both classes.
-"""
+"""Several tasks on the route decorator, run one after the other once the response is sent."""
 
 import logging
 import time

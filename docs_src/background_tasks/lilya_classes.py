@@ -1,7 +1,7 @@
 """Lilya's own task classes work on Ravyn responses too.
 
-The guide imports `BackgroundTask, BackgroundTasks` from `lilya.background`;
-Lilya 0.29 names them `Task` and `Tasks`, which this module imports.
+Lilya 0.29's classes are `lilya.background.Task` and `Tasks` (the names
+`BackgroundTask` and `BackgroundTasks` are Ravyn's).
 """
 
 import asyncio

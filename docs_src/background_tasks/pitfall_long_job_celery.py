@@ -1,8 +1,8 @@
 """Fix: hand the long job to Celery; the handler only enqueues it with `.delay()` and answers 202.
 
-The guide imports `celery_app` as a top-level module; here it is the helper
-module beside the examples. Without `CELERY_BROKER_URL` the app starts an
-embedded worker with its lifespan (see `celery_app`).
+The Celery application lives in the helper module `celery_app`, beside the
+examples. Without `CELERY_BROKER_URL` the app starts an embedded worker with
+its lifespan (see `celery_app`).
 """
 
 import logging

@@ -1,8 +1,9 @@
-"""Pitfall: a long job as a background task holds a worker thread and dies with the process.
+"""Pitfall: a long job as a background task, here an `async def` that never awaits.
 
-The response still arrives at once, and the event loop keeps serving other
-requests, but the job takes one of the app's task threads for its whole run,
-nothing retries it, and a restart or deploy in the middle loses it.
+The response still arrives at once. Then the job runs on the event loop, and
+since it never awaits, every other request to this server waits until it ends.
+(A plain `def` job would hold one of the app's task threads instead.) Either
+way, the job lives in the server's memory: a restart or a deploy loses it.
 """
 
 import logging
@@ -14,8 +15,10 @@ from ravyn.responses import JSONResponse
 logger = logging.getLogger(__name__)
 
 
-def build_monthly_report(month: str) -> None:
-    time.sleep(1.0)  # stands in for many minutes of number crunching
+async def build_monthly_report(month: str) -> None:
+    # one second standing in for minutes of number crunching that never awaits:
+    # while it runs, the event loop can serve nobody else
+    time.sleep(1.0)
     logger.info("Monthly report for %s built", month)
 
 

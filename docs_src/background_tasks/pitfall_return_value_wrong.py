@@ -1,14 +1,19 @@
 """Pitfall: a task's return value goes nowhere; the client never sees the total it computes."""
 
+import logging
 import time
 
 from ravyn import BackgroundTask, Ravyn, post
 from ravyn.responses import JSONResponse
 
+logger = logging.getLogger(__name__)
+
 
 def add_up(prices: list[float]) -> float:
     time.sleep(0.05)  # stands in for a slow price lookup
-    return sum(prices)  # returned to the task runner, which has nobody to hand it to
+    total = sum(prices)
+    logger.info("Cart total computed: %s", total)  # the only place the total ever shows up
+    return total  # returned to the task runner, which has nobody to hand it to
 
 
 @post("/cart/total")

@@ -1,10 +1,4 @@
-"""Quick start: a sign-up answers 201 at once; the welcome email goes out after the response.
-
-The guide's block declares an injected task parameter and then replaces it with a
-new task; here the injected collector is the one that gets the email. It is
-annotated `BackgroundTasks`: a `BackgroundTask` annotation receives the same
-collector, but a type checker would not know it has `add_task`.
-"""
+"""Quick start: a sign-up answers 201 at once; the welcome email goes out after the response."""
 
 import itertools
 import logging

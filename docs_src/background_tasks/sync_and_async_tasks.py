@@ -1,7 +1,4 @@
-"""A `def` task and an `async def` task on one response: the first runs on a worker thread.
-
-The guide's block uses `BackgroundTasks` without importing it; this module imports it.
-"""
+"""A `def` task and an `async def` task on one response: the first runs on a worker thread."""
 
 import asyncio
 import logging

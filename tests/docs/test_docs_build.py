@@ -20,6 +20,7 @@ PAGES = [
     "guide/decorator/index.html",
     "guide/response/index.html",
     "guide/add-task/index.html",
+    "guide/parameters/index.html",
     "guide/sync-and-async/index.html",
     "guide/practical-examples/index.html",
     "guide/pitfalls/index.html",
@@ -28,6 +29,8 @@ PAGES = [
     "how-it-works/index.html",
     "testing/index.html",
     "try-it-in-your-terminal/index.html",
+    "performance/index.html",
+    "this-ravyn/index.html",
     "reference/index.html",
     "reference/ravyn/index.html",
     "reference/background/index.html",
@@ -86,3 +89,32 @@ def test_the_ravyn_page_links_every_top_level_name(site: Path) -> None:
     html = (site / "reference/ravyn/index.html").read_text("utf-8")
     missing = [name for name in ravyn.__all__ if f"<code>{name}</code>" not in html]
     assert missing == []
+
+
+def figure_text(html: str, example: str) -> str:
+    start = html.index(f'data-example="{example}"')
+    return unescape(re.sub(r"<[^>]+>", "", html[start : html.index("</figure>", start)]))
+
+
+def seconds(text: str) -> float:
+    value, unit = text.split()
+    return float(value) / 1000 if unit == "ms" else float(value)
+
+
+def test_the_wrong_pitfalls_show_their_harm_in_their_figures(site: Path) -> None:
+    html = (site / "guide/pitfalls/index.html").read_text("utf-8")
+    waits = {}
+    for example in ("pitfall_long_job_wrong", "pitfall_long_job_celery"):
+        match = re.search(r"it waited ([\d.]+ m?s)", figure_text(html, example))
+        assert match, example
+        waits[example] = seconds(match.group(1))
+    assert waits["pitfall_long_job_wrong"] >= 0.5 > waits["pitfall_long_job_celery"]
+    assert "has no 42.5 in it" in figure_text(html, "pitfall_return_value_wrong")
+
+
+def test_the_task_queue_page_draws_web_process_broker_and_workers(site: Path) -> None:
+    html = (site / "guide/task-queues/index.html").read_text("utf-8")
+    image = re.search(r'<img alt="([^"]+)" src="../../assets/task-queue.svg"', html)
+    assert image and "broker" in image.group(1) and "worker" in image.group(1)
+    svg = (site / "assets/task-queue.svg").read_text("utf-8")
+    assert "<title" in svg and "<desc" in svg and "http" not in svg.replace("http://www.w3.org/2000/svg", "")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from mkdocs.exceptions import PluginError
 
-from docs_src.catalogue import Example
+from docs_src.catalogue import Example, Probe
 from ravyn import BackgroundTasks, Ravyn, Request, post
 from tests.docs.conftest import DOCS
 
@@ -150,3 +150,76 @@ def test_an_unknown_option_stops_the_build() -> None:
 
     with pytest.raises(PluginError, match="unknown timeline option"):
         hook.on_page_markdown("<!-- timeline: quick_start fancy -->\n", Page(), None, None)
+
+
+def app_with_a_job(job: Any) -> Ravyn:
+    @post("/reports")
+    def make_report(to: str, tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(job, to, 0.6)
+        return {"to": to}
+
+    return Ravyn(routes=[make_report])
+
+
+def add_up(prices: list[float]) -> float:
+    total = sum(prices)
+    print(f"computed {total}")
+    return total
+
+
+async def blocking_report(to: str, seconds: float) -> None:
+    time.sleep(seconds)  # never awaits: the event loop is held
+
+
+def waited(job: Any) -> float:
+    """How long a second client waited for its answer while `job` ran (the hook's measure)."""
+    app = app_with_a_job(job)
+    probe_it = Probe("GET", "/openapi.json", after=0.1)
+    example = Example(**{**EXAMPLE.__dict__, "tasks": (job.__name__,), "probe": probe_it})
+    timeline, probe = hook.record_request_and_probe(app, example, example.json)
+    assert hook.check(example, timeline) == [] and probe.status == 200
+    figure = unescape(
+        re.sub(r"<[^>]+>", "", hook.render_figure(hook.Measurement(example, timeline, None, [], probe)))
+    )
+    assert f"it waited {hook.fmt_time(probe.waited)}" in figure
+    assert "another client sends GET /openapi.json" in figure
+    return float(probe.waited)
+
+
+def test_the_second_client_waits_while_a_job_blocks_the_event_loop() -> None:
+    assert waited(blocking_report) >= 0.3  # most of the job's 0.6 s
+
+
+def test_the_second_client_is_answered_at_once_while_a_sync_job_runs_on_a_thread() -> None:
+    assert waited(send_report) < 0.3
+
+
+def test_a_lost_value_is_checked_against_the_body_and_the_log() -> None:
+    @post("/total")
+    def wrong(prices: list[float], tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(add_up, prices)
+        return {"status": "calculating"}
+
+    @post("/total")
+    def right(prices: list[float], tasks: BackgroundTasks) -> dict[str, float]:
+        tasks.add_task(add_up, prices)
+        return {"total": sum(prices)}
+
+    example = Example(
+        module="total",
+        title="",
+        method="POST",
+        path="/total",
+        json={"prices": [40.0, 2.5]},
+        status=201,
+        tasks=("add_up",),
+        lost_value="42.5",
+    )
+    timeline = hook.record_request(Ravyn(routes=[wrong]), example, example.json)
+    assert hook.check(example, timeline) == []
+    text = unescape(re.sub(r"<[^>]+>", "", hook.harm(hook.Measurement(example, timeline, None, []))))
+    assert "has no 42.5 in it" in text
+    timeline = hook.record_request(Ravyn(routes=[right]), example, example.json)
+    assert hook.check(example, timeline) == [
+        "the response has 42.5, which the figure says the client never gets"
+    ]

@@ -1,0 +1,59 @@
+"""The Performance page's generated text: which commit was measured, and what the numbers say."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.cli import measured_commit
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS: dict[str, Any] = json.loads((ROOT / "docs" / "assets" / "performance.json").read_text())
+
+
+def head() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def test_a_run_records_the_commit_it_measures() -> None:
+    commit = measured_commit()
+    assert commit is not None and commit["sha"] == head() and commit["short"] == head()[:7]
+
+
+def test_the_page_names_the_commit_of_results_without_a_commit_field() -> None:
+    assert "commit" not in RESULTS  # written before the field existed: read from the version label
+    commit = report.measured_commit(RESULTS)
+    assert commit == {"sha": "947e093", "short": "947e093", "dirty": False}
+    assert "on commit `947e093` of this repository" in report.provenance(RESULTS)
+
+
+def test_the_page_says_when_ravyn_has_changed_since_the_measured_commit() -> None:
+    results = {**RESULTS, "commit": {"sha": head(), "short": head()[:7], "dirty": False}}
+    assert "had not changed since" in report.provenance(results)
+    changed = report.provenance(RESULTS)  # 947e093: ravyn/ has had commits since
+    assert "had changed in" in changed and "python -m bench" in changed
+
+
+def test_the_summary_is_computed_from_the_results() -> None:
+    text = report.summary(RESULTS)
+    assert "this Ravyn used 316 µs of server CPU per request" in text
+    assert "Starlette 1.10.0 170 µs, Lilya 0.29.0 288 µs" in text  # cheapest first
+    assert "it used 10% more CPU" in text
+    assert "Every task ran" in text
+
+    lost = copy.deepcopy(RESULTS)
+    lost["load"][0]["rounds"][0]["task_runs"] -= 1
+    assert "Every task ran" not in report.summary(lost)
+
+
+def test_the_page_is_the_rendering_of_its_results_file() -> None:
+    page = (ROOT / "docs" / "performance.md").read_text()
+    block = page[page.index(report.DOCS_START) : page.index(report.DOCS_END)]
+    assert report.summary(RESULTS) in block
+    assert "on commit `947e093`" in block

@@ -1,0 +1,196 @@
+"""The site's instructions work as printed.
+
+Every "Try it" block of the built site prints a `uvicorn` command and a `curl`
+request. Each pair is run for real: the example under uvicorn on a free
+127.0.0.1 port, then the printed `curl` with only its host and port rewritten,
+and the answer must have the status and body of the example's figure (which
+the docs build checks against `docs_src/catalogue.py`). `--reload` is left
+out: it only restarts the server when a file changes.
+
+The Testing page's test modules (its blocks titled `test_*.py`, with its
+`conftest.py`) are written to an empty folder and run with pytest, as a reader
+would run them after pasting them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from html import unescape
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_examples import find_examples
+
+from docs_src.catalogue import EXAMPLES, HELPERS, Example
+from ravyn.testing import serve
+from tests.docs.conftest import DOCS, ROOT
+from tests.docs_src.receiver import WebhookReceiver
+
+PRINTED_BASE = "http://127.0.0.1:8000"
+"""Where the printed `curl`s send their request: the address uvicorn takes by default."""
+
+UVICORN = re.compile(r"^(?:[A-Z_]+=\S+ )*uvicorn (?P<module>docs_src\.background_tasks\.[a-z0-9_]+):app\b")
+LOCAL_URL = re.compile(r"http://127\.0\.0\.1:\d+")
+
+curl_required = pytest.mark.skipif(
+    shutil.which("curl") is None and os.environ.get("CI") != "true",
+    reason="curl is not installed (apt-get install curl)",
+)
+
+
+def code_blocks(html: str) -> list[str]:
+    """The text of every `<pre>` block of a built page."""
+    return [
+        unescape(re.sub(r"<[^>]+>", "", block)).strip()
+        for block in re.findall(r"<pre\b.*?</pre>", html, re.S)
+    ]
+
+
+def printed_pairs(site: Path) -> dict[str, set[tuple[str, str]]]:
+    """Example module -> the (uvicorn command, curl) pairs the site prints for it."""
+    pairs: dict[str, set[tuple[str, str]]] = {}
+    for page in sorted(site.rglob("*.html")):
+        blocks = code_blocks(page.read_text("utf-8"))
+        for command, following in pairwise(blocks):
+            match = UVICORN.match(command)
+            if match and following.startswith("curl "):
+                module = match.group("module").rsplit(".", 1)[1]
+                pairs.setdefault(module, set()).add((command, following))
+    return pairs
+
+
+@pytest.fixture(scope="session")
+def instructions(site: Path) -> dict[str, set[tuple[str, str]]]:
+    return printed_pairs(site)
+
+
+def test_every_example_prints_its_instructions(instructions: dict[str, set[tuple[str, str]]]) -> None:
+    shown = set(EXAMPLES) - HELPERS
+    assert sorted(shown - set(instructions)) == []
+    # one example, one way to run it, wherever it is printed
+    assert {name: len(pairs) for name, pairs in instructions.items() if len(pairs) != 1} == {}
+
+
+def split_command(command: str) -> tuple[dict[str, str], str, list[str]]:
+    """`VAR=value uvicorn module:app --reload` -> (environment, app, other arguments)."""
+    words = shlex.split(command)
+    env = {}
+    while "=" in words[0]:
+        name, value = words.pop(0).split("=", 1)
+        env[name] = value
+    assert words[0] == "uvicorn", command
+    return env, words[1], [word for word in words[2:] if word != "--reload"]
+
+
+def response_of(curl_output: str) -> tuple[int, Any]:
+    """The status and the JSON body of `curl -i`'s output."""
+    head, _, body = curl_output.replace("\r\n", "\n").partition("\n\n")
+    status = int(head.split()[1])
+    return status, json.loads(body)
+
+
+def run_curl(curl: str, base: str, receiver: str) -> tuple[int, Any]:
+    """Run a printed `curl` against `base`, any other local URL in it pointed at `receiver`."""
+    argv = []
+    for word in shlex.split(curl):
+        word = word.replace(PRINTED_BASE, base)
+        argv.append(LOCAL_URL.sub(receiver, word) if word.startswith("{") else word)
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "NO_PROXY": "127.0.0.1,localhost"},
+    )
+    assert done.returncode == 0, f"{curl} failed: {done.stderr}"
+    return response_of(done.stdout)
+
+
+def matches_figure(example: Example, status: int, body: Any) -> list[str]:
+    problems = []
+    if status != example.status:
+        problems.append(f"status {status}, the figure shows {example.status}")
+    if example.body is not None and body != example.body:
+        problems.append(f"body {body!r}, the figure shows {example.body!r}")
+    includes = example.body_includes or {}
+    if any(body.get(key) != value for key, value in includes.items()):
+        problems.append(f"body {body!r}, the figure's includes {includes!r}")
+    return problems
+
+
+@pytest.fixture
+def fresh_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """No configuration a reader would not have; temporary files in the test's own folder."""
+    for variable in ("CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "WEBHOOK_ALLOWED_HOSTS", "UPLOAD_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+    yield {"TMPDIR": str(tmp_path), "NO_PROXY": "127.0.0.1,localhost"}
+
+
+@curl_required
+@pytest.mark.parametrize("name", sorted(set(EXAMPLES) - HELPERS))
+def test_the_printed_instructions_give_the_figures_answer(
+    name: str, instructions: dict[str, set[tuple[str, str]]], fresh_machine: dict[str, str]
+) -> None:
+    [(command, curl)] = instructions[name]
+    env, app, arguments = split_command(command)
+    with (
+        WebhookReceiver() as receiver,
+        serve(
+            app, env={**fresh_machine, **env}, cwd=ROOT, uvicorn_args=("--no-access-log", *arguments)
+        ) as server,
+    ):
+        status, body = run_curl(curl, server.url, receiver.url)
+    assert matches_figure(EXAMPLES[name], status, body) == [], server.output[-2000:]
+
+
+def test_a_printed_curl_that_gets_another_answer_is_caught() -> None:
+    example = EXAMPLES["quick_start"]
+    assert matches_figure(example, 201, example.body) == []
+    assert matches_figure(example, 400, {"detail": "no"}) == [
+        "status 400, the figure shows 201",
+        "body {'detail': 'no'}, the figure shows " + repr(example.body),
+    ]
+
+
+# --------------------------------------------------------------------------- the Testing page
+
+
+def modules_of_the_testing_page() -> dict[str, str]:
+    """File name -> source of every titled Python block of the Testing page."""
+    modules = {}
+    for block in find_examples(DOCS / "testing.md"):
+        title = block.prefix_settings().get("title")
+        assert title, f"testing.md:{block.start_line}: every Python block there is a file a reader can save"
+        assert title not in modules, f"two blocks of testing.md are titled {title}"
+        modules[title] = block.source
+    return modules
+
+
+def test_the_testing_page_examples_pass_under_pytest_as_printed(tmp_path: Path) -> None:
+    modules = modules_of_the_testing_page()
+    tests = [name for name in modules if name.startswith("test_")]
+    assert "conftest.py" in modules and len(tests) >= 4
+    for name, source in modules.items():
+        (tmp_path / name).write_text(source)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), *tests],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+    )
+    functions = sum(len(re.findall(r"^(?:async )?def test_", modules[name], re.M)) for name in tests)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{functions} passed" in done.stdout, done.stdout
