@@ -253,7 +253,7 @@ _add(
         tasks=("send_webhook",),
         effects=("Webhook for order 1 delivered (HTTP 200)",),
         # the example refuses loopback webhook URLs unless their host is allowed
-        run_env={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"},
+        run_env={"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:9000"},
         notes={
             "receiver": "webhook_url must point at a running receiver that answers 200 "
             "(the tests start one on a free port and put its URL here)",
