@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ravyn.tutorial.cli import app
-from ravyn.tutorial.exercises import EXERCISES
-from ravyn.tutorial.progress import PROGRESS_FILE
+from ravyn_tutorial.cli import app
+from ravyn_tutorial.exercises import EXERCISES
+from ravyn_tutorial.progress import PROGRESS_FILE
 
 from .conftest import SOLUTIONS
 
@@ -225,7 +225,7 @@ def test_a_check_leaves_logging_and_modules_as_they_were(cli: CliRunner, workdir
 
 
 def test_each_exercise_points_at_lessons_that_exist() -> None:
-    from ravyn.tutorial.lessons import load_lessons
+    from ravyn_tutorial.lessons import load_lessons
 
     from .conftest import ROOT
 

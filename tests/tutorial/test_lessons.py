@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ravyn.tutorial.cli import app
-from ravyn.tutorial.lessons import load_lessons
+from ravyn_tutorial.cli import app
+from ravyn_tutorial.lessons import load_lessons
 
 from .conftest import ROOT
 

@@ -19,9 +19,9 @@ import pytest
 
 from ravyn import BackgroundTasks, Ravyn, post
 from ravyn.testing import record
-from ravyn.tutorial.runner import LessonServer, ServerFailed, send
-from ravyn.tutorial.serve import EventStream, TutorialApp, bind_socket
-from ravyn.tutorial.timeline import Event
+from ravyn_tutorial.runner import LessonServer, ServerFailed, send
+from ravyn_tutorial.serve import EventStream, TutorialApp, bind_socket
+from ravyn_tutorial.timeline import Event
 
 from .conftest import ROOT
 
@@ -141,7 +141,7 @@ def _wait_for(lines: queue.Queue[str], pattern: str, seen: list[str], timeout: f
 
 def test_serve_keeps_the_server_up_until_ctrl_c() -> None:
     env = {**os.environ, "COLUMNS": "100", "PYTHONIOENCODING": "utf-8"}
-    command = [sys.executable, "-m", "ravyn.tutorial", "run", "quick_start", "--serve"]
+    command = [sys.executable, "-m", "ravyn_tutorial", "run", "quick_start", "--serve"]
     process = subprocess.Popen(
         command,
         cwd=ROOT,

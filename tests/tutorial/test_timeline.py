@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ravyn.tutorial.render import takeaway
-from ravyn.tutorial.timeline import Event, RequestView, format_duration
+from ravyn_tutorial.render import takeaway
+from ravyn_tutorial.timeline import Event, RequestView, format_duration
 
 
 def _view(*events: tuple[str, float, dict[str, object]]) -> RequestView:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ravyn.tutorial.exercises.base import Exercise, Finding, Lab, expect_response
+from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, expect_response
 
 KNOWN = {"customer": "ada", "amount": 30.0}
 UNKNOWN = {"customer": "zoe", "amount": 30.0}

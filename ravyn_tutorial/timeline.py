@@ -1,6 +1,6 @@
 """What one request looked like, built from the events of the client and the server.
 
-The CLI feeds [`RequestView.apply`][ravyn.tutorial.timeline.RequestView.apply]
+The CLI feeds [`RequestView.apply`][ravyn_tutorial.timeline.RequestView.apply]
 with events as they arrive (from its HTTP client and from the server's event
 stream); `render` draws the view at any moment, which is how the timeline is
 drawn live.

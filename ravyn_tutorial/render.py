@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ravyn.tutorial.timeline import RequestView, Row, format_duration, format_offset
+from ravyn_tutorial.timeline import RequestView, Row, format_duration, format_offset
 
 __all__ = ["bars", "compare_summary", "takeaway", "timeline_table"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ravyn.tutorial.exercises.base import (
+from ravyn_tutorial.exercises.base import (
     Exercise,
     Finding,
     Lab,

@@ -1,4 +1,4 @@
-"""The `ravyn-tutorial` command (also `python -m ravyn.tutorial`).
+"""The `ravyn-tutorial` command (also `python -m ravyn_tutorial`).
 
 ```
 ravyn-tutorial list                    the lessons, in the guide's order
@@ -29,13 +29,13 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from ravyn.tutorial.exercises import EXERCISES, Exercise, template_text
-from ravyn.tutorial.lessons import Lesson, LessonsUnavailable, load_lessons
-from ravyn.tutorial.progress import Progress
+from ravyn_tutorial.exercises import EXERCISES, Exercise, template_text
+from ravyn_tutorial.lessons import Lesson, LessonsUnavailable, load_lessons
+from ravyn_tutorial.progress import Progress
 
 if TYPE_CHECKING:
-    from ravyn.tutorial.checking import Report
-    from ravyn.tutorial.learner import LearnerError
+    from ravyn_tutorial.checking import Report
+    from ravyn_tutorial.learner import LearnerError
 
 __all__ = ["app", "main"]
 
@@ -180,7 +180,7 @@ def run(
     ] = None,
 ) -> None:
     """Run a lesson's example under uvicorn and draw its timeline as it happens."""
-    from ravyn.tutorial.runner import ServerFailed, run_compare, run_lesson
+    from ravyn_tutorial.runner import ServerFailed, run_compare, run_lesson
 
     chosen = _lesson(lesson)
     if compare and serve:
@@ -318,7 +318,7 @@ def check(
         _fail(f"There is no {target} yet: `{PROGRAM} start {chosen.name}{_dir_flag(folder)}` creates it.")
     console = _out()
     console.print(Rule(f"[bold]check {chosen.name}[/] · {target}", align="left"))
-    from ravyn.tutorial.checking import run_check
+    from ravyn_tutorial.checking import run_check
 
     report = run_check(chosen, target)
     progress = Progress(folder)

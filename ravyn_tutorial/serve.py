@@ -1,7 +1,7 @@
 """The launcher that serves a lesson in a process of its own.
 
 ```
-python -m ravyn.tutorial.serve docs_src.background_tasks.quick_start:app --port 0
+python -m ravyn_tutorial.serve docs_src.background_tasks.quick_start:app --port 0
 ```
 
 `ravyn-tutorial run` starts it through a forkserver (`serve_in_child`), or
@@ -288,8 +288,8 @@ def serve_in_child(target: str, cwd: str, host: str, port: int, events_port: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ravyn.tutorial.serve module:app [--port N] [--events PORT]`."""
-    parser = argparse.ArgumentParser(prog="python -m ravyn.tutorial.serve")
+    """`python -m ravyn_tutorial.serve module:app [--port N] [--events PORT]`."""
+    parser = argparse.ArgumentParser(prog="python -m ravyn_tutorial.serve")
     parser.add_argument("target", help="module:attribute of the ASGI app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: any free port; a busy one is swapped")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lilya.requests import Request
 
-from ravyn.tutorial.exercises.base import Exercise, Finding, Lab, expect_response, ran_once_after_response
+from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, expect_response, ran_once_after_response
 
 PAGE = "/pricing"
 AGENT = "Lynx/2.9"

@@ -4,7 +4,7 @@ A check loads the learner's file, swaps the functions it wants to watch for
 spies (so it knows when each ran, with which arguments, and whether the
 response had gone by then), sends requests through
 [`ravyn.testing.Recorder`][ravyn.testing.Recorder] and turns what it saw
-into plain-word [`Finding`][ravyn.tutorial.exercises.base.Finding]s.
+into plain-word [`Finding`][ravyn_tutorial.exercises.base.Finding]s.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from lilya.types import ASGIApp, Message, Receive, Scope, Send
 
-from ravyn.tutorial.learner import LearnerError, learner_frame
+from ravyn_tutorial.learner import LearnerError, learner_frame
 
 if TYPE_CHECKING:
     from ravyn.testing import Timeline
@@ -257,7 +257,7 @@ class Exercise:
     goal: str
     """What to make the app do, shown by `start`."""
     template: str
-    """The broken app's file name in `ravyn/tutorial/exercises/templates/`."""
+    """The broken app's file name in `ravyn_tutorial/exercises/templates/`."""
     watch: tuple[str, ...]
     """Functions of the learner's module the check spies on."""
     check: Check

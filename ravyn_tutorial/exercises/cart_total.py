@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ravyn.tutorial.exercises.base import Exercise, Finding, Lab, expect_response, ran_once_after_response
+from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, expect_response, ran_once_after_response
 
 PRICES = [2.5, 4.0, 1.5]
 TOTAL = 8.0

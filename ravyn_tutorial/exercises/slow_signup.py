@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ravyn.tutorial.exercises.base import (
+from ravyn_tutorial.exercises.base import (
     Exercise,
     Finding,
     Lab,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import anyio
 
-from ravyn.tutorial.exercises import Exercise, Finding, Lab, Trial
-from ravyn.tutorial.learner import LearnerError, load_module
+from ravyn_tutorial.exercises import Exercise, Finding, Lab, Trial
+from ravyn_tutorial.learner import LearnerError, load_module
 
 __all__ = ["CHECK_TIMEOUT", "Report", "run_check"]
 
