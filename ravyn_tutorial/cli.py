@@ -6,41 +6,57 @@ ravyn-tutorial run quick_start         run a lesson under uvicorn, timeline draw
 ravyn-tutorial run quick_start --compare   the same work inline and as a background task
 ravyn-tutorial run quick_start --serve     keep the server up and try it with curl
 ravyn-tutorial exercises               the exercises and how far you got
-ravyn-tutorial start slow_signup       copy a broken app into ./ravyn-exercises/
-ravyn-tutorial check slow_signup       check your fix, in plain words
-ravyn-tutorial hint slow_signup        one hint at a time
+ravyn-tutorial watch                   re-check the current exercise on every save
+ravyn-tutorial start [slow_signup]     copy a broken app into ./ravyn-exercises/
+ravyn-tutorial check [slow_signup]     check your fix, in plain words
+ravyn-tutorial hint [slow_signup] [N]  one hint at a time (or hint N again)
+ravyn-tutorial reset slow_signup       start an exercise over (your file is backed up)
+ravyn-tutorial solution slow_signup    once it passes: the reference solution, and the difference
 ```
+
+Without a name, `start`, `check` and `hint` mean the current exercise: the
+first one not yet passed.
 """
 
 from __future__ import annotations
 
 import difflib
-import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.panel import Panel
 from rich.rule import Rule
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from ravyn_tutorial.exercises import EXERCISES, Exercise, template_text
+from ravyn_tutorial.exercises import EXERCISES, Exercise, solution_text
 from ravyn_tutorial.lessons import Lesson, LessonsUnavailable, load_lessons
 from ravyn_tutorial.progress import Progress
-
-if TYPE_CHECKING:
-    from ravyn_tutorial.checking import Report
-    from ravyn_tutorial.learner import LearnerError
+from ravyn_tutorial.views import (
+    PROGRAM,
+    current_exercise,
+    goal_panel,
+    hint_panel,
+    progress_bar,
+    show_report,
+    solution_diff,
+    status_table,
+)
+from ravyn_tutorial.workspace import (
+    DEFAULT_DIR,
+    Unwritable,
+    check_and_record,
+    resolve_folder,
+    writable,
+    write_template,
+)
 
 __all__ = ["app", "main"]
 
-PROGRAM = "ravyn-tutorial"
-DEFAULT_DIR = Path("ravyn-exercises")
 
 app = typer.Typer(
     name=PROGRAM,
@@ -51,8 +67,21 @@ app = typer.Typer(
 )
 
 DirOption = Annotated[
-    Path,
-    typer.Option("--dir", "-d", help="The working folder for exercises and your progress.", file_okay=False),
+    Path | None,
+    typer.Option(
+        "--dir",
+        "-d",
+        help="The working folder for exercises and your progress "
+        "(default: ./ravyn-exercises, or the current folder from inside it).",
+        file_okay=False,
+        show_default=False,
+    ),
+]
+NameArgument = Annotated[
+    str | None,
+    typer.Argument(
+        help="The exercise's name (default: the current one, the first not yet passed).", show_default=False
+    ),
 ]
 
 
@@ -98,7 +127,12 @@ def _lesson(name: str) -> Lesson:
     return lessons[name]
 
 
-def _exercise(name: str) -> Exercise:
+def _exercise(name: str | None, progress: Progress) -> Exercise:
+    if name is None:
+        current = current_exercise(progress)
+        if current is None:
+            _fail("Every exercise has passed: there is no current one. Name one to work on it again.", 2)
+        return current
     if name not in EXERCISES:
         _unknown("exercise", name, EXERCISES, "exercises")
     return EXERCISES[name]
@@ -124,7 +158,7 @@ def welcome(context: typer.Context) -> None:
         ("run quick_start --compare", "the same work inline and as a task"),
         ("run quick_start --serve", "keep the server up and try curl"),
         ("exercises", "small broken apps to fix"),
-        ("start slow_signup", "begin the first exercise"),
+        ("watch", "fix them one by one, re-checked on every save"),
     ):
         table.add_row(f"{PROGRAM} {command}", what)
     console.print(table)
@@ -204,166 +238,210 @@ def run(
         raise typer.Exit(1)
 
 
+def _dir_flag(folder: Path) -> str:
+    return "" if folder in (DEFAULT_DIR, Path(".")) else f" --dir {folder}"
+
+
+def _save(folder: Path, action: Callable[[], object], console: Console) -> None:
+    """Record progress; a folder that cannot be written gets one line, not a crash."""
+    try:
+        with writable(folder):
+            action()
+    except Unwritable as exc:
+        console.print(Text(f"Your progress was not saved. {exc}", style="yellow"))
+
+
 @app.command()
-def exercises(folder: DirOption = DEFAULT_DIR) -> None:
+def exercises(folder: DirOption = None) -> None:
     """List the exercises and what you have done so far."""
-    progress = Progress(folder)
+    place = resolve_folder(folder)
+    progress = Progress(place)
     console = _out()
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("", no_wrap=True)
-    table.add_column("exercise", style="bold cyan", no_wrap=True)
-    table.add_column("what to do", ratio=1)
-    marks = {"passed": "[green]✔[/]", "started": "[yellow]…[/]", "new": "[dim]·[/]"}
-    for exercise in EXERCISES.values():
-        table.add_row(marks[progress.status(exercise.name)], exercise.name, escape(exercise.title))
-    console.print(table)
-    done = sum(progress.status(name) == "passed" for name in EXERCISES)
-    console.print(f"\n{done} of {len(EXERCISES)} done. Begin one with [bold]{PROGRAM} start <exercise>[/].")
+    console.print(status_table(progress))
+    console.print()
+    console.print(progress_bar(progress))
+    current = current_exercise(progress)
+    if current is not None:
+        console.print(
+            f"Next: [bold]{PROGRAM} start {current.name}[/]{_dir_flag(place)}, "
+            f"or [bold]{PROGRAM} watch[/]{_dir_flag(place)} to go through them one by one."
+        )
+
+
+def _start(folder: Path, chosen: Exercise, *, fresh: bool, console: Console) -> None:
+    try:
+        written, saved = write_template(folder, chosen, fresh=fresh)
+        with writable(folder):
+            Progress(folder).started(chosen.name)
+    except Unwritable as exc:
+        _fail(str(exc))
+    target = folder / chosen.file_name
+    if saved is not None:
+        console.print(f"[dim]Your previous version is saved as {saved}.[/]")
+    if written:
+        console.print(f"Created [bold]{target}[/]")
+    else:
+        console.print(f"[yellow]{target} is already there: keeping your version.[/]")
+        console.print(f"[dim](`{PROGRAM} reset {chosen.name}` starts over and keeps a backup.)[/]")
 
 
 @app.command()
 def start(
-    exercise: Annotated[str, typer.Argument(help="The exercise's name, as `exercises` shows it.")],
-    folder: DirOption = DEFAULT_DIR,
+    exercise: NameArgument = None,
+    folder: DirOption = None,
     fresh: Annotated[
-        bool, typer.Option("--fresh", help="Start over: your current file is kept as <name>.py.bak.")
+        bool,
+        typer.Option("--fresh", help="Start over: your current file is kept as a numbered backup."),
     ] = False,
 ) -> None:
     """Copy an exercise's broken app into the working folder (never over your edits)."""
-    chosen = _exercise(exercise)
+    place = resolve_folder(folder)
+    chosen = _exercise(exercise, Progress(place))
     console = _out()
-    target = folder / chosen.file_name
-    folder.mkdir(parents=True, exist_ok=True)
-    if target.exists() and not fresh:
-        console.print(f"[yellow]{target} is already there: keeping your version.[/]")
-        console.print(f"[dim](`{PROGRAM} start {chosen.name} --fresh` starts over and keeps a backup.)[/]")
-    else:
-        if target.exists():
-            backup = target.with_name(target.name + ".bak")
-            shutil.copy2(target, backup)
-            console.print(f"[dim]Your previous version is saved as {backup}.[/]")
-        target.write_text(template_text(chosen), encoding="utf-8")
-        console.print(f"Created [bold]{target}[/]")
-    Progress(folder).started(chosen.name)
+    _start(place, chosen, fresh=fresh, console=console)
     console.print()
-    console.print(
-        Panel(
-            Text(chosen.goal),
-            title=f"[bold]{chosen.name}[/] · {escape(chosen.title)}",
-            title_align="left",
-            subtitle=f"practises: {chosen.covers}" if chosen.covers else None,
-            subtitle_align="right",
-        )
-    )
+    console.print(goal_panel(chosen))
     steps = Table.grid(padding=(0, 1))
     steps.add_column(no_wrap=True, justify="right")
     steps.add_column(ratio=1)
-    steps.add_row(" 1.", f"Open {target} and fix it; its docstring says what it should do.")
-    steps.add_row(" 2.", f"[bold]{PROGRAM} check {chosen.name}[/]{_dir_flag(folder)}")
-    steps.add_row(" 3.", f"Stuck? [bold]{PROGRAM} hint {chosen.name}[/]{_dir_flag(folder)}")
+    steps.add_row(" 1.", f"Open {place / chosen.file_name} and fix it; its docstring says what it should do.")
+    steps.add_row(" 2.", f"[bold]{PROGRAM} check {chosen.name}[/]{_dir_flag(place)}")
+    steps.add_row(" 3.", f"Stuck? [bold]{PROGRAM} hint {chosen.name}[/]{_dir_flag(place)}")
     console.print(steps)
+    console.print(f"[dim]Or let [bold]{PROGRAM} watch[/] check every save for you.[/]")
 
 
-def _dir_flag(folder: Path) -> str:
-    return "" if folder == DEFAULT_DIR else f" --dir {folder}"
-
-
-def _show_learner_error(console: Console, error: LearnerError) -> None:
-    where = f"{error.path}, line {error.line}" if error.line else str(error.path)
-    console.print(Text(f"Your file has a problem while {error.when}:", style="bold red"))
-    console.print(Text(f"  {error.summary}", style="red"))
-    console.print(Text(f"  in {where}", style="dim"))
-    if error.source and error.line:
-        console.print(
-            Syntax(error.source, "python", line_numbers=True, start_line=error.line, word_wrap=True)
-        )
-        if error.column:
-            pad = len(str(error.line)) + 3 + error.column - 1
-            console.print(Text(" " * pad + "^", style="bold red"))
-
-
-def _show_report(console: Console, report: Report, timeline: bool) -> None:
-    for trial in report.trials:
-        status = trial.timeline.status
-        console.print(
-            Text.assemble(
-                ("  sent ", "dim"),
-                (trial.request, ""),
-                ("  →  ", "dim"),
-                (f"{status} in {trial.response_time * 1000:.1f} ms", "bold"),
-            )
-        )
-        if timeline:
-            console.print(Text(trial.timeline.render(), style="dim"))
-    console.print()
-    findings = Table.grid(padding=(0, 1))
-    findings.add_column(no_wrap=True)
-    findings.add_column(ratio=1)
-    for finding in report.findings:
-        mark = Text(" ✔", style="bold green") if finding.ok else Text(" ✘", style="bold red")
-        findings.add_row(mark, Text(finding.text))
-    console.print(findings)
+@app.command()
+def reset(
+    exercise: Annotated[str, typer.Argument(help="The exercise to start over.")],
+    folder: DirOption = None,
+) -> None:
+    """Put an exercise's broken app back (your file is kept as a numbered backup)."""
+    place = resolve_folder(folder)
+    chosen = _exercise(exercise, Progress(place))
+    _start(place, chosen, fresh=True, console=_out())
 
 
 @app.command()
 def check(
-    exercise: Annotated[str, typer.Argument(help="The exercise's name.")],
-    folder: DirOption = DEFAULT_DIR,
+    exercise: NameArgument = None,
+    folder: DirOption = None,
     timeline: Annotated[bool, typer.Option("--timeline", help="Also show each recorded timeline.")] = False,
+    seed: Annotated[
+        int | None, typer.Option(help="Replay the random values of an earlier check.", hidden=True)
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before a check that hangs is stopped.")] = 20.0,
 ) -> None:
     """Check your version of an exercise and say what is right and what is not."""
-    chosen = _exercise(exercise)
-    target = folder / chosen.file_name
+    place = resolve_folder(folder)
+    chosen = _exercise(exercise, Progress(place))
+    target = place / chosen.file_name
     if not target.exists():
-        _fail(f"There is no {target} yet: `{PROGRAM} start {chosen.name}{_dir_flag(folder)}` creates it.")
+        _fail(f"There is no {target} yet: `{PROGRAM} start {chosen.name}{_dir_flag(place)}` creates it.")
     console = _out()
     console.print(Rule(f"[bold]check {chosen.name}[/] · {target}", align="left"))
-    from ravyn_tutorial.checking import run_check
-
-    report = run_check(chosen, target)
-    progress = Progress(folder)
-    progress.checked(chosen.name, report.passed)
-    if report.error is not None:
-        _show_learner_error(console, report.error)
-        raise typer.Exit(1)
-    _show_report(console, report, timeline)
+    report, unsaved = check_and_record(place, chosen, seed=seed, timeout=timeout)
+    if unsaved:
+        console.print(Text(unsaved, style="yellow"))
+    show_report(console, report, timeline)
     console.print()
     if not report.passed:
-        console.print(
-            f"Not there yet. [bold]{PROGRAM} hint {chosen.name}[/]{_dir_flag(folder)} gives a hint."
-        )
+        if report.error is None:
+            console.print(
+                f"Not there yet. [bold]{PROGRAM} hint {chosen.name}[/]{_dir_flag(place)} gives a hint."
+            )
         raise typer.Exit(1)
     console.print("[bold green]Passed![/]", end=" ")
-    remaining = [name for name in EXERCISES if progress.status(name) != "passed"]
-    if remaining:
-        console.print(f"Next: [bold]{PROGRAM} start {remaining[0]}[/]{_dir_flag(folder)}")
+    console.print(
+        f"[bold]{PROGRAM} solution {chosen.name}[/]{_dir_flag(place)} shows the reference solution."
+    )
+    following = current_exercise(Progress(place))
+    if following is not None:
+        console.print(f"Next: [bold]{PROGRAM} start {following.name}[/]{_dir_flag(place)}")
     else:
         console.print("That was the last one: every exercise is done.")
 
 
 @app.command()
 def hint(
-    exercise: Annotated[str, typer.Argument(help="The exercise's name.")],
-    folder: DirOption = DEFAULT_DIR,
+    exercise: NameArgument = None,
+    number: Annotated[
+        int | None, typer.Argument(help="Show this hint again (1 is the first).", show_default=False)
+    ] = None,
+    folder: DirOption = None,
 ) -> None:
-    """Show the next hint for an exercise (one more each time you ask)."""
-    chosen = _exercise(exercise)
-    index = Progress(folder).next_hint(chosen.name, len(chosen.hints))
+    """Show the next hint for an exercise (one more each time you ask), or hint NUMBER again."""
+    place = resolve_folder(folder)
+    progress = Progress(place)
+    chosen = _exercise(exercise, progress)
     console = _out()
-    last = index == len(chosen.hints) - 1
-    console.print(
-        Panel(
-            Text(chosen.hints[index]),
-            title=f"hint {index + 1} of {len(chosen.hints)} · {chosen.name}",
-            title_align="left",
-        )
-    )
-    if last:
+    total = len(chosen.hints)
+    seen = progress.hints_seen(chosen.name)
+    if number is not None:
+        if not 1 <= number <= total:
+            _fail(f"{chosen.name} has hints 1 to {total}.", 2)
+        if number > seen + 1:
+            _fail(
+                f"You have seen {seen} hint{'s' if seen != 1 else ''} of {chosen.name} so far: they come "
+                f"in order. `{PROGRAM} hint {chosen.name}{_dir_flag(place)}` shows the next one.",
+                2,
+            )
+        if number <= seen:
+            console.print(hint_panel(chosen, number - 1))
+            return
+    index = min(seen, total - 1)
+    console.print(hint_panel(chosen, index))
+    _save(place, lambda: progress.next_hint(chosen.name, total), console)
+    if index == total - 1:
         console.print(
             "[dim]That is the last hint. The docstring at the top of the file says what to reach.[/]"
         )
     else:
-        console.print(f"[dim]Ask again for the next one: {PROGRAM} hint {chosen.name}{_dir_flag(folder)}[/]")
+        console.print(f"[dim]Ask again for the next one: {PROGRAM} hint {chosen.name}{_dir_flag(place)}[/]")
+
+
+@app.command()
+def solution(
+    exercise: Annotated[str, typer.Argument(help="An exercise you have passed.")],
+    folder: DirOption = None,
+) -> None:
+    """Once your version has passed: the reference solution, and how it differs from yours."""
+    place = resolve_folder(folder)
+    progress = Progress(place)
+    chosen = _exercise(exercise, progress)
+    status = progress.status(chosen.name)
+    if status not in ("passed", "changed"):
+        _fail(
+            f"The solution of {chosen.name} opens once your own version passes: "
+            f"`{PROGRAM} check {chosen.name}{_dir_flag(place)}` (stuck? `{PROGRAM} hint {chosen.name}`)."
+        )
+    console = _out()
+    reference = solution_text(chosen)
+    console.print(
+        Rule(f"[bold]solution {chosen.name}[/] · a reference, not the only right answer", align="left")
+    )
+    console.print(Syntax(reference, "python", line_numbers=True, word_wrap=True))
+    console.print()
+    console.print(solution_diff(place / chosen.file_name, reference))
+
+
+@app.command()
+def watch(
+    folder: DirOption = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before a check that hangs is stopped.")] = 20.0,
+) -> None:
+    """Work through the exercises: the current one is re-checked on every save.
+
+    Keys: h hint, l list, r reset the exercise, c check now, q quit.
+    """
+    from ravyn_tutorial.watch import Watcher
+
+    place = resolve_folder(folder)
+    try:
+        code = Watcher(place, _out(), timeout=timeout).run()
+    except Unwritable as exc:
+        _fail(str(exc))
+    raise typer.Exit(code)
 
 
 def main() -> None:

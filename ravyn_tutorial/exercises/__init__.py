@@ -18,7 +18,7 @@ from ravyn_tutorial.exercises import (
 )
 from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
 
-__all__ = ["EXERCISES", "Exercise", "Finding", "Lab", "Trial", "template_text"]
+__all__ = ["EXERCISES", "Exercise", "Finding", "Lab", "Trial", "solution_text", "template_text"]
 
 EXERCISES: dict[str, Exercise] = {
     module.EXERCISE.name: module.EXERCISE
@@ -30,4 +30,11 @@ def template_text(exercise: Exercise) -> str:
     """The broken app's source, as shipped in the package."""
     return (
         resources.files("ravyn_tutorial.exercises.templates").joinpath(exercise.template).read_text("utf-8")
+    )
+
+
+def solution_text(exercise: Exercise) -> str:
+    """A reference solution's source, as shipped in the package."""
+    return (
+        resources.files("ravyn_tutorial.exercises.solutions").joinpath(exercise.template).read_text("utf-8")
     )

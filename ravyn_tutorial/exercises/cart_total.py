@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, expect_response, ran_once_after_response
+from ravyn_tutorial.exercises import rules, samples
+from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
+from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task
 
-PRICES = [2.5, 4.0, 1.5]
-TOTAL = 8.0
+
+def _total(trial: Trial) -> float:
+    return float(sum(trial.sent["prices"]))
 
 
 async def check(lab: Lab) -> list[Finding]:
-    trial = await lab.request("POST", "/cart/total", json={"prices": PRICES})
-    findings = [expect_response(trial, 200, {"total": TOTAL})]
-    late = [call for call in trial.calls_of("add_up") if not trial.before_response(call)]
-    if late:
+    findings = rules.mistakes(lab)
+    trials = []
+    for _ in range(samples.REQUESTS):
+        prices = [lab.random.randrange(50, 5000) / 100 for _ in range(lab.random.randrange(2, 6))]
+        trials.append(await lab.request("POST", "/cart/total", json={"prices": prices}))
+    findings.append(expect_response(trials, 200, lambda trial: {"total": _total(trial)}))
+    if any(trial.tasks_named("add_up") for trial in trials):
         findings.append(
             Finding(
                 False,
-                "add_up runs after the response, so its result goes nowhere: a background task cannot "
-                "answer the client. Call it in the handler and put the total in the body.",
+                "add_up still runs as a background task, after the response, so its result goes nowhere: "
+                "a background task cannot answer the client.",
             )
         )
-    audited, call = ran_once_after_response(
-        trial, "audit_total", purpose="the audit note must still be written, after the response."
+    audited, _ = ran_as_task(
+        trials,
+        "audit_total",
+        lambda trial: [_total(trial)],
+        effect=lambda trial: f"audit: a cart came to {_total(trial):.2f}",
+        purpose="the audit note must still be written, after the response, with the total.",
     )
     findings.append(audited)
-    if call is not None and call.values() != [TOTAL]:
-        findings.append(Finding(False, f"audit_total got {call.values()}; it should get the total, {TOTAL}."))
     return findings
 
 
@@ -37,7 +45,7 @@ EXERCISE = Exercise(
         "write the audit note with audit_total after the response."
     ),
     template="cart_total.py",
-    watch=("add_up", "audit_total"),
+    needs=("add_up", "audit_total"),
     check=check,
     covers="pitfall_return_value_wrong, pitfall_return_value_right",
     hints=(

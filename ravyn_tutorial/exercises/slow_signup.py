@@ -2,35 +2,65 @@
 
 from __future__ import annotations
 
-from ravyn_tutorial.exercises.base import (
-    Exercise,
-    Finding,
-    Lab,
-    expect_arguments,
-    expect_response,
-    ran_once_after_response,
-)
+from ravyn_tutorial.exercises import rules, samples
+from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
+from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task, took
 
-EMAIL = "ada@example.com"
+QUICK = 0.25
+
+
+def _email(trial: Trial) -> str:
+    return str(trial.sent["email"])
+
+
+def _effect(trial: Trial) -> str:
+    return f"welcome email sent to {_email(trial)}"
 
 
 async def check(lab: Lab) -> list[Finding]:
-    trial = await lab.request("POST", "/signup", json={"email": EMAIL})
-    findings = [expect_response(trial, 201, {"email": EMAIL})]
-    sent, call = ran_once_after_response(
-        trial, "send_welcome_email", purpose="the welcome email must still be sent, after the response."
+    findings = rules.mistakes(lab)
+    if not rules.keeps_stand_in(lab.tree, "send_welcome_email", 0.5):
+        findings.append(
+            Finding(
+                False,
+                "send_welcome_email no longer calls time.sleep(0.5): it stands for the slow mail server, "
+                "which you cannot make faster. Put it back, and move the whole call out of the client's way.",
+            )
+        )
+    trials = [
+        await lab.request("POST", "/signup", json={"email": samples.email(lab.random)})
+        for _ in range(samples.REQUESTS)
+    ]
+    findings.append(expect_response(trials, 201, lambda trial: {"email": _email(trial)}))
+    sent, _ = ran_as_task(
+        trials,
+        "send_welcome_email",
+        lambda trial: [_email(trial)],
+        effect=_effect,
+        purpose="the welcome email must still be sent, once, after the response.",
     )
     findings.append(sent)
-    wrong = expect_arguments(call, "send_welcome_email", [EMAIL])
-    if wrong:
-        findings.append(wrong)
-    if sent.ok:
-        quick = trial.response_time < 0.25
-        took = f"{trial.response_time * 1000:.1f} ms"
+    if not sent.ok:
+        return findings
+    unsent = [trial for trial in trials if not trial.printed(_effect(trial))]
+    if unsent:
         findings.append(
-            Finding(quick, f"The client had its answer after {took}.")
-            if quick
-            else Finding(False, f"The client still waited {took} for its answer: something else is slow.")
+            Finding(
+                False,
+                f"send_welcome_email ran for {unsent[0].request} but never printed "
+                f"{_effect(unsent[0])!r}: the email itself is gone. Keep the function's body as it was.",
+            )
+        )
+    slowest = max(trials, key=lambda trial: trial.response_time)
+    if slowest.response_time < QUICK:
+        findings.append(Finding(True, f"The client had its answer within {took(slowest.response_time)}."))
+    else:
+        findings.append(
+            Finding(
+                False,
+                f"The client still waited {took(slowest.response_time)} for its answer to {slowest.request}: "
+                "something else in the handler is slow.",
+            )
         )
     return findings
 
@@ -43,9 +73,10 @@ EXERCISE = Exercise(
         "201 straight away while the email is still sent, once, after the response."
     ),
     template="slow_signup.py",
-    watch=("send_welcome_email",),
+    needs=("send_welcome_email",),
     check=check,
     covers="quick_start, response_single_task",
+    rules=("send_welcome_email keeps its time.sleep(0.5): the mail server stays slow.",),
     hints=(
         "The client needs its 201, not the email. Which part of signup() could happen after the "
         "response has been sent?",

@@ -2,56 +2,91 @@
 
 from __future__ import annotations
 
-from ravyn_tutorial.exercises.base import (
-    Exercise,
-    Finding,
-    Lab,
-    expect_arguments,
-    expect_response,
-    ran_once_after_response,
-)
+import ast
 
-FILENAME = "cat.png"
+from ravyn_tutorial.exercises import rules, samples
+from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
+from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task, took
+
 WORK = 0.5
 FROZEN = 0.25
 
 
+def _filename(trial: Trial) -> str:
+    return str(trial.sent["filename"])
+
+
+def _effect(trial: Trial) -> str:
+    return f"thumbnail ready for {_filename(trial)}"
+
+
+def _stand_in(lab: Lab) -> Finding | None:
+    if rules.keeps_stand_in(lab.tree, "make_thumbnail", WORK):
+        return None
+    if rules.sleeps_async(lab.tree, "make_thumbnail"):
+        return Finding(
+            False,
+            f"make_thumbnail awaits an async sleep instead of calling time.sleep({WORK}). The sleep stands "
+            "for the image library, which blocks and cannot be awaited: swapping it hides the problem "
+            f"instead of solving it. Put time.sleep({WORK}) back and make the blocking call harmless.",
+        )
+    return Finding(
+        False,
+        f"make_thumbnail no longer calls time.sleep({WORK}): it stands for the image library, which you "
+        "cannot change. Put it back and make the blocking call harmless instead.",
+    )
+
+
 async def check(lab: Lab) -> list[Finding]:
-    trial = await lab.request("POST", "/photos", json={"filename": FILENAME}, heartbeat=True)
-    findings = [expect_response(trial, 202, {"filename": FILENAME})]
-    ran, call = ran_once_after_response(
-        trial, "make_thumbnail", purpose="the thumbnail must still be made, after the response."
+    findings = rules.mistakes(lab)
+    stand_in = _stand_in(lab)
+    if stand_in is not None:
+        findings.append(stand_in)
+    trials = [
+        await lab.request("POST", "/photos", json={"filename": samples.filename(lab.random)}, heartbeat=True)
+        for _ in range(samples.REQUESTS)
+    ]
+    findings.append(expect_response(trials, 202, lambda trial: {"filename": _filename(trial)}))
+    ran, runs = ran_as_task(
+        trials,
+        "make_thumbnail",
+        lambda trial: [_filename(trial)],
+        effect=_effect,
+        purpose="the thumbnail must still be made, after the response.",
     )
     findings.append(ran)
-    wrong = expect_arguments(call, "make_thumbnail", [FILENAME])
-    if wrong:
-        findings.append(wrong)
-    if call is None:
+    if not ran.ok:
         return findings
-    if call.duration < WORK * 0.8:
+    short = [run for run in runs if (run.duration or 0.0) < WORK * 0.8]
+    if short and stand_in is None:
         findings.append(
             Finding(
                 False,
-                f"make_thumbnail was done in {call.duration * 1000:.0f} ms: keep the time.sleep({WORK}), "
-                "it stands for the image library, which you cannot change.",
+                f"make_thumbnail was done in {took(short[0].duration or 0.0)}, though it holds "
+                f"time.sleep({WORK}): does it return before reaching it?",
             )
         )
-    elif trial.stall > FROZEN:
+    stalled = max(trials, key=lambda trial: trial.stall)
+    if stalled.stall > FROZEN:
+        node = rules.function(lab.tree, "make_thumbnail")
+        why = (
+            "time.sleep() blocks its thread, and an `async def` task runs on the event loop's own thread."
+            if isinstance(node, ast.AsyncFunctionDef)
+            else "something blocking ran on the event loop's own thread."
+        )
         findings.append(
             Finding(
                 False,
-                f"While make_thumbnail ran, the server was frozen for {trial.stall:.2f} s: no other "
-                "request could be answered. time.sleep() blocks its thread, and an `async def` task runs "
-                "on the event loop's own thread. Make make_thumbnail a plain `def`: Ravyn runs sync "
-                "tasks on a worker thread.",
+                f"While make_thumbnail ran, the server was frozen for {took(stalled.stall)}: no other "
+                f"request could be answered. {why}",
             )
         )
     else:
         findings.append(
             Finding(
                 True,
-                f"The server kept answering while make_thumbnail worked (longest pause: "
-                f"{trial.stall * 1000:.0f} ms).",
+                "The server kept answering while make_thumbnail worked "
+                f"(longest pause: {took(stalled.stall)}).",
             )
         )
     return findings
@@ -65,9 +100,10 @@ EXERCISE = Exercise(
         "Keep it a background task that takes its time, and keep the server answering meanwhile."
     ),
     template="thumbnails.py",
-    watch=("make_thumbnail",),
+    needs=("make_thumbnail",),
     check=check,
     covers="sync_and_async_tasks",
+    rules=(f"make_thumbnail keeps its time.sleep({WORK}): it stands for a library that blocks.",),
     hints=(
         "An `async def` function runs on the event loop, the one thread that answers every request. "
         "What does time.sleep() do to that thread?",

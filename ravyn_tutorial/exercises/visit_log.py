@@ -4,40 +4,69 @@ from __future__ import annotations
 
 from lilya.requests import Request
 
-from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, expect_response, ran_once_after_response
+from ravyn_tutorial.exercises import rules, samples
+from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
+from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task
 
-PAGE = "/pricing"
-AGENT = "Lynx/2.9"
+PAGES = ("/pricing", "/docs", "/blog", "/about", "/careers")
+
+
+def _values(trial: Trial) -> list[str]:
+    return [str(trial.sent["page"]), trial.headers["user-agent"]]
+
+
+def _effect(trial: Trial) -> str:
+    page, agent = _values(trial)
+    return f"visit to {page} with {agent}"
 
 
 async def check(lab: Lab) -> list[Finding]:
-    trial = await lab.request("POST", "/visits", json={"page": PAGE}, headers={"user-agent": AGENT})
-    findings = [expect_response(trial, 202, {"status": "noted"})]
-    ran, call = ran_once_after_response(
-        trial, "record_visit", purpose="the visit must still be recorded, after the response."
-    )
-    findings.append(ran)
-    if call is None:
-        return findings
-    if any(isinstance(value, Request) for value in call.values()):
-        failure = f" (here: {type(call.error).__name__})" if call.error else ""
+    findings = rules.mistakes(lab)
+    trials = []
+    for _ in range(samples.REQUESTS):
+        page = f"{lab.random.choice(PAGES)}/{lab.random.randrange(1, 100)}"
+        agent = samples.user_agent(lab.random)
+        trials.append(
+            await lab.request("POST", "/visits", json={"page": page}, headers={"user-agent": agent})
+        )
+    findings.append(expect_response(trials, 202, lambda trial: {"status": "noted"}))
+    handed = [
+        run
+        for trial in trials
+        for run in trial.tasks_named("record_visit")
+        if any(isinstance(value, Request) for value in run.values())
+    ]
+    if handed:
+        failure = f" (here: {type(handed[0].error).__name__})" if handed[0].error else ""
         findings.append(
             Finding(
                 False,
                 "record_visit is handed the whole Request. It runs after the response, when the client "
-                f"has gone, and reading the request then fails{failure}. Read what you need in the "
-                "handler, the page and the user-agent header, and pass those values instead.",
+                f"has gone, and reading the request then fails{failure}.",
             )
         )
         return findings
-    if call.error is not None:
-        findings.append(Finding(False, f"record_visit failed: {type(call.error).__name__}: {call.error}"))
-    values = [str(value) for value in call.values()]
-    for wanted, what in ((PAGE, "page"), (AGENT, "user agent")):
-        if any(wanted in value for value in values):
-            findings.append(Finding(True, f"record_visit got the {what}, {wanted!r}, as a plain value."))
+    ran, _ = ran_as_task(
+        trials,
+        "record_visit",
+        _values,
+        effect=_effect,
+        purpose="the visit must still be recorded, after the response, from the page and the user agent.",
+        any_order=True,
+    )
+    findings.append(ran)
+    if ran.ok:
+        unprinted = [trial for trial in trials if not trial.printed(_effect(trial))]
+        if unprinted:
+            findings.append(
+                Finding(
+                    False,
+                    f"record_visit got the right values for {unprinted[0].request} but never printed "
+                    f"{_effect(unprinted[0])!r}: the visit was not recorded.",
+                )
+            )
         else:
-            findings.append(Finding(False, f"record_visit never got the {what} ({wanted!r} in this check)."))
+            findings.append(Finding(True, "Each visit was recorded with its page and user agent."))
     return findings
 
 
@@ -49,7 +78,7 @@ EXERCISE = Exercise(
         "the page and the user agent as plain values, read in the handler."
     ),
     template="visit_log.py",
-    watch=("record_visit",),
+    needs=("record_visit",),
     check=check,
     covers="pitfall_request_in_task_wrong, pitfall_request_values_right",
     hints=(
