@@ -88,14 +88,15 @@ def ran_as_task(
         runs.append(run)
         if run.started < trial.response_done:
             return Finding(False, f"{name} started before the response was complete."), runs
-        if run.error is not None:
-            error = f"{type(run.error).__name__}: {run.error}"
-            return Finding(False, f"{name} failed when Ravyn ran it for {trial.request}: {error}"), runs
         wanted, got = expected(trial), run.values()
         if any_order:
             wanted, got = sorted(wanted, key=shown), sorted(got, key=shown)
         if len(got) != len(wanted) or not all(_matches(g, w) for g, w in zip(got, wanted, strict=True)):
+            # wrong arguments come first: they are often why the task failed
             mismatches.append((trial, run.values(), expected(trial)))
+        elif run.error is not None:
+            error = f"{type(run.error).__name__}: {run.error}"
+            return Finding(False, f"{name} failed when Ravyn ran it for {trial.request}: {error}"), runs
     if mismatches:
         trial, got, wanted = mismatches[0]
         text = f"For {trial.request}, {name} got {_arguments(got)}; it should get {_arguments(wanted)}."
