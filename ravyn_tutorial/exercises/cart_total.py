@@ -8,7 +8,7 @@ from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task
 
 
 def _total(trial: Trial) -> float:
-    return round(sum(trial.sent["prices"]), 2)
+    return round(float(sum(trial.sent["prices"])), 2)
 
 
 async def check(lab: Lab) -> list[Finding]:
