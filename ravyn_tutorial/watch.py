@@ -96,6 +96,8 @@ class Watcher:
         self.poll = poll
         self.settle = settle
         self.exercise: Exercise | None = None
+        self.checked: Stamp = None
+        """The file's modification time and size as last checked (or shown)."""
 
     @property
     def path(self) -> Path:
@@ -115,7 +117,6 @@ class Watcher:
         if not self._begin(current_exercise(Progress(self.folder))):
             return 0
         self.check()
-        last = _stamp(self.path)
         while True:
             key = self._key(fd)
             if key == "q":
@@ -125,21 +126,21 @@ class Watcher:
                 fd = None
             elif key:
                 self._on_key(key)
-                last = _stamp(self.path)
                 if self.exercise is None:
                     return 0
                 continue
             stamp = _stamp(self.path)
-            if stamp == last:
+            if stamp == self.checked:
                 continue
-            last = self._settled(stamp)
-            if last is None:
-                gone = f"{self.path} is gone: press r to get the exercise back, or restore your file."
-                self.console.print(Text(gone, style="yellow"))
+            stamp = self._settled(stamp)
+            if stamp is None:
+                if self.checked is not None:
+                    gone = f"{self.path} is gone: press r to get the exercise back, or restore your file."
+                    self.console.print(Text(gone, style="yellow"))
+                self.checked = None
                 continue
             if self.check() and not self._next():
                 return 0
-            last = _stamp(self.path)
 
     def _key(self, fd: int | None) -> str:
         if fd is None:
@@ -172,6 +173,7 @@ class Watcher:
         write_template(self.folder, exercise, fresh=False)
         with writable(self.folder):
             Progress(self.folder).started(exercise.name)
+        self.checked = _stamp(self.path)
         return True
 
     def _next(self) -> bool:
@@ -191,6 +193,8 @@ class Watcher:
     def check(self) -> bool:
         """Check the current exercise now and show the outcome; whether it passed."""
         exercise = self._current()
+        # taken before the check, so that a save during the check is checked next
+        self.checked = _stamp(self.path)
         if self.console.is_terminal:
             self.console.clear()
         self.console.print(Rule(f"[bold]watch · {exercise.name}[/] · {self.path}", align="left"))
