@@ -40,7 +40,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from ravyn_tutorial.lessons import Lesson
+from ravyn_tutorial.lessons import Lesson, load_lessons
+from ravyn_tutorial.pitfalls import what_went_wrong
 from ravyn_tutorial.receiver import WebhookReceiver, needs_receiver
 from ravyn_tutorial.render import bars, compare_summary, takeaway, timeline_table
 from ravyn_tutorial.serve import LESSON_ENVIRONMENT, MODE_HEADER, REQUEST_HEADER, serve_in_child
@@ -511,6 +512,9 @@ def run_lesson(
             )
         queue_name = getattr(lesson.example, "queue", None)
         console.print(Text("Takeaway: ", style="bold").append_text(takeaway(view, queue_name)))
+        ending = what_went_wrong(lesson.name, view, load_lessons(lesson.root))
+        if ending is not None:
+            console.print(ending)
         if serve:
             current.current = ""
             serve_forever(console, current)
@@ -570,7 +574,7 @@ def run_compare(console: Console, lesson: Lesson, *, port: int = 0, timeout: flo
         console.print(
             Text(
                 "Inline means the same tasks, run before the response is sent: what the handler "
-                "would do if it called them itself.",
+                "would do if it called them itself (a task that fails would then fail the request).",
                 style="dim",
             )
         )
