@@ -71,14 +71,14 @@ class Progress:
         self.entry(name).setdefault("started", _now())
         self.save()
 
-    def checked(self, name: str, passed: bool, path: Path | None = None) -> None:
-        """Count a check; a pass is remembered with the digest of `path`, a
-        failure forgets an earlier pass."""
+    def checked(self, name: str, passed: bool, checked_digest: str | None = None) -> None:
+        """Count a check; a pass is remembered with the digest of the file
+        as it was checked, a failure forgets an earlier pass."""
         entry = self.entry(name)
         entry["checks"] = int(entry.get("checks", 0)) + 1
         if passed:
             entry.setdefault("passed", _now())
-            entry["passed_digest"] = digest(path) if path is not None else None
+            entry["passed_digest"] = checked_digest
         else:
             entry.pop("passed", None)
             entry.pop("passed_digest", None)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ravyn_tutorial.exercises import Exercise, template_text
-from ravyn_tutorial.progress import PROGRESS_FILE, Progress
+from ravyn_tutorial.progress import PROGRESS_FILE, Progress, digest
 
 if TYPE_CHECKING:
     from ravyn_tutorial.checking import Report
@@ -98,10 +98,11 @@ def check_and_record(folder: Path, exercise: Exercise, **options: Any) -> tuple[
     from ravyn_tutorial.checking import check_isolated
 
     target = folder / exercise.file_name
+    before = digest(target)  # taken first: a save during the check is not what passed
     report = check_isolated(exercise, target, **options)
     try:
         with writable(folder):
-            Progress(folder).checked(exercise.name, report.passed, target)
+            Progress(folder).checked(exercise.name, report.passed, before)
     except Unwritable as exc:
         return report, f"Your progress was not saved. {exc}"
     return report, None

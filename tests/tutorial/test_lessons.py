@@ -70,7 +70,7 @@ def test_compare_shows_the_same_work_inline_and_in_the_background(cli: CliRunner
     assert inline >= inline_work * 0.95, "inline, the response waits for the work"
     assert background < background_work, "in the background, the response comes first"
     assert background < inline
-    assert "sooner" in result.output
+    assert "Same work both times" in result.output  # "n times sooner" depends on the load
 
 
 def test_compare_of_a_lesson_with_several_tasks(cli: CliRunner, in_checkout: Path) -> None:
