@@ -105,10 +105,13 @@ SIDE_CHANNELS = {
 
 
 def side_channels(tree: ast.Module) -> list[tuple[int, str]]:
-    """`(line, what)` for each call that starts work outside Ravyn's runner."""
+    """`(line, what)` for each call that starts work outside Ravyn's runner
+    and leaves it running: an awaited call (`await loop.run_in_executor(...)`
+    inside a task) is waited for, so it is not one."""
+    awaited = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Await)}
     found = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call) and id(node) not in awaited:
             last = dotted(node.func).rsplit(".", 1)[-1]
             if last in SIDE_CHANNELS:
                 found.append((node.lineno, SIDE_CHANNELS[last]))

@@ -404,3 +404,82 @@ def test_the_requests_vary_with_the_seed_and_replay_with_it(tmp_path: Path) -> N
     assert sent[0] == sent[1]
     assert sent[0] != sent[2]
     assert len(set(sent[0])) == len(sent[0]) >= 3
+
+
+POINTS_LINES = (
+    "        POINTS[customer] += int(amount)\n"
+    '        print(f"{customer} now has {POINTS[customer]} points")\n'
+)
+POINTS_TRY = (
+    "    try:\n"
+    + POINTS_LINES
+    + '    except KeyError:\n        logger.exception("could not add loyalty points for %s", customer)\n'
+)
+POINTS_PLAIN = POINTS_LINES.replace("        ", "    ")
+
+RIGHT_IN_OTHER_WORDS = [
+    (
+        "thumbnails",
+        "the blocking call awaited on an executor, inside an async task",
+        (
+            ("import time\n", "import asyncio\nimport time\n"),
+            ("def make_thumbnail", "async def make_thumbnail"),
+            (
+                "    time.sleep(0.5)\n",
+                "    await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.5)\n",
+            ),
+        ),
+    ),
+    (
+        "thumbnails",
+        "the blocking call awaited in a worker thread, inside an async task",
+        (
+            ("import time\n", "import time\n\nimport anyio\n"),
+            ("def make_thumbnail", "async def make_thumbnail"),
+            ("    time.sleep(0.5)\n", "    await anyio.to_thread.run_sync(time.sleep, 0.5)\n"),
+        ),
+    ),
+    (
+        "slow_signup",
+        "a BackgroundTask on the response instead of a parameter",
+        (
+            (
+                "from ravyn import BackgroundTasks, Ravyn, post",
+                "from ravyn import BackgroundTask, Ravyn, post\nfrom ravyn.responses import JSONResponse",
+            ),
+            (SIGNUP_DEF, "def signup(email: str) -> JSONResponse:"),
+            (SIGNUP_TASK, ""),
+            (
+                '    return {"email": email, "status": "registered"}',
+                '    body = {"email": email, "status": "registered"}\n'
+                "    task = BackgroundTask(send_welcome_email, email)\n"
+                "    return JSONResponse(body, status_code=201, background=task)",
+            ),
+        ),
+    ),
+    (
+        "loyalty_points",
+        "no try/except at all: Ravyn logs the failing task",
+        (
+            (
+                POINTS_TRY,
+                POINTS_PLAIN,
+            ),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "way", "edits"),
+    RIGHT_IN_OTHER_WORDS,
+    ids=[f"{name}: {way}" for name, way, _ in RIGHT_IN_OTHER_WORDS],
+)
+def test_a_right_fix_in_other_words_passes_too(
+    tmp_path: Path, name: str, way: str, edits: tuple[tuple[str, str], ...]
+) -> None:
+    source = _source(WrongFix(name, way, edits, ""))
+
+    report = _check(tmp_path, name, source, SEEDS[1])
+
+    assert report.passed, [f.text for f in report.findings if not f.ok]
