@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[2]
-SOLUTIONS = Path(__file__).resolve().parent / "solutions"
+SOLUTIONS = ROOT / "ravyn_tutorial" / "exercises" / "solutions"
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ravyn.tutorial.cli import app
-from ravyn.tutorial.lessons import load_lessons
+from ravyn_tutorial.cli import app
+from ravyn_tutorial.lessons import load_lessons
 
 from .conftest import ROOT
 
@@ -45,6 +45,11 @@ def test_run_draws_the_lessons_timeline(cli: CliRunner, in_checkout: Path, name:
     assert "Takeaway:" in output
     assert "Traceback" not in output
     assert max(len(line) for line in output.splitlines()) <= 80
+    assert "for another -" not in output
+    if name.startswith("pitfall_") and name.endswith("_wrong"):
+        lines = [line for line in output.splitlines() if line.strip()]
+        assert "What went wrong:" in output
+        assert lines[-1].startswith("The fix: ravyn-tutorial run "), "a pitfall ends on what went wrong"
 
 
 def _times(output: str, label: str) -> tuple[float, float]:
@@ -65,7 +70,7 @@ def test_compare_shows_the_same_work_inline_and_in_the_background(cli: CliRunner
     assert inline >= inline_work * 0.95, "inline, the response waits for the work"
     assert background < background_work, "in the background, the response comes first"
     assert background < inline
-    assert "sooner" in result.output
+    assert "Same work both times" in result.output  # "n times sooner" depends on the load
 
 
 def test_compare_of_a_lesson_with_several_tasks(cli: CliRunner, in_checkout: Path) -> None:
@@ -131,4 +136,16 @@ def test_without_a_command_it_says_where_to_begin(cli: CliRunner, in_checkout: P
 
     assert result.exit_code == 0
     assert "ravyn-tutorial run quick_start" in result.output
-    assert "ravyn-tutorial start slow_signup" in result.output
+    assert "ravyn-tutorial watch" in result.output
+
+
+def test_compare_shows_the_500_a_handler_calling_the_failing_task_would_answer(
+    cli: CliRunner, in_checkout: Path
+) -> None:
+    result = cli.invoke(app, ["run", "pitfall_silent_error_wrong", "--compare"])
+
+    assert result.exit_code == 0, result.output
+    status = next(line for line in result.output.splitlines() if line.startswith("status"))
+    assert status.split()[1:] == ["500", "202"]
+    assert "← 500 in" in result.output
+    assert "issue_refund failing fails the request" in " ".join(result.output.split())

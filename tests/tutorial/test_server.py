@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import queue
 import re
@@ -19,9 +20,9 @@ import pytest
 
 from ravyn import BackgroundTasks, Ravyn, post
 from ravyn.testing import record
-from ravyn.tutorial.runner import LessonServer, ServerFailed, send
-from ravyn.tutorial.serve import EventStream, TutorialApp, bind_socket
-from ravyn.tutorial.timeline import Event
+from ravyn_tutorial.runner import LessonServer, ServerFailed, send
+from ravyn_tutorial.serve import EventStream, TutorialApp, bind_socket
+from ravyn_tutorial.timeline import Event
 
 from .conftest import ROOT
 
@@ -120,6 +121,41 @@ def test_inline_mode_holds_the_response_until_the_tasks_are_done() -> None:
     assert background.index("response_complete") < background.index("task_started")
 
 
+def test_inline_mode_answers_500_when_a_task_fails_as_the_handler_would() -> None:
+    def refund(payment: str) -> None:
+        raise KeyError("amount")
+
+    @post("/refunds", status_code=202)
+    def request_refund(payment: str, tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(refund, payment)
+        return {"status": "refund requested"}
+
+    class Sink:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def write(self, text: str) -> int:
+            self.lines.append(text)
+            return len(text)
+
+        def flush(self) -> None:
+            pass
+
+    sink = Sink()
+    wrapped = TutorialApp(Ravyn(routes=[request_refund]), EventStream(sink), observe=True)  # type: ignore[arg-type]
+
+    async def both() -> tuple[int | None, int | None]:
+        inline = await record(
+            wrapped, "POST", "/refunds", json={"payment": "p1"}, headers={"x-tutorial-mode": "inline"}
+        )
+        background = await record(wrapped, "POST", "/refunds", json={"payment": "p1"})
+        return inline.status, background.status
+
+    assert anyio.run(both) == (500, 202)
+    sent = [json.loads(line) for line in "".join(sink.lines).splitlines() if '"response_sent"' in line]
+    assert sent[0]["status"] == 500 and sent[0]["failed"].endswith("refund")
+
+
 def _read_lines(stream: object, into: queue.Queue[str]) -> None:
     for line in stream:  # type: ignore[attr-defined]
         into.put(line)
@@ -141,7 +177,7 @@ def _wait_for(lines: queue.Queue[str], pattern: str, seen: list[str], timeout: f
 
 def test_serve_keeps_the_server_up_until_ctrl_c() -> None:
     env = {**os.environ, "COLUMNS": "100", "PYTHONIOENCODING": "utf-8"}
-    command = [sys.executable, "-m", "ravyn.tutorial", "run", "quick_start", "--serve"]
+    command = [sys.executable, "-m", "ravyn_tutorial", "run", "quick_start", "--serve"]
     process = subprocess.Popen(
         command,
         cwd=ROOT,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from ravyn.tutorial.render import takeaway
-from ravyn.tutorial.timeline import Event, RequestView, format_duration
+import re
+
+from ravyn_tutorial.render import takeaway
+from ravyn_tutorial.timeline import Event, RequestView, format_duration
 
 
 def _view(*events: tuple[str, float, dict[str, object]]) -> RequestView:
@@ -91,3 +93,65 @@ def test_retries_losses_and_the_apps_task_counters_are_shown() -> None:
     assert texts["task_retrying"] == "↻ send_webhook attempt 1 failed, retrying"
     assert texts["task_lost"] == "✘ export_orders lost at shutdown"
     assert texts["task_stats"] == "task_stats: 2 started, 1 succeeded, 0 failed, 1 retried, 1 lost"
+
+
+def test_a_task_done_before_the_client_read_its_answer_never_gets_a_negative_figure() -> None:
+    view = _view(
+        ("request_sent", 0.0, {"method": "POST", "path": "/x"}),
+        ("response_sent", 0.001, {"status": 201}),
+        ("task_started", 0.0015, {"name": "note"}),
+        ("task_finished", 0.0018, {"name": "note", "duration": 0.0003}),
+        ("response", 0.0025, {"status": 201, "reason": "Created", "body": "{}", "elapsed": 0.0025}),
+        ("call_complete", 0.003, {}),
+    )
+
+    said = takeaway(view).plain
+
+    assert "-" not in said.replace("no-one", "")
+    assert "note ran after the response was sent, and nobody waited for them" in said
+
+
+def test_a_task_has_one_duration_wherever_it_is_shown() -> None:
+    from rich.console import Console
+
+    from ravyn_tutorial.render import bars, timeline_table
+
+    # the runner measured 104.6 ms; the events' own clock says 110 ms
+    view = _view(
+        ("request_sent", 0.0, {"method": "POST", "path": "/x"}),
+        ("response", 0.003, {"status": 201, "reason": "Created", "body": "{}", "elapsed": 0.003}),
+        ("task_started", 0.004, {"name": "job"}),
+        ("task_finished", 0.114, {"name": "job", "duration": 0.1046}),
+        ("call_complete", 0.115, {}),
+    )
+    console = Console(width=80, record=True, file=__import__("io").StringIO())
+    console.print(timeline_table(view))
+    console.print(bars(view, 80))
+    console.print(takeaway(view))
+    drawn = console.export_text()
+
+    figures = set(re.findall(r"job finished in ([\d.]+ m?s)", drawn))
+    bar = re.search(r"^job\s+█+\s+([\d.]+ m?s)$", drawn, re.MULTILINE)
+    assert figures == {"105 ms"}
+    assert bar is not None and bar.group(1) == "105 ms", drawn
+
+
+def test_a_pitfall_lesson_ends_on_what_went_wrong_and_where_the_fix_is() -> None:
+    from ravyn_tutorial.pitfalls import what_went_wrong
+
+    view = _view(
+        ("request_sent", 0.0, {"method": "POST", "path": "/refunds"}),
+        ("response", 0.002, {"status": 202, "reason": "Accepted", "body": "{}", "elapsed": 0.002}),
+        ("task_started", 0.003, {"name": "issue_refund"}),
+        ("task_failed", 0.05, {"name": "issue_refund", "duration": 0.047, "error": "KeyError: 'amount'"}),
+    )
+    lessons = ["pitfall_silent_error_wrong", "pitfall_logged_error_right", "quick_start"]
+
+    ending = what_went_wrong("pitfall_silent_error_wrong", view, lessons)
+
+    assert ending is not None
+    assert ending.plain.startswith(
+        "What went wrong: issue_refund failed (KeyError: 'amount') after the client"
+    )
+    assert ending.plain.endswith("The fix: ravyn-tutorial run pitfall_logged_error_right")
+    assert what_went_wrong("quick_start", view, lessons) is None

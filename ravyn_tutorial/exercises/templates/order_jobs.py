@@ -16,10 +16,12 @@ Check your work:  ravyn-tutorial check order_jobs
 Stuck?            ravyn-tutorial hint order_jobs
 """
 
+from itertools import count
+
 from ravyn import BackgroundTasks, Ravyn, post
 from ravyn.responses import JSONResponse
 
-ORDER_ID = 1001
+ORDER_IDS = count(1001)  # each order gets the next number
 
 
 def send_receipt(email: str, order_id: int) -> None:
@@ -36,9 +38,10 @@ def notify_warehouse(order_id: int) -> None:
 
 @post("/orders")
 def place_order(email: str, sku: str, quantity: int) -> JSONResponse:
+    order_id = next(ORDER_IDS)
     jobs = BackgroundTasks()
-    jobs.add_task(send_receipt, email, ORDER_ID)
-    return JSONResponse({"order_id": ORDER_ID, "status": "placed"}, status_code=201)
+    jobs.add_task(send_receipt, email, order_id)
+    return JSONResponse({"order_id": order_id, "status": "placed"}, status_code=201)
 
 
 app = Ravyn()

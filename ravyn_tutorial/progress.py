@@ -3,25 +3,39 @@
 A small JSON file, `.ravyn-tutorial.json`, next to the exercise files:
 
 ```json
-{"version": 1, "exercises": {"slow_signup": {"started": "...", "hints": 1, "checks": 2, "passed": "..."}}}
+{"version": 1, "exercises": {"slow_signup": {"started": "...", "hints": 1, "checks": 2,
+                                             "passed": "...", "passed_digest": "..."}}}
 ```
+
+A pass holds for the file as it was when it passed: `passed_digest` is the
+SHA-256 of that file, and once the file changes its status is `changed`
+until it is checked again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PROGRESS_FILE", "Progress"]
+__all__ = ["PROGRESS_FILE", "Progress", "digest"]
 
 PROGRESS_FILE = ".ravyn-tutorial.json"
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def digest(path: Path) -> str | None:
+    """The SHA-256 of a file's bytes, or `None` if it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 class Progress:
@@ -57,12 +71,22 @@ class Progress:
         self.entry(name).setdefault("started", _now())
         self.save()
 
-    def checked(self, name: str, passed: bool) -> None:
+    def checked(self, name: str, passed: bool, checked_digest: str | None = None) -> None:
+        """Count a check; a pass is remembered with the digest of the file
+        as it was checked, a failure forgets an earlier pass."""
         entry = self.entry(name)
         entry["checks"] = int(entry.get("checks", 0)) + 1
         if passed:
             entry.setdefault("passed", _now())
+            entry["passed_digest"] = checked_digest
+        else:
+            entry.pop("passed", None)
+            entry.pop("passed_digest", None)
         self.save()
+
+    def hints_seen(self, name: str) -> int:
+        """How many hints of `name` have been shown."""
+        return int(self.exercises.get(name, {}).get("hints", 0))
 
     def next_hint(self, name: str, available: int) -> int:
         """The index of the hint to show now (0-based), remembered for next time."""
@@ -73,8 +97,11 @@ class Progress:
         return min(shown, available - 1)
 
     def status(self, name: str) -> str:
-        """`passed`, `started` or `new`."""
+        """`passed`, `changed` (passed, but the file changed since), `started` or `new`."""
         entry = self.exercises.get(name, {})
         if entry.get("passed"):
-            return "passed"
+            wanted = entry.get("passed_digest")
+            if wanted is None or digest(self.folder / f"{name}.py") == wanted:
+                return "passed"
+            return "changed"
         return "started" if entry.get("started") else "new"

@@ -1,6 +1,6 @@
 """What one request looked like, built from the events of the client and the server.
 
-The CLI feeds [`RequestView.apply`][ravyn.tutorial.timeline.RequestView.apply]
+The CLI feeds [`RequestView.apply`][ravyn_tutorial.timeline.RequestView.apply]
 with events as they arrive (from its HTTP client and from the server's event
 stream); `render` draws the view at any moment, which is how the timeline is
 drawn live.
@@ -71,10 +71,16 @@ class TaskSpan:
     start: float
     end: float | None = None
     error: str | None = None
+    measured: float | None = None
+    """How long it ran, as Ravyn's runner measured it (seconds)."""
 
     @property
     def duration(self) -> float | None:
-        return None if self.end is None else self.end - self.start
+        """The runner's figure when there is one, so that every place that
+        shows this task's duration shows the same number."""
+        if self.measured is not None:
+            return self.measured
+        return None if self.end is None else max(self.end - self.start, 0.0)
 
 
 def format_duration(seconds: float) -> str:
@@ -145,6 +151,8 @@ class RequestView:
         elif kind == "response_sent":
             self.sent_at = at
             held = ", held back until the work was done" if event.get("held") else ""
+            if event.get("failed"):
+                held = f": {event.get('failed')} failed, as it would have failed a handler calling it itself"
             self._row(at, "server", kind, f"response {event.get('status')} sent{held}")
         elif kind == "task_started":
             self.tasks.append(TaskSpan(str(event.get("name")), at))
@@ -157,6 +165,7 @@ class RequestView:
                 span = TaskSpan(name, at - duration)
                 self.tasks.append(span)
             span.end = at
+            span.measured = duration
             if kind == "task_failed":
                 span.error = str(event.get("error"))
                 text = f"✘ {name} failed after {format_duration(duration)}"

@@ -3,7 +3,7 @@
 The examples live in the repository (`docs_src/`), not in the installed
 package, so lessons need a checkout: run the tutorial from its root folder.
 The catalogue is imported dynamically and read through the small
-[`ExampleLike`][ravyn.tutorial.lessons.ExampleLike] protocol, so this module
+[`ExampleLike`][ravyn_tutorial.lessons.ExampleLike] protocol, so this module
 does not depend on the catalogue's own code.
 """
 
@@ -87,7 +87,7 @@ def find_root(start: Path | None = None) -> Path:
         "The lessons are the guide's examples in docs_src/, which come with the repository, "
         "not with the installed package. Run this command from the root of a checkout "
         "(the folder that holds docs_src/), for example:\n"
-        "    git clone <the repository> && cd <it> && python -m ravyn.tutorial list\n"
+        "    git clone <the repository> && cd <it> && python -m ravyn_tutorial list\n"
         "The exercises (start, check, hint) work from any folder."
     )
 

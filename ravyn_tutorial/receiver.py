@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ravyn.tutorial.timeline import Event
+from ravyn_tutorial.timeline import Event
 
 __all__ = ["URL_FIELDS", "WebhookReceiver", "needs_receiver"]
 

@@ -8,7 +8,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ravyn.tutorial.timeline import RequestView, Row, format_duration, format_offset
+from ravyn_tutorial.timeline import RequestView, Row, format_duration, format_offset
 
 __all__ = ["bars", "compare_summary", "takeaway", "timeline_table"]
 
@@ -60,25 +60,32 @@ def timeline_table(view: RequestView, *, compact: bool = False) -> Table:
 def bars(view: RequestView, width: int = 80, *, compact: bool = False, scale: float = 0.0) -> RenderableType:
     """A little Gantt chart: the client's wait, then each task, on one scale
     (at least `scale` seconds wide, to draw two charts alike). `compact` draws
-    only the client's wait and the whole of the tasks' work."""
-    spans: list[tuple[str, float, float, str]] = []
+    only the client's wait and the whole of the tasks' work. A finished task's
+    figure is the runner's own, the one its row in the table shows."""
+    # (label, start, end, style, the duration written beside the bar)
+    spans: list[tuple[str, float, float, str, float]] = []
     if view.elapsed is not None:
-        spans.append(("client" if compact else "client waited", 0.0, view.elapsed, "bold cyan"))
+        label = "client" if compact else "client waited"
+        spans.append((label, 0.0, view.elapsed, "bold cyan", view.elapsed))
     ended = [task for task in view.tasks if task.end is not None]
     if compact and ended:
         start, end = min(t.start for t in ended), max(t.end or 0.0 for t in ended)
-        spans.append(("tasks", start, end, "red" if any(t.error for t in ended) else "magenta"))
+        style = "red" if any(t.error for t in ended) else "magenta"
+        alone = ended[0].duration if len(ended) == 1 else None
+        spans.append(("tasks", start, end, style, end - start if alone is None else alone))
     elif not compact:
         for task in view.tasks:
-            end = task.end if task.end is not None else view.span
-            spans.append((task.name, task.start, end, "red" if task.error else "magenta"))
+            took = task.duration if task.end is not None else None
+            end = view.span if took is None else task.start + took
+            shown = took if took is not None else end - task.start
+            spans.append((task.name, task.start, end, "red" if task.error else "magenta", shown))
     if not spans:
         return Text("")
-    total = max(scale, *(end for _, _, end, _ in spans)) or 1e-9
-    label_width = min(max(len(name) for name, *_ in spans), 22)
+    total = max(scale, *(span[2] for span in spans)) or 1e-9
+    label_width = min(max(len(span[0]) for span in spans), 22)
     bar_width = max(width - label_width - 12, 6)
     lines = Text()
-    for name, start, end, style in spans:
+    for name, start, end, style, took in spans:
         label = name if len(name) <= label_width else name[: label_width - 1] + "…"
         first = int(start / total * bar_width)
         length = max(1, round((end - start) / total * bar_width))
@@ -87,7 +94,7 @@ def bars(view: RequestView, width: int = 80, *, compact: bool = False, scale: fl
         lines.append(" " * first)
         lines.append("█" * length, style=style)
         lines.append(" " * (bar_width - first - length))
-        lines.append(f" {format_duration(end - start):>9}\n")
+        lines.append(f" {format_duration(took):>9}\n")
     lines.rstrip()
     return lines
 
@@ -114,10 +121,11 @@ def takeaway(view: RequestView, queue: str | None = None) -> Text:
     work_end = view.work_end or view.elapsed
     names = _and(list(dict.fromkeys(t.name for t in finished)))
     if len(after) == len(finished):
-        line = (
-            f"{answer}; {names} went on for another {format_duration(work_end - view.elapsed)} "
-            "with nobody waiting."
-        )
+        later = work_end - view.elapsed
+        if later > 0:
+            line = f"{answer}; {names} went on for another {format_duration(later)} with nobody waiting."
+        else:  # quick tasks may end before the client has read the whole response
+            line = f"{answer}; {names} ran after the response was sent, and nobody waited for them."
     else:
         line = f"{answer}, and it waited for {names}."
     failed = [t for t in finished if t.error]
@@ -142,6 +150,7 @@ def compare_summary(inline: RequestView, background: RequestView, width: int = 8
         return "—" if value is None else format_duration(value)
 
     table.add_row("client had its response after", cell(inline.elapsed), cell(background.elapsed))
+    table.add_row("status", str(inline.status or "—"), str(background.status or "—"))
     table.add_row("the work was done after", cell(inline.work_end), cell(background.work_end))
     parts: Sequence[RenderableType] = [table]
     if inline.elapsed and background.elapsed:
@@ -156,4 +165,14 @@ def compare_summary(inline: RequestView, background: RequestView, width: int = 8
                 + (f", {ratio:.0f} times sooner." if ratio >= 2 else ".")
             )
         parts = [table, Text(""), Text(line, style="bold")]
+        if inline.status is not None and inline.status >= 500 and (background.status or 0) < 500:
+            failed = inline.failed[0].name if inline.failed else "a task"
+            parts.append(
+                Text(
+                    f"Inline, {failed} failing fails the request: the client gets a {inline.status}. "
+                    f"As a background task it still got its {background.status}, and the failure went "
+                    "to the log.",
+                    style="bold red",
+                )
+            )
     return Group(*parts)

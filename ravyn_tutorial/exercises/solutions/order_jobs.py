@@ -1,9 +1,11 @@
 """A solution of the order_jobs exercise: three add_task calls, handed to the response."""
 
+from itertools import count
+
 from ravyn import BackgroundTasks, Ravyn, post
 from ravyn.responses import JSONResponse
 
-ORDER_ID = 1001
+ORDER_IDS = count(1001)  # each order gets the next number
 
 
 def send_receipt(email: str, order_id: int) -> None:
@@ -20,11 +22,12 @@ def notify_warehouse(order_id: int) -> None:
 
 @post("/orders")
 def place_order(email: str, sku: str, quantity: int) -> JSONResponse:
+    order_id = next(ORDER_IDS)
     jobs = BackgroundTasks()
-    jobs.add_task(send_receipt, email, ORDER_ID)
+    jobs.add_task(send_receipt, email, order_id)
     jobs.add_task(reserve_stock, sku, quantity)
-    jobs.add_task(notify_warehouse, ORDER_ID)
-    return JSONResponse({"order_id": ORDER_ID, "status": "placed"}, status_code=201, background=jobs)
+    jobs.add_task(notify_warehouse, order_id)
+    return JSONResponse({"order_id": order_id, "status": "placed"}, status_code=201, background=jobs)
 
 
 app = Ravyn()

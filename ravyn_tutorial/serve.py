@@ -1,7 +1,7 @@
 """The launcher that serves a lesson in a process of its own.
 
 ```
-python -m ravyn.tutorial.serve docs_src.background_tasks.quick_start:app --port 0
+python -m ravyn_tutorial.serve docs_src.background_tasks.quick_start:app --port 0
 ```
 
 `ravyn-tutorial run` starts it through a forkserver (`serve_in_child`), or
@@ -14,7 +14,7 @@ loopback socket:
 |------------------|---------------------------------------------|
 | `ready`          | `port` (the one really bound), `requested`  |
 | `received`       | `request`, `method`, `path`                 |
-| `response_sent`  | `request`, `status`                         |
+| `response_sent`  | `request`, `status`, `held`, `failed`       |
 | `call_complete`  | `request` (its background tasks are done)  |
 | `task_started`   | `request`, `name`                           |
 | `task_finished`  | `request`, `name`, `duration` (seconds)     |
@@ -31,7 +31,11 @@ Two request headers steer it: `x-tutorial-request` names the request in the
 events (otherwise `r1`, `r2`, ...), and `x-tutorial-mode: inline` holds the
 response back until the whole ASGI call, background tasks included, is over:
 the client then waits for the work exactly as if the handler had done it
-before returning. That is how `run --compare` shows both ways with the same code.
+before returning. A task that fails then fails the request, as it would have
+failed a handler calling the function itself: the held response is replaced
+by the 500 Ravyn answers for an unhandled error (`response_sent` carries
+`failed`, the task's name). That is how `run --compare` shows both ways with
+the same code.
 """
 
 from __future__ import annotations
@@ -172,6 +176,11 @@ class TutorialApp:
         token = _request_id.set(label)
         held: list[Message] = []
         status: int | None = None
+        failed: list[str] = []
+
+        def note_failure(event: TaskEvent) -> None:
+            if event.kind == "failed":
+                failed.append(event.name)
 
         async def watch(message: Message) -> None:
             nonlocal status
@@ -187,13 +196,18 @@ class TutorialApp:
 
         try:
             self.stream.emit("received", method=scope["method"], path=scope["path"])
-            if self.observe:
-                with observe_tasks(task_listener(self.stream)):
+            with observe_tasks(note_failure):
+                if self.observe:
+                    with observe_tasks(task_listener(self.stream)):
+                        await self.app(scope, receive, watch)
+                else:
                     await self.app(scope, receive, watch)
-            else:
-                await self.app(scope, receive, watch)
+            if held and failed:
+                held, status = _server_error(), 500
             if held:
-                self.stream.emit("response_sent", status=status, held=True)
+                self.stream.emit(
+                    "response_sent", status=status, held=True, failed=failed[0] if failed else None
+                )
             for message in held:
                 await send(message)
             self.stream.emit("call_complete")
@@ -202,6 +216,16 @@ class TutorialApp:
                 self.stream.emit("task_stats", **stats())
         finally:
             _request_id.reset(token)
+
+
+def _server_error() -> list[Message]:
+    """The messages of the 500 Ravyn sends when a handler raises."""
+    body = b'{"detail":"Internal Server Error"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    return [
+        {"type": "http.response.start", "status": 500, "headers": headers},
+        {"type": "http.response.body", "body": body, "more_body": False},
+    ]
 
 
 def load_app(target: str) -> ASGIApp:
@@ -289,8 +313,8 @@ def serve_in_child(target: str, cwd: str, host: str, port: int, events_port: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m ravyn.tutorial.serve module:app [--port N] [--events PORT]`."""
-    parser = argparse.ArgumentParser(prog="python -m ravyn.tutorial.serve")
+    """`python -m ravyn_tutorial.serve module:app [--port N] [--events PORT]`."""
+    parser = argparse.ArgumentParser(prog="python -m ravyn_tutorial.serve")
     parser.add_argument("target", help="module:attribute of the ASGI app")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: any free port; a busy one is swapped")

@@ -1,9 +1,9 @@
 """The terminal tutorial: run the guide's examples and fix small broken apps.
 
 ```
-python -m ravyn.tutorial list          # or: ravyn-tutorial list
-python -m ravyn.tutorial run quick_start
-python -m ravyn.tutorial start slow_signup
+python -m ravyn_tutorial list          # or: ravyn-tutorial list
+python -m ravyn_tutorial run quick_start
+python -m ravyn_tutorial start slow_signup
 ```
 
 The lessons are the examples in the repository's `docs_src/`, so `list` and

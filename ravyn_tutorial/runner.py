@@ -1,9 +1,9 @@
 """Running a lesson for real: uvicorn in a process of its own, a client, a live timeline.
 
-[`LessonServer`][ravyn.tutorial.runner.LessonServer] serves `<module>:app`
-with `ravyn.tutorial.serve` on a free 127.0.0.1 port, in a process forked by
+[`LessonServer`][ravyn_tutorial.runner.LessonServer] serves `<module>:app`
+with `ravyn_tutorial.serve` on a free 127.0.0.1 port, in a process forked by
 a forkserver that has already imported ravyn and uvicorn (or, where there is
-no forkserver, as `python -m ravyn.tutorial.serve`), and turns the JSON
+no forkserver, as `python -m ravyn_tutorial.serve`), and turns the JSON
 lines the server sends to a loopback socket into `Event`s on a queue. `send` makes the
 lesson's request with the standard library's HTTP client (no extra
 dependency) and puts the client's own events on the same queue, with the
@@ -40,11 +40,12 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from ravyn.tutorial.lessons import Lesson
-from ravyn.tutorial.receiver import WebhookReceiver, needs_receiver
-from ravyn.tutorial.render import bars, compare_summary, takeaway, timeline_table
-from ravyn.tutorial.serve import LESSON_ENVIRONMENT, MODE_HEADER, REQUEST_HEADER, serve_in_child
-from ravyn.tutorial.timeline import Event, RequestView, format_offset
+from ravyn_tutorial.lessons import Lesson, load_lessons
+from ravyn_tutorial.pitfalls import what_went_wrong
+from ravyn_tutorial.receiver import WebhookReceiver, needs_receiver
+from ravyn_tutorial.render import bars, compare_summary, takeaway, timeline_table
+from ravyn_tutorial.serve import LESSON_ENVIRONMENT, MODE_HEADER, REQUEST_HEADER, serve_in_child
+from ravyn_tutorial.timeline import Event, RequestView, format_offset
 
 __all__ = [
     "LessonServer",
@@ -115,10 +116,10 @@ class _Forked:
 
 
 class _Spawned:
-    """A server started as `python -m ravyn.tutorial.serve`, where there is no forkserver."""
+    """A server started as `python -m ravyn_tutorial.serve`, where there is no forkserver."""
 
     def __init__(self, target: str, cwd: Path, host: str, port: int, events_port: int, tail: Tail) -> None:
-        command = [sys.executable, "-m", "ravyn.tutorial.serve", target, "--host", host, "--port", str(port)]
+        command = [sys.executable, "-m", "ravyn_tutorial.serve", target, "--host", host, "--port", str(port)]
         command += ["--events", str(events_port)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", **LESSON_ENVIRONMENT}
         self.process = subprocess.Popen(
@@ -174,7 +175,7 @@ def _forkserver() -> multiprocessing.context.ForkServerContext | None:
         if "forkserver" not in multiprocessing.get_all_start_methods():
             return None
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["ravyn.tutorial.serve"])
+        context.set_forkserver_preload(["ravyn_tutorial.serve"])
         _FORKSERVER = context
     return _FORKSERVER
 
@@ -511,6 +512,9 @@ def run_lesson(
             )
         queue_name = getattr(lesson.example, "queue", None)
         console.print(Text("Takeaway: ", style="bold").append_text(takeaway(view, queue_name)))
+        ending = what_went_wrong(lesson.name, view, load_lessons(lesson.root))
+        if ending is not None:
+            console.print(ending)
         if serve:
             current.current = ""
             serve_forever(console, current)
@@ -570,7 +574,7 @@ def run_compare(console: Console, lesson: Lesson, *, port: int = 0, timeout: flo
         console.print(
             Text(
                 "Inline means the same tasks, run before the response is sent: what the handler "
-                "would do if it called them itself.",
+                "would do if it called them itself (a task that fails would then fail the request).",
                 style="dim",
             )
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from ravyn.tutorial.exercises import (
+from ravyn_tutorial.exercises import (
     cart_total,
     loyalty_points,
     order_jobs,
@@ -16,9 +16,9 @@ from ravyn.tutorial.exercises import (
     thumbnails,
     visit_log,
 )
-from ravyn.tutorial.exercises.base import Exercise, Finding, Lab, Trial
+from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
 
-__all__ = ["EXERCISES", "Exercise", "Finding", "Lab", "Trial", "template_text"]
+__all__ = ["EXERCISES", "Exercise", "Finding", "Lab", "Trial", "solution_text", "template_text"]
 
 EXERCISES: dict[str, Exercise] = {
     module.EXERCISE.name: module.EXERCISE
@@ -29,5 +29,12 @@ EXERCISES: dict[str, Exercise] = {
 def template_text(exercise: Exercise) -> str:
     """The broken app's source, as shipped in the package."""
     return (
-        resources.files("ravyn.tutorial.exercises.templates").joinpath(exercise.template).read_text("utf-8")
+        resources.files("ravyn_tutorial.exercises.templates").joinpath(exercise.template).read_text("utf-8")
+    )
+
+
+def solution_text(exercise: Exercise) -> str:
+    """A reference solution's source, as shipped in the package."""
+    return (
+        resources.files("ravyn_tutorial.exercises.solutions").joinpath(exercise.template).read_text("utf-8")
     )

@@ -1,0 +1,233 @@
+"""Running an exercise's check on the learner's file, safely.
+
+`run_check` runs a check in this process: the learner's module is imported
+fresh, its prints and logs are kept off the terminal (they show up in the
+recorded timeline instead), and the logging setup it changes (building a
+Lilya app reconfigures logging) is put back afterwards. The tests drive
+checks this way.
+
+`check_isolated` runs the same check in a child process with a time limit
+that always lands: a handler that blocks forever, sync or async, cannot
+hold the tutorial, because the child is stopped and the learner gets one
+plain sentence instead of a traceback. The commands use it.
+
+```
+python -m ravyn_tutorial.checking EXERCISE FILE SEED REPORT.json
+```
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from ravyn_tutorial.exercises import EXERCISES, Exercise, Finding, Lab
+from ravyn_tutorial.learner import LearnerError, load_module
+
+__all__ = ["CHECK_TIMEOUT", "Report", "TrialSummary", "check_isolated", "run_check"]
+
+CHECK_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """One request of a check, as the learner sees it."""
+
+    request: str
+    status: int | None
+    response_time: float
+    """Seconds until the response was complete."""
+    timeline: str
+    """The recorded timeline, one event a line."""
+
+
+@dataclass
+class Report:
+    """The outcome of one check."""
+
+    exercise: str
+    path: Path
+    seed: int
+    findings: list[Finding] = field(default_factory=list)
+    trials: list[TrialSummary] = field(default_factory=list)
+    error: LearnerError | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and bool(self.findings) and all(f.ok for f in self.findings)
+
+    def to_json(self) -> str:
+        """The report as JSON, to cross a process boundary."""
+        error = None
+        if self.error is not None:
+            error = {k: v for k, v in vars(self.error).items() if not k.startswith("_")}
+            error["path"] = str(self.error.path)
+        return json.dumps(
+            {
+                "exercise": self.exercise,
+                "path": str(self.path),
+                "seed": self.seed,
+                "findings": [asdict(f) for f in self.findings],
+                "trials": [asdict(t) for t in self.trials],
+                "error": error,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Report:
+        """The report `to_json` wrote."""
+        data: dict[str, Any] = json.loads(text)
+        error = data["error"]
+        return cls(
+            data["exercise"],
+            Path(data["path"]),
+            data["seed"],
+            [Finding(**f) for f in data["findings"]],
+            [TrialSummary(**t) for t in data["trials"]],
+            None if error is None else LearnerError(**(error | {"path": Path(error["path"])})),
+        )
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    sink = io.StringIO()
+    try:
+        with redirect_stdout(sink), redirect_stderr(sink):
+            yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def new_seed() -> int:
+    """A seed for a check nobody asked to replay."""
+    return random.SystemRandom().randrange(2**31)
+
+
+def run_check(exercise: Exercise, path: Path, seed: int | None = None) -> Report:
+    """Load `path` and run `exercise`'s check on it, in this process.
+
+    `seed` fixes the requests' random values (a new one when `None`). An
+    async app that hangs is stopped after `CHECK_TIMEOUT`; a blocking one is
+    not: use `check_isolated` where that matters.
+    """
+    report = Report(exercise.name, path, new_seed() if seed is None else seed)
+    module_name = f"ravyn_tutorial_exercise_{exercise.name}"
+    with _quiet():
+        try:
+            module = load_module(path, module_name)
+            lab = Lab(module, path, exercise.needs, report.seed)
+            for name in lab.missing:
+                report.findings.append(
+                    Finding(False, f"{name} is gone from the file: the exercise needs it, keep it.")
+                )
+
+            async def go() -> None:
+                with anyio.fail_after(CHECK_TIMEOUT):
+                    async with lab:
+                        report.findings.extend(await exercise.check(lab))
+
+            try:
+                anyio.run(go)
+            except TimeoutError:
+                report.error = _too_slow(path, CHECK_TIMEOUT)
+            report.trials = [
+                TrialSummary(t.request, t.timeline.status, t.response_time, t.timeline.render())
+                for t in lab.trials
+            ]
+        except LearnerError as error:
+            report.error = error
+        finally:
+            sys.modules.pop(module_name, None)
+    return report
+
+
+def _too_slow(path: Path, timeout: float) -> LearnerError:
+    return LearnerError(
+        f"your app was still busy after {timeout:g} s, so the check stopped it. Does a handler or a task "
+        "wait for something that never comes (a long sleep, a loop that never ends)?",
+        path,
+        when="checking it",
+    )
+
+
+def check_isolated(
+    exercise: Exercise, path: Path, *, seed: int | None = None, timeout: float = CHECK_TIMEOUT
+) -> Report:
+    """Run the check in a child process, stopped after `timeout` seconds."""
+    seed = new_seed() if seed is None else seed
+    with tempfile.TemporaryDirectory(prefix="ravyn-check-") as scratch:
+        out = Path(scratch) / "report.json"
+        command = [
+            sys.executable,
+            "-m",
+            "ravyn_tutorial.checking",
+            exercise.name,
+            str(path),
+            str(seed),
+            str(out),
+        ]
+        child = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group, so whatever it started stops with it
+        )
+        try:
+            _, stderr = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop(child)
+            return Report(exercise.name, path, seed, error=_too_slow(path, timeout))
+        except BaseException:
+            _stop(child)
+            raise
+        if out.exists():
+            return Report.from_json(out.read_text(encoding="utf-8"))
+    said = stderr.decode("utf-8", "replace").strip().splitlines()
+    summary = (
+        f"the check stopped before it finished (exit code {child.returncode}): does your file end the "
+        "process (sys.exit, os._exit)?"
+    )
+    if said:
+        summary += f" Its last words: {said[-1]}"
+    return Report(exercise.name, path, seed, error=LearnerError(summary, path, when="checking it"))
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        child.kill()
+    child.wait()
+
+
+def main(argv: list[str]) -> int:
+    """The child's side of `check_isolated`."""
+    name, path, seed, out = argv
+    report = run_check(EXERCISES[name], Path(path), int(seed))
+    Path(out).write_text(report.to_json(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    # the learner's tasks may run on daemon threads: leave without waiting for them
+    code = main(sys.argv[1:])
+    sys.stdout.flush()
+    os._exit(code)

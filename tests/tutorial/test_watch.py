@@ -1,0 +1,136 @@
+"""`ravyn-tutorial watch` in a pseudo-terminal, as a learner uses it: save
+a wrong fix and see it fail, save the right one and see it pass and move
+on, then single keys for a hint, the list and quit."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ravyn_tutorial.exercises import EXERCISES, solution_text
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
+
+
+class Terminal:
+    """A child process on a pseudo-terminal, 80 columns wide."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        import pty
+        import struct
+        import termios
+        from fcntl import ioctl
+
+        self.master, slave = pty.openpty()
+        ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 80, 0, 0))
+        env = os.environ | {"COLUMNS": "80", "LINES": "30", "TERM": "xterm-256color"}
+        env.pop("NO_COLOR", None)
+        self.process = subprocess.Popen(
+            args, cwd=cwd, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        )
+        os.close(slave)
+        self.seen = ""
+        self.mark = 0
+
+    def read(self, timeout: float) -> None:
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if ready:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:  # the child closed the terminal
+                return
+            self.seen += ANSI.sub("", data.decode("utf-8", "replace"))
+
+    def expect(self, *phrases: str, timeout: float = 30.0) -> str:
+        """Wait until every phrase has appeared since the last expect (whitespace-insensitive)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            fresh = " ".join(self.seen[self.mark :].split())
+            if all(phrase in fresh for phrase in phrases):
+                self.mark = len(self.seen)
+                return fresh
+            if time.monotonic() > deadline:
+                raise AssertionError(f"never saw {phrases!r}; the screen said:\n{self.seen[self.mark :]}")
+            self.read(0.2)
+
+    def press(self, key: str) -> None:
+        os.write(self.master, key.encode())
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(10)
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[Terminal]:
+    session = Terminal([sys.executable, "-m", "ravyn_tutorial", "watch"], tmp_path)
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _save(path: Path, text: str) -> None:
+    before = path.stat().st_mtime_ns
+    path.write_text(text, encoding="utf-8")
+    if path.stat().st_mtime_ns == before:  # a coarse clock: make the save visible
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+def test_watch_fails_a_wrong_fix_passes_the_right_one_and_moves_on(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    first, second = list(EXERCISES)[:2]
+    learner_file = tmp_path / "ravyn-exercises" / f"{first}.py"
+    terminal.expect(f"watch · {first}", "✘ Not there yet", "0 of 6 done", "h hint · l list")
+    assert learner_file.is_file()
+
+    reference = solution_text(EXERCISES[first])
+    _save(
+        learner_file,
+        reference.replace("add_task(send_welcome_email, email)", 'add_task(send_welcome_email, "a@b.c")'),
+    )
+    terminal.expect("are they written into the code?", "✘ Not there yet")
+
+    _save(learner_file, reference)
+    terminal.expect(f"✔ Passed: {first} is done.", f"{second} ·", "1 of 6 done")
+    assert (tmp_path / "ravyn-exercises" / f"{second}.py").is_file(), "the next exercise is ready"
+
+    terminal.press("h")
+    terminal.expect(f"hint 1 of {len(EXERCISES[second].hints)} · {second}")
+    terminal.press("l")
+    listed = terminal.expect("exercise", "what to do", "cart_total")
+    assert re.search(rf"✔ {first}", listed)
+    terminal.press("q")
+    terminal.expect("Bye")
+    assert terminal.process.wait(10) == 0
+
+
+def test_watch_rechecks_once_per_save_not_per_write(terminal: Terminal, tmp_path: Path) -> None:
+    first = next(iter(EXERCISES))
+    learner_file = tmp_path / "ravyn-exercises" / f"{first}.py"
+    terminal.expect("✘ Not there yet")
+    text = learner_file.read_text()
+
+    for step in range(3):  # an editor writing in quick steps
+        _save(learner_file, text + f"\n# step {step}\n")
+        time.sleep(0.05)
+    terminal.expect("✘ Not there yet")
+    time.sleep(1.5)
+    terminal.read(0.5)
+
+    assert terminal.seen[terminal.mark :].count("checking") == 0, "one check for the burst of writes"
+    terminal.press("q")
+    assert terminal.process.wait(10) == 0

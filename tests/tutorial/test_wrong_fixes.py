@@ -1,0 +1,485 @@
+"""Plausible wrong fixes, each rejected by `check` with a message naming the
+mistake; each reference solution passes, whatever the random requests.
+
+A wrong fix is the reference solution (or the broken template) with a few
+lines changed, the way a newcomer would. The checks run in this process
+(`run_check`), with fixed seeds, so this suite spawns no server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ravyn_tutorial.checking import Report, run_check
+from ravyn_tutorial.exercises import EXERCISES, solution_text, template_text
+
+SEEDS = (11, 2024)
+
+
+@dataclass(frozen=True)
+class WrongFix:
+    exercise: str
+    mistake: str
+    edits: tuple[tuple[str, str], ...]
+    says: str
+    """Words the failing findings must contain."""
+    base: str = "solution"
+
+
+def _source(fix: WrongFix) -> str:
+    exercise = EXERCISES[fix.exercise]
+    text = solution_text(exercise) if fix.base == "solution" else template_text(exercise)
+    for old, new in fix.edits:
+        assert old in text, f"{fix.mistake}: {old!r} is not in the {fix.base}"
+        text = text.replace(old, new, 1)
+    return text
+
+
+def _check(tmp_path: Path, name: str, source: str, seed: int) -> Report:
+    path = tmp_path / f"{name}.py"
+    path.write_text(source, encoding="utf-8")
+    return run_check(EXERCISES[name], path, seed=seed)
+
+
+def _failures(report: Report) -> str:
+    assert report.error is None, report.error
+    return " ".join(" ".join(f.text.split()) for f in report.findings if not f.ok)
+
+
+SIGNUP_TASK = "    tasks.add_task(send_welcome_email, email)\n"
+SIGNUP_DEF = "def signup(email: str, tasks: BackgroundTasks) -> dict[str, str]:"
+
+WRONG_FIXES = [
+    # ---------------------------------------------------------------- slow_signup
+    WrongFix(
+        "slow_signup",
+        "asyncio.create_task in an async handler",
+        (
+            ("import time\n", "import asyncio\nimport time\n"),
+            ("def send_welcome_email", "async def send_welcome_email"),
+            (SIGNUP_DEF, "async def signup(email: str) -> dict[str, str]:"),
+            (SIGNUP_TASK, "    asyncio.create_task(send_welcome_email(email))\n"),
+        ),
+        "asyncio.create_task starts work on the side, outside Ravyn",
+    ),
+    WrongFix(
+        "slow_signup",
+        "the address written into the task",
+        ((SIGNUP_TASK, '    tasks.add_task(send_welcome_email, "ada@example.com")\n'),),
+        "It got the same values for every request: are they written into the code?",
+    ),
+    WrongFix(
+        "slow_signup",
+        "add_task(f(x)) calls the function in the handler",
+        ((SIGNUP_TASK, "    tasks.add_task(send_welcome_email(email))\n"),),
+        "`add_task(send_welcome_email(...))` calls send_welcome_email right away",
+    ),
+    WrongFix(
+        "slow_signup",
+        "the slow mail server's stand-in removed",
+        (("    time.sleep(0.5)\n", ""),),
+        "send_welcome_email no longer calls time.sleep(0.5)",
+    ),
+    WrongFix(
+        "slow_signup",
+        "a thread of its own",
+        (
+            ("import time\n", "import threading\nimport time\n"),
+            (SIGNUP_TASK, "    threading.Thread(target=send_welcome_email, args=(email,)).start()\n"),
+        ),
+        "threading.Thread starts work on the side",
+    ),
+    WrongFix(
+        "slow_signup",
+        "sent in the handler and again as a task",
+        ((SIGNUP_TASK, SIGNUP_TASK + "    send_welcome_email(email)\n"),),
+        "The client still waited",
+    ),
+    WrongFix(
+        "slow_signup",
+        "a hard-coded answer",
+        (('return {"email": email,', 'return {"email": "ada@example.com",'),),
+        "It gives the same answer whatever it is sent",
+    ),
+    # ---------------------------------------------------------------- order_jobs
+    WrongFix(
+        "order_jobs",
+        "fixed values for the stock",
+        (("jobs.add_task(reserve_stock, sku, quantity)", 'jobs.add_task(reserve_stock, "MUG-01", 2)'),),
+        "reserve_stock got 'MUG-01', 2",
+    ),
+    WrongFix(
+        "order_jobs",
+        "a fixed order number",
+        (("jobs.add_task(notify_warehouse, order_id)", "jobs.add_task(notify_warehouse, 1001)"),),
+        "notify_warehouse got 1001",
+    ),
+    WrongFix(
+        "order_jobs",
+        "the jobs in the wrong order",
+        (
+            ("    jobs.add_task(reserve_stock, sku, quantity)\n", ""),
+            (
+                "    jobs.add_task(notify_warehouse, order_id)\n",
+                "    jobs.add_task(notify_warehouse, order_id)\n"
+                "    jobs.add_task(reserve_stock, sku, quantity)\n",
+            ),
+        ),
+        "They ran in the order send_receipt, notify_warehouse, reserve_stock",
+    ),
+    WrongFix(
+        "order_jobs",
+        "the collection never handed to the response",
+        ((", background=jobs)", ")"),),
+        "None of the three jobs ran",
+    ),
+    WrongFix(
+        "order_jobs",
+        "the jobs called in the handler",
+        (
+            ("jobs.add_task(send_receipt, email, order_id)", "send_receipt(email, order_id)"),
+            ("jobs.add_task(reserve_stock, sku, quantity)", "reserve_stock(sku, quantity)"),
+            ("jobs.add_task(notify_warehouse, order_id)", "notify_warehouse(order_id)"),
+        ),
+        "send_receipt ran in the handler, before the response",
+    ),
+    WrongFix(
+        "order_jobs",
+        "add_task(f(x))",
+        (("jobs.add_task(send_receipt, email, order_id)", "jobs.add_task(send_receipt(email, order_id))"),),
+        "`add_task(send_receipt(...))` calls send_receipt right away",
+    ),
+    # ---------------------------------------------------------------- thumbnails
+    WrongFix(
+        "thumbnails",
+        "await asyncio.sleep instead of the blocking library",
+        (
+            ("import time\n", "import asyncio\n"),
+            ("def make_thumbnail", "async def make_thumbnail"),
+            ("    time.sleep(0.5)\n", "    await asyncio.sleep(0.5)\n"),
+        ),
+        "make_thumbnail awaits an async sleep instead of calling time.sleep(0.5)",
+    ),
+    WrongFix(
+        "thumbnails",
+        "still an async def task (the broken app)",
+        (),
+        "the server was frozen for",
+        base="template",
+    ),
+    WrongFix(
+        "thumbnails",
+        "the library's stand-in removed",
+        (("    time.sleep(0.5)\n", ""),),
+        "make_thumbnail no longer calls time.sleep(0.5)",
+    ),
+    WrongFix(
+        "thumbnails",
+        "an early return before the work",
+        (
+            (
+                "    time.sleep(0.5)\n",
+                "    if filename:\n"
+                '        print(f"thumbnail ready for {filename}")\n'
+                "        return\n"
+                "    time.sleep(0.5)\n",
+            ),
+        ),
+        "does it return before reaching it?",
+    ),
+    WrongFix(
+        "thumbnails",
+        "asyncio.create_task around to_thread",
+        (
+            ("import time\n", "import asyncio\nimport time\n"),
+            (
+                "    tasks.add_task(make_thumbnail, filename)\n",
+                "    asyncio.create_task(asyncio.to_thread(make_thumbnail, filename))\n",
+            ),
+        ),
+        "asyncio.create_task starts work on the side",
+    ),
+    WrongFix(
+        "thumbnails",
+        "the work awaited in a thread before answering",
+        (
+            ("import time\n", "import time\n\nimport anyio\n"),
+            (
+                "    tasks.add_task(make_thumbnail, filename)\n",
+                "    await anyio.to_thread.run_sync(make_thumbnail, filename)\n",
+            ),
+        ),
+        "make_thumbnail ran in the handler, before the response",
+    ),
+    WrongFix(
+        "thumbnails",
+        "a fixed file name",
+        (("tasks.add_task(make_thumbnail, filename)", 'tasks.add_task(make_thumbnail, "cat.png")'),),
+        "are they written into the code?",
+    ),
+    # ---------------------------------------------------------------- loyalty_points
+    WrongFix(
+        "loyalty_points",
+        "the except block prints",
+        (
+            (
+                'logger.exception("could not add loyalty points for %s", customer)',
+                'print(f"no account for {customer}")',
+            ),
+        ),
+        "the `except` block prints",
+    ),
+    WrongFix(
+        "loyalty_points",
+        "except Exception: pass (the broken app)",
+        (),
+        "swallows the error without a word",
+        base="template",
+    ),
+    WrongFix(
+        "loyalty_points",
+        "a fix that never adds the points",
+        (
+            (
+                "        POINTS[customer] += int(amount)\n",
+                "        if customer not in POINTS:\n            raise KeyError(customer)\n",
+            ),
+        ),
+        "should have gained",
+    ),
+    WrongFix(
+        "loyalty_points",
+        "points added to one customer only",
+        (("POINTS[customer] += int(amount)", 'POINTS["ada"] += int(amount)'),),
+        "should have gained",
+    ),
+    WrongFix(
+        "loyalty_points",
+        "logged below WARNING",
+        (("logger.exception(", "logger.info("),),
+        "it was logged at INFO",
+    ),
+    WrongFix(
+        "loyalty_points",
+        "an account made up for an unknown customer",
+        (("POINTS[customer] += int(amount)", "POINTS[customer] = POINTS.get(customer, 0) + int(amount)"),),
+        "An account was made for",
+    ),
+    WrongFix(
+        "loyalty_points",
+        "the receipt sent from inside the points task",
+        (
+            ("    except KeyError:\n", "        send_receipt(customer, amount)\n    except KeyError:\n"),
+            ("    tasks.add_task(send_receipt, customer, amount)\n", ""),
+        ),
+        "send_receipt ran after the response, but not as a background task of Ravyn's",
+    ),
+    # ---------------------------------------------------------------- visit_log
+    WrongFix(
+        "visit_log",
+        "the Request handed to the task (the broken app)",
+        (),
+        "record_visit is handed the whole Request",
+        base="template",
+    ),
+    WrongFix(
+        "visit_log",
+        "the body read in the handler, the Request still handed over",
+        (
+            (
+                "def record_visit(page: str, agent: str) -> None:",
+                "def record_visit(request: Request) -> None:\n"
+                "    page, agent = 'x', request.headers.get('user-agent')",
+            ),
+            (
+                '    tasks.add_task(record_visit, page, request.headers.get("user-agent", "unknown"))\n',
+                "    await request.json()\n    tasks.add_task(record_visit, request)\n",
+            ),
+        ),
+        "record_visit is handed the whole Request",
+    ),
+    WrongFix(
+        "visit_log",
+        "a fixed page",
+        (("tasks.add_task(record_visit, page,", 'tasks.add_task(record_visit, "/pricing",'),),
+        "record_visit got '/pricing'",
+    ),
+    WrongFix(
+        "visit_log",
+        "the user agent never read",
+        (('request.headers.get("user-agent", "unknown")', '"unknown"'),),
+        "record_visit got",
+    ),
+    WrongFix(
+        "visit_log",
+        "recorded in the handler",
+        (
+            (
+                '    tasks.add_task(record_visit, page, request.headers.get("user-agent", "unknown"))\n',
+                '    record_visit(page, request.headers.get("user-agent", "unknown"))\n',
+            ),
+        ),
+        "record_visit ran in the handler, before the response",
+    ),
+    # ---------------------------------------------------------------- cart_total
+    WrongFix(
+        "cart_total",
+        "a hard-coded total",
+        (('JSONResponse({"total": total}', 'JSONResponse({"total": 8.0}'),),
+        "is the answer written into the code?",
+    ),
+    WrongFix(
+        "cart_total",
+        "the audit note forgotten",
+        ((", background=BackgroundTask(audit_total, total))", ")"),),
+        "Ravyn never ran audit_total as a background task",
+    ),
+    WrongFix(
+        "cart_total",
+        "the audit note written in the handler",
+        (
+            ("    total = add_up(prices)\n", "    total = add_up(prices)\n    audit_total(total)\n"),
+            (", background=BackgroundTask(audit_total, total))", ")"),
+        ),
+        "audit_total ran in the handler, before the response",
+    ),
+    WrongFix(
+        "cart_total",
+        "add_up kept as a task as well",
+        (
+            (
+                "background=BackgroundTask(audit_total, total))",
+                "background=BackgroundTasks("
+                "[BackgroundTask(add_up, prices), BackgroundTask(audit_total, total)]))",
+            ),
+            ("from ravyn import BackgroundTask,", "from ravyn import BackgroundTask, BackgroundTasks,"),
+        ),
+        "add_up still runs as a background task",
+    ),
+    WrongFix(
+        "cart_total",
+        "the prices audited instead of the total",
+        (("BackgroundTask(audit_total, total)", "BackgroundTask(audit_total, prices)"),),
+        "For POST /cart/total",
+    ),
+    WrongFix(
+        "cart_total",
+        "BackgroundTask(f(x))",
+        (("BackgroundTask(audit_total, total)", "BackgroundTask(audit_total(total))"),),
+        "`BackgroundTask(audit_total(...))` calls audit_total right away",
+    ),
+]
+
+
+def test_every_exercise_has_at_least_three_wrong_fixes() -> None:
+    counts = {name: sum(fix.exercise == name for fix in WRONG_FIXES) for name in EXERCISES}
+    assert min(counts.values()) >= 3, counts
+
+
+@pytest.mark.parametrize("fix", WRONG_FIXES, ids=lambda fix: f"{fix.exercise}: {fix.mistake}")
+def test_a_wrong_fix_is_rejected_with_a_message_naming_the_mistake(tmp_path: Path, fix: WrongFix) -> None:
+    report = _check(tmp_path, fix.exercise, _source(fix), SEEDS[0])
+
+    assert not report.passed
+    assert fix.says in _failures(report)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", list(EXERCISES))
+def test_each_reference_solution_passes(tmp_path: Path, name: str, seed: int) -> None:
+    report = _check(tmp_path, name, solution_text(EXERCISES[name]), seed)
+
+    assert report.passed, [f.text for f in report.findings if not f.ok]
+
+
+def test_the_requests_vary_with_the_seed_and_replay_with_it(tmp_path: Path) -> None:
+    source = solution_text(EXERCISES["cart_total"])
+
+    first, again, other = (_check(tmp_path, "cart_total", source, seed) for seed in (5, 5, 6))
+
+    sent = [[trial.request for trial in report.trials] for report in (first, again, other)]
+    assert sent[0] == sent[1]
+    assert sent[0] != sent[2]
+    assert len(set(sent[0])) == len(sent[0]) >= 3
+
+
+POINTS_LINES = (
+    "        POINTS[customer] += int(amount)\n"
+    '        print(f"{customer} now has {POINTS[customer]} points")\n'
+)
+POINTS_TRY = (
+    "    try:\n"
+    + POINTS_LINES
+    + '    except KeyError:\n        logger.exception("could not add loyalty points for %s", customer)\n'
+)
+POINTS_PLAIN = POINTS_LINES.replace("        ", "    ")
+
+RIGHT_IN_OTHER_WORDS = [
+    (
+        "thumbnails",
+        "the blocking call awaited on an executor, inside an async task",
+        (
+            ("import time\n", "import asyncio\nimport time\n"),
+            ("def make_thumbnail", "async def make_thumbnail"),
+            (
+                "    time.sleep(0.5)\n",
+                "    await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.5)\n",
+            ),
+        ),
+    ),
+    (
+        "thumbnails",
+        "the blocking call awaited in a worker thread, inside an async task",
+        (
+            ("import time\n", "import time\n\nimport anyio\n"),
+            ("def make_thumbnail", "async def make_thumbnail"),
+            ("    time.sleep(0.5)\n", "    await anyio.to_thread.run_sync(time.sleep, 0.5)\n"),
+        ),
+    ),
+    (
+        "slow_signup",
+        "a BackgroundTask on the response instead of a parameter",
+        (
+            (
+                "from ravyn import BackgroundTasks, Ravyn, post",
+                "from ravyn import BackgroundTask, Ravyn, post\nfrom ravyn.responses import JSONResponse",
+            ),
+            (SIGNUP_DEF, "def signup(email: str) -> JSONResponse:"),
+            (SIGNUP_TASK, ""),
+            (
+                '    return {"email": email, "status": "registered"}',
+                '    body = {"email": email, "status": "registered"}\n'
+                "    task = BackgroundTask(send_welcome_email, email)\n"
+                "    return JSONResponse(body, status_code=201, background=task)",
+            ),
+        ),
+    ),
+    (
+        "loyalty_points",
+        "no try/except at all: Ravyn logs the failing task",
+        (
+            (
+                POINTS_TRY,
+                POINTS_PLAIN,
+            ),
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "way", "edits"),
+    RIGHT_IN_OTHER_WORDS,
+    ids=[f"{name}: {way}" for name, way, _ in RIGHT_IN_OTHER_WORDS],
+)
+def test_a_right_fix_in_other_words_passes_too(
+    tmp_path: Path, name: str, way: str, edits: tuple[tuple[str, str], ...]
+) -> None:
+    source = _source(WrongFix(name, way, edits, ""))
+
+    report = _check(tmp_path, name, source, SEEDS[1])
+
+    assert report.passed, [f.text for f in report.findings if not f.ok]
