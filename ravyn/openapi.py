@@ -75,6 +75,10 @@ class _Schemas:
         except Exception:  # a type pydantic validates but cannot describe: leave it open
             return {}
         self.components.update(schema.pop("$defs", {}))
+        title = schema.get("title")
+        if param.source == "body" and schema.get("type") == "object" and isinstance(title, str):
+            self.components[title] = schema  # a model: described once, referred to by name
+            return {"$ref": REF_TEMPLATE.format(model=title)}
         return schema
 
 
