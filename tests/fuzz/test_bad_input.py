@@ -189,7 +189,8 @@ def fuzz_app(app: Ravyn, method: str, path: str) -> None:
 @pytest.mark.parametrize(
     "name",
     [
-        pytest.param(name, marks=pytest.mark.xfail(reason="needs runner branch", strict=True))
+        # not strict: whether a drawn body reaches the handler (and its missing keyword) is luck
+        pytest.param(name, marks=pytest.mark.xfail(reason="needs runner branch", strict=False))
         if name in NEEDS_RUNNER_BRANCH
         else name
         for name in sorted(EXAMPLES)
