@@ -452,6 +452,8 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
+_JSON = json.JSONDecoder(parse_int=_bounded_int)  # built once: json.loads(parse_int=...) builds one per call
+
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -459,7 +461,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def _decode_json(raw: bytes) -> Any:
     try:
         # RFC 8259: JSON on the wire is UTF-8 (json.loads would guess UTF-16 from a BOM)
-        value = json.loads(raw.decode("utf-8"), parse_int=_bounded_int)
+        value = _JSON.decode(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise RequestError(
             400, "Malformed JSON body: not valid UTF-8", [_bad_json("not valid UTF-8")]
