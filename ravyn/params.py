@@ -52,7 +52,6 @@ __all__ = [
     "BODY_METHODS",
     "MAX_FIELDS",
     "MAX_INTEGER_DIGITS",
-    "ClientDisconnect",
     "HandlerSignature",
     "Inputs",
     "Parameter",

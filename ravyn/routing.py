@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
+from lilya._internal._connection import ClientDisconnect
 from lilya._internal._path_transformers import Transformer
 from lilya.background import Task
 from lilya.compat import is_async_callable
@@ -43,7 +44,7 @@ from lilya.types import Receive, Scope, Send
 from ravyn.background import BackgroundTasks, TaskRunner, default_runner
 from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
-from ravyn.params import ClientDisconnect, HandlerSignature, read_inputs, read_signature
+from ravyn.params import HandlerSignature, read_inputs, read_signature
 from ravyn.threads import run_sync
 
 __all__ = [
