@@ -398,3 +398,57 @@ _add(
         effects=("Dumped orders", "Archive of orders uploaded"),
     )
 )
+_add(
+    Example(
+        module="model_body_task",
+        title="A pydantic model as the body, handed to a task",
+        method="POST",
+        path="/orders",
+        json={
+            "email": "ada@example.com",
+            "lines": [{"product": "tea", "quantity": 2}, {"product": "cake", "quantity": 1}],
+        },
+        status=202,
+        body={"status": "accepted", "lines": 2},
+        tasks=("send_order_confirmation",),
+        effects=("Confirmation for 3 items sent to ada@example.com",),
+    )
+)
+_add(
+    Example(
+        module="dependency_adds_task",
+        title="A dependency that adds a task to the handler's collector",
+        method="GET",
+        path="/forecast?city=Lisbon&api_key=acme-123",
+        status=200,
+        body={"city": "Lisbon", "forecast": "sunny", "client": "acme"},
+        tasks=("record_api_usage", "warm_report_cache"),
+        effects=("Usage recorded: acme called /forecast", "Report cache warmed for Lisbon"),
+    )
+)
+_add(
+    Example(
+        module="dependency_session",
+        title="A database session from a yield dependency, used in a task",
+        method="POST",
+        path="/signups",
+        json={"email": "ada@example.com"},
+        status=201,
+        body={"email": "ada@example.com", "status": "registered"},
+        tasks=("count_signups",),
+        effects=("Signup of ada@example.com counted: 1 in total", "Session closed"),
+    )
+)
+_add(
+    Example(
+        module="pipeline_stop_on_error",
+        title="A pipeline that stops at its first failure",
+        method="POST",
+        path="/images",
+        json={"name": "report.pdf"},
+        status=202,
+        body={"image": "report.pdf", "status": "processing"},
+        tasks=("resize_image",),
+        failing=("resize_image",),
+    )
+)

@@ -4,7 +4,7 @@ response, every time, and never fail silently.
 The public names, importable from `ravyn`:
 
 ```python
-from ravyn import BackgroundTask, BackgroundTasks, Ravyn, Request, get, post
+from ravyn import BackgroundTask, BackgroundTasks, Depends, Ravyn, Request, get, post
 ```
 """
 
@@ -12,6 +12,7 @@ from lilya.requests import Request
 
 from ravyn.applications import Ravyn
 from ravyn.background import BackgroundTask, BackgroundTasks
+from ravyn.dependencies import Depends
 from ravyn.responses import JSONResponse, Response
 from ravyn.routing import RouteHandler, delete, get, patch, post, put, route
 
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BackgroundTask",
     "BackgroundTasks",
+    "Depends",
     "JSONResponse",
     "Ravyn",
     "Request",

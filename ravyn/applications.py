@@ -22,7 +22,14 @@ from lilya.types import Message, Receive, Scope, Send
 from ravyn.background import TaskErrorHook, TaskRunner
 from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
-from ravyn.routing import DEFAULT_MAX_BODY_SIZE, PathEndpoint, RouteHandler, path_shape
+from ravyn.routing import (
+    DEFAULT_MAX_BODY_SIZE,
+    LenientTransformer,
+    PathEndpoint,
+    RouteHandler,
+    path_shape,
+    route,
+)
 
 __all__ = ["LoggingUnlessConfigured", "Ravyn"]
 
@@ -220,12 +227,48 @@ class Ravyn(Lilya):
             include_in_schema=include_in_schema,
         )
 
+    def route(  # type: ignore[override]
+        self, path: str, methods: Sequence[str] = ("GET",), **options: Any
+    ) -> Callable[[Callable[..., Any]], RouteHandler[Any, Any]]:
+        """Decorate a function to serve it at `path` for `methods` (the options of `ravyn.route`)."""
+
+        def decorator(func: Callable[..., Any]) -> RouteHandler[Any, Any]:
+            return self.add_route(route(path, methods, **options)(func))
+
+        return decorator
+
+    def get(self, path: str, **options: Any) -> Callable[[Callable[..., Any]], RouteHandler[Any, Any]]:  # type: ignore[override]
+        """`@app.get(path)`: `@get(path)` registered on this app at once."""
+        return self.route(path, ["GET"], **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Callable[..., Any]], RouteHandler[Any, Any]]:  # type: ignore[override]
+        """`@app.post(path)`: `@post(path)` registered on this app at once."""
+        return self.route(path, ["POST"], **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Callable[..., Any]], RouteHandler[Any, Any]]:  # type: ignore[override]
+        """`@app.put(path)`: `@put(path)` registered on this app at once."""
+        return self.route(path, ["PUT"], **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Callable[..., Any]], RouteHandler[Any, Any]]:  # type: ignore[override]
+        """`@app.patch(path)`: `@patch(path)` registered on this app at once."""
+        return self.route(path, ["PATCH"], **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Callable[..., Any]], RouteHandler[Any, Any]]:  # type: ignore[override]
+        """`@app.delete(path)`: `@delete(path)` registered on this app at once."""
+        return self.route(path, ["DELETE"], **options)
+
     def _register(self, handler: RouteHandler[Any, Any]) -> None:
         assert handler.path is not None
         shape = path_shape(handler.path)
         if shape not in self._endpoints:
-            endpoint = PathEndpoint()
+            endpoint = PathEndpoint(handler.path)
             lilya_path = Path(handler.path, endpoint, methods=list(handler.methods), name=handler.name)
+            # a path value that fits the pattern but not the type reaches the handler as text,
+            # where its parameter's validation answers a 400 (not a 500 from Lilya's int())
+            lilya_path.param_convertors = {
+                key: LenientTransformer(transformer)
+                for key, transformer in lilya_path.param_convertors.items()
+            }
             self.router.routes.append(lilya_path)
             self._endpoints[shape] = (lilya_path, endpoint)
         lilya_path, endpoint = self._endpoints[shape]

@@ -1,308 +1,158 @@
-"""Converting request values to the types a handler's parameters declare.
+"""Turning a parameter's annotation into a pydantic `TypeAdapter`, once, at registration.
 
-A converter is built once per parameter, when the route is registered, from
-the parameter's annotation. At request time it takes a raw value (text from a
-query string or a form, or a decoded JSON value) and returns the converted
-value or raises [`ConversionError`][ravyn.converters.ConversionError].
+Pydantic validates and converts every request value. What is left here is
+what pydantic does not do the way a web API needs:
+
+* an `Enum` of numbers takes `1` but not JSON `true` or `1.0` (pydantic,
+  even in strict mode, lets `true == 1` and `1.0 == 1` through), and from a
+  query string the text `"1"` finds the member whose value is `1`;
+* floats are finite (`allow_inf_nan=False`), so `nan` and `1e999` are 400s;
+* on Python 3.11, pydantic reads only `typing_extensions.TypedDict`: a
+  `typing.TypedDict` is rebuilt as one, with the same keys;
+* an annotation pydantic cannot build a schema for, or a forward reference
+  it cannot resolve, is a `TypeError` naming the type at registration, not a
+  500 at the first request.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import decimal
 import enum
-import math
+import sys
 import types
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints, is_typeddict
 
-__all__ = ["ConversionError", "Converter", "converter_for", "is_body_model"]
+import typing_extensions
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PydanticUserError, TypeAdapter
+from pydantic_core import PydanticCustomError
 
+__all__ = ["adapter_for", "is_body_model"]
 
-class ConversionError(ValueError):
-    """A value that does not fit its declared type.
-
-    `type` is a short machine-readable code (`invalid_type`, `invalid_value`,
-    `missing`), `msg` a sentence for people, `loc` the path inside the value
-    (for nested objects and lists).
-    """
-
-    def __init__(self, type_: str, msg: str, loc: Sequence[str | int] = ()) -> None:
-        super().__init__(msg)
-        self.type = type_
-        self.msg = msg
-        self.loc = tuple(loc)
-
-    def nested(self, key: str | int) -> ConversionError:
-        """The same error, one level deeper at `key`."""
-        return ConversionError(self.type, self.msg, (key, *self.loc))
+_CONFIG = ConfigDict(allow_inf_nan=False)
 
 
-Converter = Callable[[Any, bool], Any]
-"""`convert(value, from_text)`: `from_text` is true for query and form values,
-which arrive as strings and may be coerced (`"5"` to `5`)."""
+def adapter_for(annotation: Any) -> TypeAdapter[Any]:
+    """The `TypeAdapter` that validates request values for `annotation`.
 
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off"}
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _type_error(expected: str, value: Any) -> ConversionError:
-    return ConversionError("invalid_type", f"expected {expected}, got {_describe(value)}")
-
-
-def _identity(value: Any, from_text: bool) -> Any:
-    return value
-
-
-def _to_str(value: Any, from_text: bool) -> str:
-    if isinstance(value, str):
-        return value
-    raise _type_error("a string", value)
-
-
-def _to_int(value: Any, from_text: bool) -> int:
-    if isinstance(value, bool):
-        raise _type_error("an integer", value)
-    if isinstance(value, int):
-        return value
-    if from_text and isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            # also covers CPython's limit on very long digit strings
-            raise _type_error("an integer", value) from None
-    raise _type_error("an integer", value)
-
-
-def _to_float(value: Any, from_text: bool) -> float:
-    if isinstance(value, bool):
-        raise _type_error("a number", value)
-    if isinstance(value, (int, float)):
-        try:
-            result = float(value)
-        except OverflowError:
-            raise ConversionError("invalid_value", "number is too large") from None
-    elif from_text and isinstance(value, str):
-        try:
-            result = float(value)
-        except ValueError:
-            raise _type_error("a number", value) from None
-    else:
-        raise _type_error("a number", value)
-    if not math.isfinite(result):
-        raise ConversionError("invalid_value", "expected a finite number")
-    return result
-
-
-def _to_bool(value: Any, from_text: bool) -> bool:
-    if isinstance(value, bool):
-        return value
-    if from_text and isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-    raise _type_error("true or false", value)
-
-
-def _parsed(kind: str, parse: Callable[[str], Any]) -> Converter:
-    def convert(value: Any, from_text: bool) -> Any:
-        if not isinstance(value, str):
-            raise _type_error(kind, value)
-        try:
-            return parse(value)
-        except (ValueError, decimal.InvalidOperation):
-            raise _type_error(kind, value) from None
-
-    return convert
-
-
-_SCALARS: dict[Any, Converter] = {
-    str: _to_str,
-    int: _to_int,
-    float: _to_float,
-    bool: _to_bool,
-    uuid.UUID: _parsed("a UUID", uuid.UUID),
-    datetime.datetime: _parsed("an ISO 8601 date-time", datetime.datetime.fromisoformat),
-    datetime.date: _parsed("an ISO 8601 date", datetime.date.fromisoformat),
-    decimal.Decimal: _parsed("a decimal number", decimal.Decimal),
-}
-
-
-def _optional(inner: Converter) -> Converter:
-    def convert(value: Any, from_text: bool) -> Any:
-        if value is None:
-            return None
-        return inner(value, from_text)
-
-    return convert
-
-
-def _union(options: list[Converter], names: str) -> Converter:
-    def convert(value: Any, from_text: bool) -> Any:
-        for option in options:
-            try:
-                return option(value, from_text)
-            except ConversionError:
-                continue
-        raise _type_error(names, value)
-
-    return convert
-
-
-def _literal(choices: tuple[Any, ...]) -> Converter:
-    allowed = ", ".join(repr(choice) for choice in choices)
-
-    def convert(value: Any, from_text: bool) -> Any:
-        for choice in choices:
-            if value == choice and type(value) is type(choice):
-                return choice
-            if from_text and isinstance(value, str) and str(choice) == value:
-                return choice
-        raise ConversionError("invalid_value", f"expected one of {allowed}, got {_describe(value)}")
-
-    return convert
-
-
-def _enum(cls: type[enum.Enum]) -> Converter:
-    allowed = ", ".join(repr(member.value) for member in cls)
-
-    def convert(value: Any, from_text: bool) -> Any:
-        for member in cls:
-            if value == member.value or (from_text and str(member.value) == value):
-                return member
-        raise ConversionError("invalid_value", f"expected one of {allowed}, got {_describe(value)}")
-
-    return convert
-
-
-def _list(item: Converter) -> Converter:
-    def convert(value: Any, from_text: bool) -> list[Any]:
-        if not isinstance(value, list):
-            raise _type_error("a list", value)
-        result = []
-        for index, element in enumerate(value):
-            try:
-                result.append(item(element, from_text))
-            except ConversionError as exc:
-                raise exc.nested(index) from None
-        return result
-
-    return convert
-
-
-def _dict(value_converter: Converter) -> Converter:
-    def convert(value: Any, from_text: bool) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise _type_error("an object", value)
-        result = {}
-        for key, element in value.items():
-            try:
-                result[key] = value_converter(element, from_text)
-            except ConversionError as exc:
-                raise exc.nested(key) from None
-        return result
-
-    return convert
-
-
-def _fields(hints: Mapping[str, Any], required: set[str], build: Callable[..., Any]) -> Converter:
-    converters = {name: converter_for(hint) for name, hint in hints.items()}
-
-    def convert(value: Any, from_text: bool) -> Any:
-        if not isinstance(value, dict):
-            raise _type_error("an object", value)
-        kwargs = {}
-        for name, field_converter in converters.items():
-            if name not in value:
-                if name in required:
-                    raise ConversionError("missing", "field required", (name,))
-                continue
-            try:
-                kwargs[name] = field_converter(value[name], from_text)
-            except ConversionError as exc:
-                raise exc.nested(name) from None
-        return build(**kwargs)
-
-    return convert
-
-
-def _dataclass(cls: type[Any]) -> Converter:
-    hints = get_type_hints(cls)
-    fields = [field for field in dataclasses.fields(cls) if field.init]
-    required = {
-        field.name
-        for field in fields
-        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
-    }
-    return _fields({field.name: hints[field.name] for field in fields}, required, cls)
-
-
-def _typeddict(cls: type[Any]) -> Converter:
-    hints = get_type_hints(cls)
-    return _fields(hints, set(getattr(cls, "__required_keys__", hints)), dict)
-
-
-def is_body_model(annotation: Any) -> bool:
-    """Whether `annotation` describes a whole JSON object: a dataclass, a
-    `TypedDict` or a `dict`."""
-    return (
-        (isinstance(annotation, type) and dataclasses.is_dataclass(annotation))
-        or is_typeddict(annotation)
-        or annotation is dict
-        or get_origin(annotation) is dict
-    )
-
-
-def converter_for(annotation: Any) -> Converter:
-    """Build the converter for a parameter annotation.
-
-    Raises `TypeError` for an annotation it cannot read from a request, so the
-    mistake shows at registration, not at the first request.
+    Raises `TypeError` for an annotation that cannot be read from a request.
 
     Example:
         ```python
-        from ravyn.converters import converter_for
+        from ravyn.converters import adapter_for
 
-        assert converter_for(int)("5", True) == 5
-        assert converter_for(list[int])([1, 2], False) == [1, 2]
+        assert adapter_for(int).validate_python("5") == 5
+        assert adapter_for(list[int]).validate_python(["1", 2]) == [1, 2]
         ```
     """
-    if annotation is Any or annotation is object:
-        return _identity
-    if annotation in _SCALARS:
-        return _SCALARS[annotation]
+    annotation = _prepare(annotation)
+    try:
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(annotation, config=_CONFIG)
+        except PydanticUserError as exc:
+            if exc.code != "type-adapter-config-unused":
+                raise
+            adapter = TypeAdapter(annotation)  # models carry their own config
+        if not adapter.pydantic_complete:
+            adapter.rebuild(raise_errors=True)
+    except (PydanticUserError, NameError, RecursionError) as exc:
+        raise TypeError(f"cannot read a value of type {_name(annotation)} from a request ({exc})") from None
+    except Exception as exc:  # pydantic's schema errors have no common base class
+        raise TypeError(f"cannot read a value of type {_name(annotation)} from a request ({exc})") from None
+    return adapter
+
+
+def is_body_model(annotation: Any) -> bool:
+    """Whether `annotation` describes a JSON object read as a whole: a pydantic
+    model, a dataclass, a `TypedDict`, or a list or optional of those."""
+    annotation = _strip_annotated(annotation)
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        options = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return len(options) == 1 and is_body_model(options[0])
+    if origin is list:
+        args = get_args(annotation)
+        return bool(args) and is_body_model(args[0])
+    return (
+        (isinstance(annotation, type) and issubclass(annotation, BaseModel))
+        or (isinstance(annotation, type) and dataclasses.is_dataclass(annotation))
+        or is_typeddict(annotation)
+    )
+
+
+def _strip_annotated(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _prepare(annotation: Any) -> Any:
+    """`annotation` with every Enum in it (inside Optional, unions, lists, dicts,
+    Annotated) checked by `_exact_member` before pydantic sees the value, and
+    (on 3.11) every `typing.TypedDict` rebuilt for pydantic."""
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return Annotated[annotation, BeforeValidator(_exact_member(annotation))]
+    if sys.version_info < (3, 12) and is_typeddict(annotation) and type(annotation).__module__ == "typing":
+        return _rebuilt_typeddict(annotation)
     origin = get_origin(annotation)
     args = get_args(annotation)
-    if origin is Union or origin is types.UnionType:
-        options = [arg for arg in args if arg is not type(None)]
-        inner = (
-            converter_for(options[0])
-            if len(options) == 1
-            else _union([converter_for(arg) for arg in options], " or ".join(map(_name, options)))
-        )
-        return _optional(inner) if len(options) < len(args) else inner
-    if origin is Literal:
-        return _literal(args)
-    if annotation is list or origin in (list, Sequence):
-        return _list(converter_for(args[0]) if args else _identity)
-    if annotation is dict or origin is dict:
-        return _dict(converter_for(args[1]) if len(args) == 2 else _identity)
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return _enum(annotation)
-    if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
-        return _dataclass(annotation)
-    if is_typeddict(annotation):
-        return _typeddict(annotation)
-    raise TypeError(f"cannot read a value of type {_name(annotation)} from a request")
+    if origin is Literal and not all(isinstance(arg, str) for arg in args):
+        return Annotated[annotation, BeforeValidator(_literal_from_text(args))]
+    if origin is Annotated:
+        return Annotated[(_prepare(args[0]), *annotation.__metadata__)]
+    if origin in (Union, types.UnionType):
+        return Union[tuple(_prepare(arg) for arg in args)]  # noqa: UP007
+    if origin in (list, set, frozenset, tuple, dict) and args:
+        return origin[tuple(_prepare(arg) for arg in args)]
+    return annotation
+
+
+_REBUILT: dict[Any, Any] = {}
+
+
+def _rebuilt_typeddict(cls: Any) -> Any:
+    if cls not in _REBUILT:
+        _REBUILT[cls] = cls  # a TypedDict that refers to itself stays as it is there
+        required: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
+        fields = {
+            key: (typing_extensions.Required if key in required else typing_extensions.NotRequired)[
+                _prepare(hint)
+            ]
+            for key, hint in get_type_hints(cls, include_extras=True).items()
+        }
+        make: Any = typing_extensions.TypedDict  # called with a name known only here
+        rebuilt = make(cls.__name__, fields)
+        rebuilt.__module__ = cls.__module__
+        _REBUILT[cls] = rebuilt
+    return _REBUILT[cls]
+
+
+def _literal_from_text(choices: tuple[Any, ...]) -> Any:
+    by_text = {str(choice): choice for choice in choices if not isinstance(choice, str)}
+
+    def from_text(value: Any) -> Any:
+        if isinstance(value, str) and value not in choices:
+            return by_text.get(value, value)
+        return value
+
+    return from_text
+
+
+def _exact_member(cls: type[enum.Enum]) -> Any:
+    by_text = {str(member.value): member for member in cls}
+    allowed = ", ".join(repr(member.value) for member in cls)
+    floats = any(type(member.value) is float for member in cls)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, cls):
+            return value
+        # pydantic finds the member valued 1 for `true` and `1.0`: here the type is part of the value
+        if isinstance(value, bool) or (isinstance(value, float) and not floats):
+            raise PydanticCustomError("enum", "Input should be one of {allowed}", {"allowed": allowed})
+        if isinstance(value, str) and value in by_text:
+            return by_text[value]
+        return value
+
+    return check
 
 
 def _name(annotation: Any) -> str:

@@ -2,27 +2,41 @@
 
 `lilya.contrib.openapi.utils.get_openapi` writes the document; this module
 only describes each handler to it (summary, tags, query parameters, request
-body) and fixes the success status code. Field schemas come from pydantic's
-`TypeAdapter`, which Lilya's OpenAPI support already depends on.
+body) and fixes the success status code. Schemas come from the pydantic
+`TypeAdapter`s each parameter is validated with; models (pydantic models,
+dataclasses, `TypedDict`s) go to `components.schemas`, referenced by name.
+
+It reads an app only through `DocumentedApp` (its handlers, title and
+version), so it needs no import of `ravyn.applications`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from lilya.requests import Request
 from lilya.responses import HTMLResponse, JSONResponse
-from lilya.routing import Path
+from lilya.routing import Path, Router
+from pydantic import TypeAdapter
 
 from ravyn.params import BODY_METHODS, Parameter
 from ravyn.routing import RouteHandler
 
-if TYPE_CHECKING:
-    from ravyn.applications import Ravyn
+__all__ = ["DocumentedApp", "openapi_document", "serve_openapi"]
 
-__all__ = ["openapi_document", "serve_openapi"]
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+class DocumentedApp(Protocol):
+    """What the OpenAPI document is built from: a `Ravyn` app is one."""
+
+    handlers: list[RouteHandler[Any, Any]]
+    title: str
+    api_version: str
+    router: Router
+
 
 OPENAPI_URL = "/openapi.json"
 DOCS_URL = "/docs"
@@ -48,60 +62,73 @@ class _RouteView:
     routes: list[Any] = field(default_factory=list)
 
 
-def _schema(annotation: Any) -> dict[str, Any]:
-    from pydantic import TypeAdapter
+class _Schemas:
+    """JSON schemas of parameters, collecting the models they refer to."""
 
-    try:
-        return TypeAdapter(annotation).json_schema()
-    except Exception:  # an annotation pydantic cannot describe: leave it open
-        return {}
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def of(self, param: Parameter) -> dict[str, Any]:
+        adapter = param.adapter or TypeAdapter(Any)
+        try:
+            schema = adapter.json_schema(ref_template=REF_TEMPLATE)
+        except Exception:  # a type pydantic validates but cannot describe: leave it open
+            return {}
+        self.components.update(schema.pop("$defs", {}))
+        title = schema.get("title")
+        if param.source == "body" and schema.get("type") == "object" and isinstance(title, str):
+            self.components[title] = schema  # a model: described once, referred to by name
+            return {"$ref": REF_TEMPLATE.format(model=title)}
+        return schema
 
 
-def _describe(handler: RouteHandler[Any, Any]) -> dict[str, Any]:
-    fields = [p for p in handler.signature.parameters if p.source == "field"]
-    whole_body = [p for p in handler.signature.parameters if p.source == "body"]
+def _describe(handler: RouteHandler[Any, Any], schemas: _Schemas) -> dict[str, Any]:
+    inputs = handler.signature.inputs()
+    fields = [p for p in inputs if p.source == "field"]
+    models = [p for p in inputs if p.source == "body"]
     meta: dict[str, Any] = {
         "summary": handler.summary,
         "description": handler.description,
         "tags": handler.tags or None,
     }
     has_body = handler.methods[0] in BODY_METHODS
-    if has_body and whole_body:
-        meta["request_body"] = _schema(whole_body[0].annotation)
-    elif has_body and fields:
-        meta["request_body"] = _object_schema(fields)
+    if has_body and len(models) == 1:
+        meta["request_body"] = schemas.of(models[0])
+    elif has_body and (fields or models):
+        meta["request_body"] = _object_schema(fields + models, schemas)
     elif fields:
-        meta["query"] = {p.name: _query_parameter(p) for p in fields}
+        meta["query"] = {p.name: _query_parameter(p, schemas) for p in fields}
     return meta
 
 
-def _object_schema(fields: list[Parameter]) -> dict[str, Any]:
+def _object_schema(fields: list[Parameter], schemas: _Schemas) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {p.name: _schema(p.annotation) for p in fields},
+        "properties": {p.name: schemas.of(p) for p in fields},
         "required": [p.name for p in fields if p.required],
     }
 
 
-def _query_parameter(param: Parameter) -> dict[str, Any]:
+def _query_parameter(param: Parameter, schemas: _Schemas) -> dict[str, Any]:
     return {
         "name": param.name,
         "in": "query",
         "required": param.required,
-        "schema": _schema(param.annotation),
+        "schema": schemas.of(param),
     }
 
 
-def openapi_document(app: Ravyn) -> dict[str, Any]:
+def openapi_document(app: DocumentedApp) -> dict[str, Any]:
     """Build the OpenAPI document for every handler of `app` shown in the schema."""
     # imported here: pydantic is only needed once somebody asks for the document
     from lilya.contrib.openapi.utils import get_openapi
 
+    schemas = _Schemas()
     views = [
         _RouteView(
             path_format=_CONVERTER.sub(r"{\1}", handler.path or "/"),
             methods=handler.methods,
-            handler=_Operation(handler.func, _describe(handler)),
+            handler=_Operation(handler.func, _describe(handler, schemas)),
         )
         for handler in app.handlers
         if handler.include_in_schema
@@ -120,10 +147,12 @@ def openapi_document(app: Ravyn) -> dict[str, Any]:
             if handler.signature.parameters:
                 responses["400"] = {"description": "The request does not fit the parameters"}
             operation["responses"] = responses
+    if schemas.components:
+        document.setdefault("components", {}).setdefault("schemas", {}).update(schemas.components)
     return document
 
 
-def serve_openapi(app: Ravyn) -> None:
+def serve_openapi(app: DocumentedApp) -> None:
     """Add `GET /openapi.json` and a Swagger UI page at `GET /docs` to `app`."""
 
     async def openapi_json(request: Request) -> JSONResponse:

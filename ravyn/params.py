@@ -3,43 +3,74 @@
 Which parameter gets what:
 
 * annotated `Request`: the request;
-* annotated `BackgroundTasks` or `BackgroundTask`: a fresh, empty collector
-  whose tasks run after the response (never read from the request);
+* annotated `BackgroundTasks` or `BackgroundTask`: the request's collector,
+  whose tasks run after the response (never read from the request); the
+  handler and its dependencies share one collector;
+* a `Depends(...)` default, or `Annotated[T, Depends(...)]`: that
+  dependency's result for this request (see `ravyn.dependencies`);
 * named like a path parameter (`/users/{user_id:int}`): that path value;
-* named `data` or `payload` and annotated with a dataclass, a `TypedDict` or
-  `dict`: the whole request body;
+* annotated with a *model* (a pydantic `BaseModel`, a dataclass, a
+  `TypedDict`, or a list of those), or named `data` or `payload` and
+  annotated `dict`: the JSON (or form) body. With one such parameter it
+  receives the whole body; with several, each receives the body's key of
+  its own name (`{"user": {...}, "address": {...}}`). A single model is
+  never embedded: to have a body like `{"user": {...}}`, declare a model
+  with a `user` field;
 * anything else is a *field*: read from the JSON object (or form) body for
   methods that carry one, else from the query string. A default makes it
   optional.
 
-Values are converted to the annotated types; every problem of a request is
-collected and answered at once with a 400 (see `ravyn.exceptions`).
+Values are validated and converted by pydantic (`TypeAdapter`s built here,
+once). Every problem of a request is collected and answered at once with a
+400 listing pydantic's `loc`, `type` and `msg` for each field, `loc` starting
+with where the value was looked for (`body`, `query`, `path`).
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
+import pydantic
+from lilya._internal._connection import ClientDisconnect
+from lilya.contrib.multipart.exceptions import ParseError as MultipartError
+from lilya.exceptions import HTTPException
 from lilya.requests import Request
+from pydantic import TypeAdapter
 
 from ravyn.background import BackgroundTask, BackgroundTasks
-from ravyn.converters import ConversionError, Converter, converter_for, is_body_model
+from ravyn.converters import adapter_for, is_body_model
+from ravyn.dependencies import Dependency, RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, ValidationError
 
-__all__ = ["BODY_METHODS", "HandlerSignature", "Parameter", "read_signature"]
+__all__ = [
+    "BODY_METHODS",
+    "MAX_FIELDS",
+    "MAX_INTEGER_DIGITS",
+    "HandlerSignature",
+    "Inputs",
+    "Parameter",
+    "read_inputs",
+    "read_signature",
+]
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Methods whose fields are read from the body first (then the query string)."""
 
+MAX_FIELDS = 1000
+"""At most this many fields in a query string, a form or a multipart body (else a 413)."""
+
+MAX_INTEGER_DIGITS = 4300
+"""At most this many digits in an integer of a JSON body (else a 400): Python's own default limit."""
+
 WHOLE_BODY_NAMES = frozenset({"data", "payload"})
 
-Source = Literal["request", "tasks", "path", "body", "field"]
+Source = Literal["request", "tasks", "path", "body", "field", "dependency"]
 _MISSING: Any = inspect.Parameter.empty
 
 
@@ -50,9 +81,11 @@ class Parameter:
     name: str
     source: Source
     annotation: Any
-    convert: Converter
+    adapter: TypeAdapter[Any] | None = None
     default: Any = _MISSING
     many: bool = False  # a list field: every repeated query/form key
+    dependency: Dependency | None = None
+    signature: HandlerSignature | None = None  # the dependency's own parameters
 
     @property
     def required(self) -> bool:
@@ -65,13 +98,13 @@ class Inputs:
     """What one request supplies: its path values, query and body."""
 
     path: Mapping[str, Any]
-    query: list[tuple[str, str]]
-    body: Any  # decoded JSON, a list of form pairs, or None when absent
-    body_is_form: bool
+    query: Mapping[str, list[str]]
+    body: Any  # decoded JSON, a form mapping (a str or a list of them per key), or None
+    body_is_form: bool = False
 
 
 class HandlerSignature:
-    """The compiled parameters of one handler.
+    """The compiled parameters of one handler (or dependency).
 
     Example:
         ```python
@@ -86,112 +119,135 @@ class HandlerSignature:
 
     def __init__(self, parameters: list[Parameter]) -> None:
         self.parameters = parameters
-        self.wants_tasks = any(p.source == "tasks" for p in parameters)
-        self.reads_body = any(p.source in ("body", "field") for p in parameters)
+        nested = [p.signature for p in parameters if p.signature is not None]
+        self.has_dependencies = bool(nested)
+        wants_tasks = any(p.source == "tasks" for p in parameters)
+        self.wants_tasks: bool = wants_tasks or any(s.wants_tasks for s in nested)
+        self.reads_body: bool = any(p.source in ("body", "field") for p in parameters) or any(
+            s.reads_body for s in nested
+        )
+        models = [p for p in parameters if p.source == "body"]
+        self.embeds_models = len(models) > 1
 
-    def bind(self, request: Request, inputs: Inputs, tasks: BackgroundTasks | None) -> dict[str, Any]:
+    def inputs(self) -> list[Parameter]:
+        """The parameters read from the request, the dependencies' included (once per name)."""
+        found: dict[str, Parameter] = {}
+        for param in self.parameters:
+            if param.signature is not None:
+                for inner in param.signature.inputs():
+                    found.setdefault(inner.name, inner)
+            elif param.source in ("path", "body", "field"):
+                found.setdefault(param.name, param)
+        return list(found.values())
+
+    async def bind(
+        self,
+        request: Request,
+        inputs: Inputs,
+        tasks: BackgroundTasks | None,
+        dependencies: RequestDependencies | None = None,
+    ) -> dict[str, Any]:
         """Return the keyword arguments for the handler, or raise `ValidationError`."""
         values: dict[str, Any] = {}
         errors: list[FieldError] = []
-        body_object = inputs.body
-        if inputs.body_is_form:
-            body_object = _form_to_mapping(inputs.body)
         for param in self.parameters:
-            if param.source == "request":
+            source = param.source
+            if source == "request":
                 values[param.name] = request
-            elif param.source == "tasks":
+            elif source == "tasks":
                 values[param.name] = tasks
-            elif param.source == "path":
-                self._convert(param, inputs.path[param.name], True, ("path",), values, errors)
-            elif param.source == "body":
-                self._bind_body(param, body_object, inputs.body_is_form, values, errors)
+            elif source == "path":
+                _validate(param, inputs.path.get(param.name), ("path", param.name), values, errors)
+            elif source == "body":
+                self._bind_body(param, inputs.body, values, errors)
+            elif source == "field":
+                _bind_field(param, inputs, values, errors)
             else:
-                self._bind_field(param, inputs, body_object, values, errors)
+                await _bind_dependency(param, request, inputs, tasks, dependencies, values, errors)
         if errors:
             raise ValidationError(errors)
         return values
 
     def _bind_body(
-        self,
-        param: Parameter,
-        body: Any,
-        from_text: bool,
-        values: dict[str, Any],
-        errors: list[FieldError],
+        self, param: Parameter, body: Any, values: dict[str, Any], errors: list[FieldError]
     ) -> None:
-        if body is None:
-            if param.required:
-                errors.append(FieldError(["body"], "missing", "a request body is required"))
+        if self.embeds_models:
+            if not isinstance(body, dict):
+                if body is not None:
+                    errors.append(FieldError(["body"], "dict_type", "Input should be a valid dictionary"))
+                    return
+                body = {}
+            if param.name in body:
+                _validate(param, body[param.name], ("body", param.name), values, errors)
+            elif param.required:
+                errors.append(FieldError(["body", param.name], "missing", "Field required"))
             else:
                 values[param.name] = param.default
-            return
-        self._convert(param, body, from_text, ("body",), values, errors, named=False)
-
-    def _bind_field(
-        self,
-        param: Parameter,
-        inputs: Inputs,
-        body: Any,
-        values: dict[str, Any],
-        errors: list[FieldError],
-    ) -> None:
-        if isinstance(body, dict) and param.name in body:
-            raw = body[param.name]
-            if inputs.body_is_form and param.many and not isinstance(raw, list):
-                raw = [raw]
-            self._convert(param, raw, inputs.body_is_form, ("body",), values, errors)
-            return
-        found = [value for key, value in inputs.query if key == param.name]
-        if found:
-            raw = found if param.many else found[-1]
-            self._convert(param, raw, True, ("query",), values, errors)
-        elif not param.required:
+        elif body is not None:
+            _validate(param, body, ("body",), values, errors)
+        elif param.required:
+            errors.append(FieldError(["body"], "missing", "A request body is required"))
+        else:
             values[param.name] = param.default
-        else:
-            where = "body" if body is not None else "query"
-            errors.append(FieldError([where, param.name], "missing", "field required"))
-
-    @staticmethod
-    def _convert(
-        param: Parameter,
-        raw: Any,
-        from_text: bool,
-        where: tuple[str, ...],
-        values: dict[str, Any],
-        errors: list[FieldError],
-        named: bool = True,
-    ) -> None:
-        try:
-            values[param.name] = param.convert(raw, from_text)
-        except ConversionError as exc:
-            loc = (*where, param.name, *exc.loc) if named else (*where, *exc.loc)
-            errors.append(FieldError(loc, exc.type, exc.msg))
 
 
-def _form_to_mapping(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    mapping: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in mapping:
-            existing = mapping[key]
-            mapping[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
-        else:
-            mapping[key] = value
-    return mapping
+def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors: list[FieldError]) -> None:
+    body = inputs.body
+    if isinstance(body, dict) and param.name in body:
+        raw = body[param.name]
+        if inputs.body_is_form and param.many and not isinstance(raw, list):
+            raw = [raw]
+        _validate(param, raw, ("body", param.name), values, errors)
+        return
+    found = inputs.query.get(param.name)
+    if found:
+        _validate(param, found if param.many else found[-1], ("query", param.name), values, errors)
+    elif not param.required:
+        values[param.name] = param.default
+    else:
+        where = "body" if body is not None else "query"
+        errors.append(FieldError([where, param.name], "missing", "Field required"))
 
 
-def _is_tasks_annotation(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BackgroundTask)
+async def _bind_dependency(
+    param: Parameter,
+    request: Request,
+    inputs: Inputs,
+    tasks: BackgroundTasks | None,
+    dependencies: RequestDependencies | None,
+    values: dict[str, Any],
+    errors: list[FieldError],
+) -> None:
+    assert param.dependency is not None and param.signature is not None and dependencies is not None
+    call = param.dependency.dependency
+    if param.dependency.use_cache and call in dependencies.results:
+        values[param.name] = dependencies.results[call]
+        return
+    try:
+        kwargs = await param.signature.bind(request, inputs, tasks, dependencies)
+    except ValidationError as exc:
+        errors.extend(error for error in exc.errors if error not in errors)
+        return
+    if not errors:  # a request already at fault runs no more dependencies
+        values[param.name] = await dependencies.call(param.dependency, kwargs)
 
 
-def _is_request_annotation(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, Request)
+def _validate(
+    param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: list[FieldError]
+) -> None:
+    assert param.adapter is not None
+    try:
+        values[param.name] = param.adapter.validate_python(raw)
+    except pydantic.ValidationError as exc:
+        for error in exc.errors(include_url=False, include_context=False, include_input=False):
+            errors.append(FieldError((*loc, *error["loc"]), error["type"], error["msg"]))
 
 
 def read_signature(handler: Callable[..., Any], *, path_params: set[str]) -> HandlerSignature:
     """Compile `handler`'s parameters. Raises `TypeError` naming the parameter
     whose annotation cannot be read from a request."""
     try:
-        hints = get_type_hints(handler)
+        hints = get_type_hints(handler.__init__ if inspect.isclass(handler) else handler, include_extras=True)
     except NameError as exc:
         raise TypeError(f"{_qualname(handler)}: cannot resolve an annotation: {exc}") from exc
     parameters: list[Parameter] = []
@@ -206,32 +262,50 @@ def read_signature(handler: Callable[..., Any], *, path_params: set[str]) -> Han
 def _read_parameter(
     handler: Callable[..., Any], name: str, annotation: Any, default: Any, path_params: set[str]
 ) -> Parameter:
-    if _is_request_annotation(annotation):
-        return Parameter(name, "request", annotation, _no_conversion)
-    if _is_tasks_annotation(annotation):
-        return Parameter(name, "tasks", annotation, _no_conversion)
+    dependency = _dependency_of(annotation, default)
+    if dependency is not None:
+        signature = read_signature(dependency.dependency, path_params=path_params)
+        return Parameter(name, "dependency", annotation, dependency=dependency, signature=signature)
+    bare = _strip_annotated(annotation)
+    if isinstance(bare, type) and issubclass(bare, Request):
+        return Parameter(name, "request", annotation)
+    if isinstance(bare, type) and issubclass(bare, BackgroundTask):
+        return Parameter(name, "tasks", annotation)
     try:
-        convert = converter_for(annotation)
+        adapter = adapter_for(annotation)
     except TypeError as exc:
         raise TypeError(f"{_qualname(handler)}: parameter {name!r}: {exc}") from None
     if name in path_params:
-        return Parameter(name, "path", annotation, convert)
-    if name in WHOLE_BODY_NAMES and is_body_model(annotation):
-        return Parameter(name, "body", annotation, convert, default)
-    return Parameter(name, "field", annotation, convert, default, _is_list(annotation))
+        return Parameter(name, "path", annotation, adapter)
+    if is_body_model(bare) or (name in WHOLE_BODY_NAMES and (bare is dict or get_origin(bare) is dict)):
+        return Parameter(name, "body", annotation, adapter, default)
+    return Parameter(name, "field", annotation, adapter, default, _is_list(bare))
+
+
+def _dependency_of(annotation: Any, default: Any) -> Dependency | None:
+    if isinstance(default, Dependency):
+        return default
+    if get_origin(annotation) is Annotated:
+        for extra in annotation.__metadata__:
+            if isinstance(extra, Dependency):
+                return extra
+    return None
+
+
+def _strip_annotated(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
 
 
 def _is_list(annotation: Any) -> bool:
     """Whether a field takes a list (so repeated query keys are all kept)."""
+    annotation = _strip_annotated(annotation)
     if annotation is list or get_origin(annotation) is list:
         return True
-    if get_origin(annotation) in (Union, UnionType):
+    if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType":
         return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
     return False
-
-
-def _no_conversion(value: Any, from_text: bool) -> Any:
-    return value
 
 
 def _qualname(handler: Callable[..., Any]) -> str:
@@ -239,40 +313,53 @@ def _qualname(handler: Callable[..., Any]) -> str:
 
 
 JSON_TYPES = ("application/json",)
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 async def read_inputs(request: Request, *, reads_body: bool, max_body_size: int) -> Inputs:
     """Read the path values, query string and (when needed) the body of a request.
 
-    Raises `RequestError` for a body over `max_body_size` (413), a content type
-    it cannot read (415), malformed JSON or text that is not UTF-8 (400).
+    Raises `RequestError` for a body over `max_body_size` or more than
+    `MAX_FIELDS` fields (413), a content type it cannot read (415), malformed
+    JSON, a malformed multipart body, text that is not UTF-8 or holds a lone
+    surrogate, or an integer over `MAX_INTEGER_DIGITS` digits (400); and
+    `ClientDisconnect` when the client leaves before sending the whole body.
     """
     scope = request.scope
     raw_query = scope.get("query_string", b"")
-    query = _parse_query(raw_query) if raw_query else []
+    query = _group(_parse_pairs(raw_query, "query")) if raw_query else {}
     path = scope.get("path_params", {})
     if not reads_body or scope["method"] not in BODY_METHODS:
-        return Inputs(path, query, None, False)
+        return Inputs(path, query, None)
     content_type, declared = _body_headers(scope.get("headers", ()))
     raw = await _read_body(request, max_body_size, declared)
     if not raw:
-        return Inputs(path, query, None, False)
+        return Inputs(path, query, None)
     content_type = content_type.split(";", 1)[0].strip().lower()
     if content_type in JSON_TYPES or content_type.endswith("+json"):
-        return Inputs(path, query, _decode_json(raw), False)
+        return Inputs(path, query, _decode_json(raw))
     if content_type == "application/x-www-form-urlencoded":
-        return Inputs(path, query, _parse_form(raw), True)
+        return Inputs(path, query, _form_to_mapping(_group(_parse_pairs(raw, "body"))), True)
     if content_type == "multipart/form-data":
-        form = await request.form()
-        pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-        return Inputs(path, query, pairs, True)
+        return Inputs(path, query, _form_to_mapping(_group(await _read_multipart(request))), True)
     shown = content_type or "none"
     raise RequestError(
         415,
         f"Unsupported content type {shown!r}: send application/json or form data",
         [FieldError(["header", "content-type"], "unsupported", f"cannot read a body of type {shown!r}")],
     )
+
+
+def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Every value of each key, in order: one pass, O(number of pairs)."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _form_to_mapping(grouped: dict[str, list[str]]) -> dict[str, Any]:
+    """A form as a body object: one value per key as text, repeated keys as a list."""
+    return {key: values[0] if len(values) == 1 else values for key, values in grouped.items()}
 
 
 def _body_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | None]:
@@ -295,9 +382,11 @@ def _body_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | No
 
 
 async def _read_body(request: Request, limit: int, declared: str | None) -> bytes:
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
         raise _too_large(limit)
     message = await request.receive()
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnect()
     if message["type"] == "http.request" and not message.get("more_body", False):
         # the usual small body, in one message: no async generator needed
         body: bytes = message.get("body", b"")
@@ -320,6 +409,29 @@ async def _read_body(request: Request, limit: int, declared: str | None) -> byte
     return body
 
 
+async def _read_multipart(request: Request) -> list[tuple[str, str]]:
+    try:
+        form = await request.form(max_fields=MAX_FIELDS, max_files=MAX_FIELDS)
+    except ClientDisconnect:
+        raise
+    except HTTPException as exc:  # Lilya's answer to a part it cannot parse
+        problem = str(exc.detail)
+        too_many = "Too many" in problem
+        raise RequestError(
+            413 if too_many else 400,
+            f"Malformed multipart body: {problem}",
+            [FieldError(["body"], "too_many_fields" if too_many else "multipart_invalid", problem)],
+        ) from None
+    except (MultipartError, ValueError, KeyError, IndexError, TypeError) as exc:  # UnicodeDecodeError too
+        problem = "a part's headers or text cannot be read"
+        raise RequestError(
+            400, f"Malformed multipart body: {problem}", [FieldError(["body"], "multipart_invalid", problem)]
+        ) from exc
+    pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
+    _refuse_surrogates(pairs, "body")
+    return pairs
+
+
 def _too_large(limit: int) -> RequestError:
     return RequestError(
         413,
@@ -328,10 +440,27 @@ def _too_large(limit: int) -> RequestError:
     )
 
 
+class _IntegerTooLong(ValueError):
+    """An integer literal with more than `MAX_INTEGER_DIGITS` digits."""
+
+
+def _bounded_int(text: str) -> int:
+    # checked before int(): converting a long digit string costs quadratic time
+    if len(text) > MAX_INTEGER_DIGITS + 1:
+        raise _IntegerTooLong(text)
+    return int(text)
+
+
+_JSON = json.JSONDecoder(parse_int=_bounded_int)  # built once: json.loads(parse_int=...) builds one per call
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _decode_json(raw: bytes) -> Any:
     try:
         # RFC 8259: JSON on the wire is UTF-8 (json.loads would guess UTF-16 from a BOM)
-        return json.loads(raw.decode("utf-8"))
+        value = _JSON.decode(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise RequestError(
             400, "Malformed JSON body: not valid UTF-8", [_bad_json("not valid UTF-8")]
@@ -339,33 +468,93 @@ def _decode_json(raw: bytes) -> Any:
     except json.JSONDecodeError as exc:
         problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
         raise RequestError(400, f"Malformed JSON body: {problem}", [_bad_json(problem)]) from None
+    except ValueError:  # _IntegerTooLong, or the interpreter's own digit limit if it is lower
+        problem = f"an integer has more than {MAX_INTEGER_DIGITS} digits"
+        raise RequestError(
+            400, f"Invalid JSON body: {problem}", [FieldError(["body"], "int_too_long", problem)]
+        ) from None
     except RecursionError:
         raise RequestError(
             400, "Malformed JSON body: nested too deeply", [_bad_json("nested too deeply")]
         ) from None
+    # a lone surrogate can only come from an escape: look for one only then
+    if _SURROGATE_ESCAPE.search(raw):
+        errors = [
+            FieldError(["body", *loc], "string_surrogate", _SURROGATE_MSG) for loc in _surrogates(value)
+        ]
+        if errors:
+            raise RequestError(400, "Invalid JSON body: text holds a lone surrogate", errors)
+    return value
+
+
+_SURROGATE_MSG = "text must not hold a lone surrogate (\\ud800-\\udfff)"
+
+
+def _surrogates(value: Any, loc: tuple[str | int, ...] = ()) -> Iterable[tuple[str | int, ...]]:
+    """Where in a decoded JSON value text holds a lone surrogate (in keys or values)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, loc)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                yield where
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                shown = _shown(key)
+                if shown != key:
+                    yield (*where, shown)
+                stack.append((inner, (*where, shown)))
+        elif isinstance(item, list):
+            stack.extend((inner, (*where, index)) for index, inner in enumerate(item))
+
+
+def _shown(text: str) -> str:
+    """`text` as it can be sent back: a lone surrogate written as its escape."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _bad_json(problem: str) -> FieldError:
     return FieldError(["body"], "json_invalid", problem)
 
 
-def _parse_query(raw: bytes) -> list[tuple[str, str]]:
+def _parse_pairs(raw: bytes, where: Literal["query", "body"]) -> list[tuple[str, str]]:
+    """Parse a query string or a URL-encoded form, at most `MAX_FIELDS` fields.
+
+    Percent-escapes must decode to UTF-8; an escaped surrogate
+    (`%ED%A0%80`) is refused naming its field, since it cannot be sent back.
+    """
+    what = "query string" if where == "query" else "form body"
     try:
-        return parse_qsl(raw.decode("latin-1"), keep_blank_values=True, errors="strict")
+        text = raw.decode("latin-1" if where == "query" else "ascii")
+        # surrogatepass: decode an escaped surrogate so the field holding it can be named below
+        pairs = _parse_qsl(text)
     except UnicodeDecodeError:
         raise RequestError(
             400,
-            "The query string is not valid UTF-8",
-            [FieldError(["query"], "invalid_encoding", "percent-escapes must decode to UTF-8")],
+            f"The {what} is not valid URL-encoded UTF-8",
+            [FieldError([where], "invalid_encoding", "percent-escapes must decode to UTF-8")],
         ) from None
-
-
-def _parse_form(raw: bytes) -> list[tuple[str, str]]:
-    try:
-        return parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict")
-    except UnicodeDecodeError:
+    except ValueError:  # parse_qsl's max_num_fields
         raise RequestError(
-            400,
-            "The form body is not valid URL-encoded UTF-8",
-            [FieldError(["body"], "invalid_encoding", "form data must be URL-encoded UTF-8")],
+            413,
+            f"The {what} has more than {MAX_FIELDS} fields",
+            [FieldError([where], "too_many_fields", f"at most {MAX_FIELDS} fields are accepted")],
         ) from None
+    _refuse_surrogates(pairs, where)
+    return pairs
+
+
+def _parse_qsl(text: str) -> list[tuple[str, str]]:
+    return parse_qsl(text, keep_blank_values=True, errors="surrogatepass", max_num_fields=MAX_FIELDS)
+
+
+def _refuse_surrogates(pairs: list[tuple[str, str]], where: str) -> None:
+    errors = [
+        FieldError([where, _shown(key)], "string_surrogate", _SURROGATE_MSG)
+        for key, value in pairs
+        if _SURROGATE.search(key) or _SURROGATE.search(value)
+    ]
+    if errors:
+        raise RequestError(400, f"Invalid {where}: text holds a lone surrogate", errors)

@@ -32,6 +32,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
+from lilya._internal._connection import ClientDisconnect
+from lilya._internal._path_transformers import Transformer
 from lilya.background import Task
 from lilya.compat import is_async_callable
 from lilya.encoders import json_encode
@@ -40,11 +42,23 @@ from lilya.responses import RESPONSE_TRANSFORM_KWARGS, JSONResponse, Response
 from lilya.types import Receive, Scope, Send
 
 from ravyn.background import BackgroundTasks, TaskRunner, default_runner
-from ravyn.exceptions import RequestError, error_response
+from ravyn.dependencies import RequestDependencies
+from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_inputs, read_signature
 from ravyn.threads import run_sync
 
-__all__ = ["MethodRoute", "PathEndpoint", "RouteHandler", "delete", "get", "patch", "post", "put", "route"]
+__all__ = [
+    "LenientTransformer",
+    "MethodRoute",
+    "PathEndpoint",
+    "RouteHandler",
+    "delete",
+    "get",
+    "patch",
+    "post",
+    "put",
+    "route",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -55,12 +69,23 @@ DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
 NO_BODY_STATUSES = frozenset({204, 304})
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
+CLIENT_LEFT = RequestError(
+    400,
+    "The client disconnected before sending the whole body",
+    [FieldError(["body"], "client_disconnected", "the body ended early")],
+)
+
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
 
 
 def path_param_names(path: str) -> set[str]:
     """The parameter names in a path template: `/u/{id:int}` gives `{"id"}`."""
-    return {match.group(1) for match in _PATH_PARAM.finditer(path)}
+    return set(path_param_order(path))
+
+
+def path_param_order(path: str) -> list[str]:
+    """The parameter names in a path template, in order: `/u/{a}/{b:int}` gives `["a", "b"]`."""
+    return [match.group(1) for match in _PATH_PARAM.finditer(path)]
 
 
 def path_shape(path: str) -> str:
@@ -186,8 +211,19 @@ class RouteHandler(Generic[P, R]):
 
         Tasks come from three places and run in this order, each once: the
         injected collector, the returned response's `background`, the
-        decorator's `background`.
+        decorator's `background`. The clean-up of `yield` dependencies runs
+        last, after the tasks.
         """
+        if not self.signature.has_dependencies:
+            await self._serve(scope, receive, send, None)
+            return
+        dependencies = RequestDependencies()
+        async with dependencies.cleanup:
+            await self._serve(scope, receive, send, dependencies)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, dependencies: RequestDependencies | None
+    ) -> None:
         app = scope.get("app")
         runner: TaskRunner = getattr(app, "task_runner", default_runner)
         request = Request(scope, receive, send)
@@ -198,9 +234,15 @@ class RouteHandler(Generic[P, R]):
                 reads_body=self.signature.reads_body,
                 max_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE),
             )
-            kwargs = self.signature.bind(request, inputs, tasks)
+            kwargs = await self.signature.bind(request, inputs, tasks, dependencies)
         except RequestError as exc:
             await error_response(exc)(scope, receive, send)
+            return
+        except ClientDisconnect:
+            # one quiet line, not a traceback per connection; the answer goes nowhere (the
+            # server drops it) but keeps Lilya from answering a 404 for a route that exists
+            logger.debug("%s %s: client left before sending its body", scope["method"], scope["path"])
+            await error_response(CLIENT_LEFT)(scope, receive, send)
             return
         if self.is_async:
             result = await self._call(**kwargs)
@@ -332,6 +374,31 @@ delete = MethodRoute("DELETE")
 """`@delete(path)`: a `DELETE` handler, answered with 204 and no body by default (see `route`)."""
 
 
+class LenientTransformer(Transformer[Any]):
+    """A Lilya path transformer that gives the raw text when its conversion fails.
+
+    Lilya converts `{x:int}` with `int()` while matching the route, so a value
+    of thousands of digits (or a `datetime` that fits the pattern but not the
+    calendar) raised there, a 500. With the text instead, the handler's
+    parameter validation answers a 400 that names the path value.
+    """
+
+    def __init__(self, inner: Transformer[Any]) -> None:
+        self.inner = inner
+        self.regex = inner.regex  # type: ignore[misc]
+
+    def transform(self, value: str) -> Any:
+        """`value` converted by Lilya's transformer, or as it is if that fails."""
+        try:
+            return self.inner.transform(value)
+        except (ValueError, OverflowError):
+            return value
+
+    def normalise(self, value: Any) -> str:
+        """Lilya's transformer's text for `value` (for `url_path_for`)."""
+        return self.inner.normalise(value)
+
+
 class PathEndpoint:
     """The ASGI endpoint of one path: dispatches each method to its handler.
 
@@ -339,15 +406,32 @@ class PathEndpoint:
     method no handler takes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, path: str = "/") -> None:
+        self.path = path
         self.handlers: dict[str, RouteHandler[Any, Any]] = {}
+        self.renames: dict[str, dict[str, str]] = {}
 
     def add(self, handler: RouteHandler[Any, Any]) -> None:
-        """Serve `handler`'s methods from this path."""
+        """Serve `handler`'s methods from this path.
+
+        Its path may name the parameters otherwise (`/items/{item_id}` for GET,
+        `/items/{id}` for POST): values are matched by position, and each
+        handler sees its own names (in `request.path_params` too).
+        """
+        ours, theirs = path_param_order(self.path), path_param_order(handler.path or self.path)
+        rename = {old: new for old, new in zip(ours, theirs, strict=True) if old != new}
         for method in handler.methods:
             self.handlers[method] = handler
+            if rename:
+                self.renames[method] = rename
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
-        handler = self.handlers.get(method) or self.handlers[method if method != "HEAD" else "GET"]
+        if method not in self.handlers and method == "HEAD":
+            method = "GET"
+        handler = self.handlers[method]
+        rename = self.renames.get(method)
+        if rename is not None:
+            values = scope.get("path_params", {})
+            scope = {**scope, "path_params": {rename.get(key, key): value for key, value in values.items()}}
         await handler.handle(scope, receive, send)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from ravyn import Ravyn, get, post
+import ravyn.openapi
+from ravyn import Depends, Ravyn, get, post
 from ravyn.testing import record
 
 pytestmark = pytest.mark.anyio
@@ -58,3 +62,62 @@ async def test_the_docs_page_and_turning_it_off() -> None:
     off = Ravyn(routes=[read_user], enable_openapi=False)
     assert (await record(off, "GET", "/openapi.json")).status == 404
     assert (await record(off, "GET", "/docs")).status == 404
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+
+
+class Order(BaseModel):
+    customer: str
+    items: list[Item]
+
+
+class Coupon(BaseModel):
+    code: str
+
+
+def page(size: int = 10) -> int:
+    return size
+
+
+@post("/orders")
+def create_order(order: Order) -> dict[str, Any]:
+    return {}
+
+
+@post("/checkout")
+def checkout(order: Order, coupon: Coupon, note: str = "") -> dict[str, Any]:
+    return {}
+
+
+@get("/orders")
+def list_orders(size: int = Depends(page)) -> list[Any]:
+    return []
+
+
+async def test_models_go_to_the_components_and_request_bodies_refer_to_them() -> None:
+    document = (
+        await record(Ravyn(routes=[create_order, checkout, list_orders]), "GET", "/openapi.json")
+    ).json()
+    components = document["components"]["schemas"]
+    assert set(components) >= {"Item", "Order", "Coupon"}
+    assert components["Order"]["properties"]["items"]["items"] == {"$ref": "#/components/schemas/Item"}
+    single = document["paths"]["/orders"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert single == {"$ref": "#/components/schemas/Order"}  # the whole body is the model
+    embedded = document["paths"]["/checkout"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert embedded["properties"]["order"] == {"$ref": "#/components/schemas/Order"}
+    assert embedded["properties"]["coupon"] == {"$ref": "#/components/schemas/Coupon"}
+    assert embedded["required"] == ["order", "coupon"]
+    query = document["paths"]["/orders"]["get"]["parameters"]
+    assert [p["name"] for p in query] == ["size"]  # a dependency's fields are the route's too
+
+
+def test_the_openapi_module_does_not_import_the_application_module() -> None:
+    tree = ast.parse(Path(ravyn.openapi.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {
+        alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
+    assert "ravyn.applications" not in imported and "ravyn" not in imported

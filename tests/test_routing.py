@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ravyn import BackgroundTask, BackgroundTasks, Ravyn, delete, get, patch, post, put, route
+from ravyn import BackgroundTask, BackgroundTasks, Ravyn, Request, delete, get, patch, post, put, route
 from ravyn.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from ravyn.routing import RouteHandler
 from ravyn.testing import Recorder, record
@@ -320,3 +320,29 @@ async def test_without_threads_a_sync_handler_runs_inline(monkeypatch: pytest.Mo
 
     await record(Ravyn(routes=[where]), "GET", "/where")
     assert seen["handler"] == threading.get_ident()
+
+
+async def test_one_path_with_other_parameter_names_per_method() -> None:
+    @get("/items/{item_id}")
+    def read_item(item_id: str, request: Request) -> dict[str, Any]:
+        return {"read": item_id, "params": dict(request.path_params)}
+
+    @post("/items/{id}")
+    def replace_item(id: str, request: Request) -> dict[str, Any]:
+        return {"replaced": id, "params": dict(request.path_params)}
+
+    @delete("/shops/{shop}/items/{sku:int}", status_code=200)
+    def remove(shop: str, sku: int) -> dict[str, Any]:
+        return {"shop": shop, "sku": sku}
+
+    @get("/shops/{name}/items/{number:int}")
+    def find(name: str, number: int) -> dict[str, Any]:
+        return {"name": name, "number": number}
+
+    app = Ravyn(routes=[read_item, replace_item, remove, find])
+    read = await record(app, "GET", "/items/a1")
+    assert read.json() == {"read": "a1", "params": {"item_id": "a1"}}
+    replaced = await record(app, "POST", "/items/b2")
+    assert (replaced.status, replaced.json()) == (201, {"replaced": "b2", "params": {"id": "b2"}})
+    assert (await record(app, "DELETE", "/shops/s/items/7")).json() == {"shop": "s", "sku": 7}
+    assert (await record(app, "GET", "/shops/s/items/7")).json() == {"name": "s", "number": 7}

@@ -66,16 +66,3 @@ async def test_without_threads_sync_calls_run_inline_and_say_so(
     assert pool.threads == 0
     warnings = [r.getMessage() for r in caplog.records if r.name == "ravyn.threads"]
     assert warnings == ["No threads on this platform: sync handlers and tasks run inline, blocking the loop"]
-
-
-def test_the_app_imports_pydantic_only_for_the_openapi_document() -> None:
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; from ravyn import Ravyn, get\n"
-        "app = Ravyn(routes=[get('/x')(lambda: 1)])\n"
-        "print('pydantic' in sys.modules)"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"

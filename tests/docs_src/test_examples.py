@@ -15,7 +15,7 @@ import pytest
 
 from docs_src.catalogue import EXAMPLES, Example
 from ravyn.testing import Timeline, record
-from tests.docs_src.examples import example_modules, framework_failure_logs, task_effects
+from tests.docs_src.examples import example_modules, example_params, framework_failure_logs, task_effects
 
 pytestmark = pytest.mark.anyio
 
@@ -65,7 +65,7 @@ def check_effects(example: Example, timeline: Timeline) -> None:
     assert texts == list(example.effects), timeline.render()
 
 
-@pytest.mark.parametrize("name", example_modules())
+@pytest.mark.parametrize("name", example_params())
 async def test_example_answers_before_its_tasks(
     name: str, load_example: Callable[[str], ModuleType], request: pytest.FixtureRequest
 ) -> None:

@@ -1,7 +1,9 @@
 """Hypothesis throws malformed requests at every docs_src app and at the binding layer.
 
 Whatever arrives (random JSON, wrong types, huge numbers, deep nesting,
-invalid UTF-8, wrong content types, oversized bodies, odd query strings), the
+invalid UTF-8, wrong content types, oversized bodies, odd query strings,
+integers of thousands of digits, lone surrogates in JSON, forms and queries,
+thousands of repeated keys, malformed multipart parts), the
 answer is never a 5xx, every 4xx body is JSON with a `detail`, and no
 traceback leaks, with `debug=False`. Background tasks are switched off here:
 this suite is about reading input, and a fuzzed webhook URL must never be
@@ -26,8 +28,9 @@ from hypothesis import strategies as st
 from docs_src.catalogue import EXAMPLES
 from ravyn import Ravyn
 from ravyn.background import TaskRunner
-from ravyn.testing import Recorder, Timeline
+from ravyn.testing import Recorder, Timeline, record
 from tests import test_params
+from tests.docs_src.examples import NEEDS_RUNNER_BRANCH
 
 FUZZ = settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -51,10 +54,58 @@ CONTENT_TYPES = [
 ]
 
 
+surrogates = st.integers(min_value=0xD800, max_value=0xDFFF)
+
+
+@st.composite
+def hostile_json(draw: st.DrawFn, field_names: list[str]) -> bytes:
+    """A JSON object whose value is an integer of thousands of digits or text with a lone surrogate."""
+    key = draw(st.sampled_from(field_names)) if field_names else "x"
+    if draw(st.booleans()):
+        value = draw(st.sampled_from(["", "-"])) + "9" * draw(st.integers(min_value=4250, max_value=6000))
+    else:
+        value = f'"a\\u{draw(surrogates):04x}"'
+    return f'{{"{key}": {value}}}'.encode()
+
+
+@st.composite
+def repeated_keys(draw: st.DrawFn, field_names: list[str]) -> bytes:
+    """A form body of one key repeated hundreds to thousands of times (around the field limit)."""
+    key = draw(st.sampled_from(field_names)) if field_names else "x"
+    return f"{key}=1&".encode() * draw(st.integers(min_value=500, max_value=3000))
+
+
+@st.composite
+def malformed_multipart(draw: st.DrawFn, field_names: list[str]) -> bytes:
+    """A multipart body with a broken header line, missing name, invalid UTF-8 or a cut-off end."""
+    name = draw(st.sampled_from(field_names)) if field_names else "x"
+    header = draw(
+        st.sampled_from(
+            [
+                f'Content-Disposition: form-data; name="{name}"\r\nbad header line',
+                "Content-Disposition: form-data",
+                f"Content-Disposition: form-data; name*=utf-8''%ff{name}",
+                f'Content-Disposition: form-data; name="{name}"',
+            ]
+        )
+    )
+    value = draw(st.sampled_from([b"ok", b"\xed\xa0\x80", b"\xff\xfe", b""]))
+    end = draw(st.sampled_from([b"\r\n--zz--\r\n", b"", b"\r\n--zz"]))
+    return b"--zz\r\n" + header.encode() + b"\r\n\r\n" + value + end
+
+
 @st.composite
 def bodies(draw: st.DrawFn, field_names: list[str]) -> tuple[bytes, str | None]:
     """A body and its content type: usually near what the handler wants, often broken."""
-    kind = draw(st.sampled_from(["fields", "json", "bytes", "deep", "huge"]))
+    kind = draw(
+        st.sampled_from(["fields", "json", "bytes", "deep", "huge", "hostile", "repeated", "multipart"])
+    )
+    if kind == "hostile":
+        return draw(hostile_json(field_names)), "application/json"
+    if kind == "repeated":
+        return draw(repeated_keys(field_names)), "application/x-www-form-urlencoded"
+    if kind == "multipart":
+        return draw(malformed_multipart(field_names)), "multipart/form-data; boundary=zz"
     if kind == "fields":
         keys = st.sampled_from(field_names) if field_names else st.text(max_size=8)
         payload = draw(st.dictionaries(keys, json_values, max_size=len(field_names) + 1))
@@ -77,6 +128,8 @@ query_strings = st.one_of(
         lambda pairs: "&".join(f"{quote(k)}={quote(v)}" for k, v in pairs)
     ),
     st.sampled_from(["%ff%fe", "a=%00", "limit=" + "9" * 5000, "=&=&", "a=1&a=2&a=3", "%zz"]),
+    surrogates.map(lambda code: "q=" + quote(chr(code).encode("utf-8", "surrogatepass"))),
+    st.integers(min_value=900, max_value=2000).map(lambda count: "tag=x&" * count),
 )
 
 
@@ -105,7 +158,9 @@ def assert_answered_cleanly(timeline: Timeline) -> None:
 
 
 def field_names(app: Ravyn) -> list[str]:
-    return sorted({p.name for h in app.handlers for p in h.signature.parameters if p.source == "field"})
+    """The names a handler reads from a body or query, its dependencies' included."""
+    inputs = (p for h in app.handlers for p in h.signature.inputs())
+    return sorted({p.name for p in inputs if p.source in ("field", "body")})
 
 
 def fuzz_app(app: Ravyn, method: str, path: str) -> None:
@@ -133,8 +188,20 @@ def fuzz_app(app: Ravyn, method: str, path: str) -> None:
         fuzz()
 
 
-@pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_every_example_answers_bad_input_with_a_clear_4xx(name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        # not strict: whether a drawn body reaches the handler (and its missing keyword) is luck
+        pytest.param(name, marks=pytest.mark.xfail(reason="needs runner branch", strict=False))
+        if name in NEEDS_RUNNER_BRANCH
+        else name
+        for name in sorted(EXAMPLES)
+    ],
+)
+def test_every_example_answers_bad_input_with_a_clear_4xx(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a fuzzed list of a thousand emails is a valid import: let the queue example's worker
+    # take no time per contact, so it is idle again when the app shuts down
+    monkeypatch.setenv("IMPORT_SECONDS_PER_CONTACT", "0")
     example = EXAMPLES[name]
     app = importlib.import_module(example.import_path).app
     fuzz_app(app, example.method, example.path)
@@ -146,3 +213,23 @@ def test_every_example_answers_bad_input_with_a_clear_4xx(name: str) -> None:
 )
 def test_the_binding_layer_answers_bad_input_with_a_clear_4xx(method: str, path: str) -> None:
     fuzz_app(test_params.app, method, path)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/orders"), ("POST", "/checkout"), ("GET", "/pages")],
+)
+def test_pydantic_model_bodies_answer_bad_input_with_a_clear_4xx(method: str, path: str) -> None:
+    fuzz_app(test_params.models_app, method, path)
+
+
+def test_path_values_of_any_length_answer_with_a_clear_4xx() -> None:
+    with anyio.from_thread.start_blocking_portal() as portal:
+
+        @FUZZ
+        @given(digits=st.integers(min_value=1, max_value=8000))
+        def fuzz(digits: int) -> None:
+            timeline = portal.call(lambda: record(test_params.hostile_app, "GET", "/numbers/" + "7" * digits))
+            assert_answered_cleanly(timeline)
+
+        fuzz()

@@ -18,7 +18,20 @@ from tests.docs.test_docs_browser import unavailable
 
 PLAYGROUND = ROOT / "playground"
 PYODIDE = PLAYGROUND / "node_modules" / "pyodide"
-SHIPPED = frozenset({"ravyn", "lilya", "anyio", "monkay", "multidict", "idna", "typing_extensions"})
+SHIPPED = frozenset(
+    # pydantic: ravyn validates with it; Pyodide ships it (the site-a11y branch loads it in the page)
+    {
+        "ravyn",
+        "lilya",
+        "anyio",
+        "monkay",
+        "multidict",
+        "idna",
+        "typing_extensions",
+        "pydantic",
+        "pydantic_core",
+    }
+)
 """The import names the playground's wheels provide (the hook reads them from the wheels)."""
 
 

@@ -1,0 +1,302 @@
+"""Tests for ravyn/dependencies.py: what a dependency takes, its per-request cache, the tasks
+it adds, and `yield` dependencies whose clean-up runs after the request's background tasks."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import anyio
+import pytest
+from lilya.dependencies import _Depends, inject
+
+from ravyn import BackgroundTasks, Depends, Ravyn, Request, get, post
+from ravyn.testing import mark, record
+
+pytestmark = pytest.mark.anyio
+
+
+def current_user(token: str) -> str:
+    return token.removeprefix("user-")
+
+
+def page_size(request: Request, size: int = 10) -> dict[str, Any]:
+    return {"size": size, "path": request.url.path}
+
+
+def listing(user: str = Depends(current_user), paging: dict[str, Any] = Depends(page_size)) -> str:
+    return f"{user}:{paging['size']}"
+
+
+@get("/things")
+def things(summary: Annotated[str, Depends(listing)], user: str = Depends(current_user)) -> dict[str, str]:
+    return {"summary": summary, "user": user}
+
+
+async def test_a_dependency_takes_fields_the_request_and_other_dependencies() -> None:
+    app = Ravyn(routes=[things])
+    timeline = await record(app, "GET", "/things?token=user-ada&size=5")
+    assert timeline.json() == {"summary": "ada:5", "user": "ada"}
+
+
+async def test_a_dependencys_field_errors_are_a_400_like_the_handlers() -> None:
+    app = Ravyn(routes=[things])
+    timeline = await record(app, "GET", "/things?size=many")
+    assert timeline.status == 400
+    locs = [error["loc"] for error in timeline.json()["errors"]]
+    assert locs == [["query", "token"], ["query", "size"]]  # each problem once, the shared token too
+
+
+async def test_a_result_is_computed_once_per_request_unless_told_otherwise() -> None:
+    calls: list[str] = []
+
+    def counted() -> int:
+        calls.append("counted")
+        return len(calls)
+
+    def uncached() -> int:
+        calls.append("uncached")
+        return len(calls)
+
+    def first(value: int = Depends(counted), again: int = Depends(uncached, use_cache=False)) -> int:
+        return value
+
+    @get("/count")
+    def count(
+        a: int = Depends(first),
+        b: int = Depends(counted),
+        c: int = Depends(uncached, use_cache=False),
+    ) -> dict[str, int]:
+        return {"a": a, "b": b}
+
+    app = Ravyn(routes=[count])
+    assert (await record(app, "GET", "/count")).json() == {"a": 1, "b": 1}
+    assert calls == ["counted", "uncached", "uncached"]
+    await record(app, "GET", "/count")  # a new request computes it again
+    assert calls.count("counted") == 2
+
+
+def audit(event: str) -> None:
+    mark(f"audit {event}")
+
+
+def log_search(tasks: BackgroundTasks, q: str = "") -> str:
+    tasks.add_task(audit, f"search {q}")
+    return q
+
+
+def with_audit(tasks: BackgroundTasks) -> BackgroundTasks:
+    tasks.add_task(audit, "opened")
+    return tasks
+
+
+@post("/search")
+async def search(
+    tasks: Annotated[BackgroundTasks, Depends(with_audit)], q: str = Depends(log_search)
+) -> dict[str, str]:
+    tasks.add_task(audit, "handler")
+    return {"q": q}
+
+
+async def test_tasks_a_dependency_adds_go_to_the_handlers_collector_after_the_response() -> None:
+    timeline = await record(Ravyn(routes=[search]), "POST", "/search", json={"q": "tea"})
+    assert timeline.json() == {"q": "tea"}
+    marks = timeline.all("mark")
+    assert [event.name for event in marks] == ["audit opened", "audit search tea", "audit handler"]
+    assert timeline.response_complete < marks[0]
+    assert timeline.task_names() == ["audit", "audit", "audit"]
+
+
+class Session:
+    """A stand-in for a database session: usable only while open."""
+
+    def __init__(self) -> None:
+        self.open = True
+
+    def save(self, what: str) -> None:
+        assert self.open, "the session was closed before the task ran"
+        mark(f"saved {what}")
+
+
+def sync_session() -> Iterator[Session]:
+    session = Session()
+    mark("sync opened")
+    try:
+        yield session
+    finally:
+        session.open = False
+        mark("sync closed")
+
+
+async def async_session() -> AsyncIterator[Session]:
+    session = Session()
+    mark("async opened")
+    yield session
+    await anyio.sleep(0)
+    session.open = False
+    mark("async closed")  # after the yield, not in a finally: runs as a context manager's exit
+
+
+@post("/notes")
+def add_note(
+    text: str,
+    tasks: BackgroundTasks,
+    first: Session = Depends(sync_session),
+    second: Session = Depends(async_session),
+) -> dict[str, str]:
+    tasks.add_task(first.save, f"{text} (sync)")
+    tasks.add_task(second.save, f"{text} (async)")
+    return {"text": text}
+
+
+async def test_yield_dependencies_clean_up_after_the_background_tasks() -> None:
+    timeline = await record(Ravyn(routes=[add_note]), "POST", "/notes", json={"text": "hi"})
+    assert timeline.status == 201
+    names = [event.name for event in timeline.all("mark")]
+    assert names == [
+        "sync opened",
+        "async opened",
+        "saved hi (sync)",
+        "saved hi (async)",
+        "async closed",
+        "sync closed",
+    ]
+    assert timeline.task_names("task_failed") == []
+    assert timeline.response_complete < timeline.first("mark", "saved hi (sync)")
+
+
+async def test_a_yield_dependency_is_cleaned_up_when_the_request_is_refused() -> None:
+    @get("/sessions")
+    def use_sessions(
+        first: Session = Depends(sync_session), second: Session = Depends(async_session), count: int = 0
+    ) -> None: ...
+
+    timeline = await record(Ravyn(routes=[use_sessions]), "GET", "/sessions?count=x")
+    assert timeline.status == 400
+    assert [event.name for event in timeline.all("mark")] == [
+        "sync opened",
+        "async opened",
+        "async closed",
+        "sync closed",
+    ]
+
+
+def test_depends_is_lilyas_marker_so_lilyas_inject_resolves_it_outside_a_request() -> None:
+    marker = Depends(current_user)
+    assert isinstance(marker, _Depends)
+
+    @inject
+    def greet(name: str = Depends(lambda: "ada")) -> str:
+        return f"hello {name}"
+
+    assert greet() == "hello ada"
+
+
+def test_depends_needs_a_callable() -> None:
+    with pytest.raises(TypeError, match="takes a function"):
+        Depends(42)
+
+
+# FastAPI's background-tasks tutorial (its docs_src/background_tasks): the plain one and both
+# `Depends` variants, with only the imports changed.
+FASTAPI_TUTORIAL = {
+    "tutorial001": """
+        from ravyn import BackgroundTasks, Ravyn as FastAPI
+
+        app = FastAPI()
+
+
+        def write_notification(email: str, message=""):
+            with open("log.txt", mode="w") as email_file:
+                content = f"notification for {email}: {message}"
+                email_file.write(content)
+
+
+        @app.post("/send-notification/{email}")
+        async def send_notification(email: str, background_tasks: BackgroundTasks):
+            background_tasks.add_task(write_notification, email, message="some notification")
+            return {"message": "Notification sent in the background"}
+    """,
+    "tutorial002": """
+        from ravyn import BackgroundTasks, Depends, Ravyn as FastAPI
+
+        app = FastAPI()
+
+
+        def write_log(message: str):
+            with open("log.txt", mode="a") as log:
+                log.write(message)
+
+
+        def get_query(background_tasks: BackgroundTasks, q: str | None = None):
+            if q:
+                message = f"found query: {q}\\n"
+                background_tasks.add_task(write_log, message)
+            return q
+
+
+        @app.post("/send-notification/{email}")
+        async def send_notification(
+            email: str, background_tasks: BackgroundTasks, q: str = Depends(get_query)
+        ):
+            message = f"message to {email}\\n"
+            background_tasks.add_task(write_log, message)
+            return {"message": "Message sent"}
+    """,
+    "tutorial002_an": """
+        from typing import Annotated
+
+        from ravyn import BackgroundTasks, Depends, Ravyn as FastAPI
+
+        app = FastAPI()
+
+
+        def write_log(message: str):
+            with open("log.txt", mode="a") as log:
+                log.write(message)
+
+
+        def get_query(background_tasks: BackgroundTasks, q: str | None = None):
+            if q:
+                message = f"found query: {q}\\n"
+                background_tasks.add_task(write_log, message)
+            return q
+
+
+        @app.post("/send-notification/{email}")
+        async def send_notification(
+            email: str, background_tasks: BackgroundTasks, q: Annotated[str, Depends(get_query)]
+        ):
+            message = f"message to {email}\\n"
+            background_tasks.add_task(write_log, message)
+            return {"message": "Message sent"}
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(FASTAPI_TUTORIAL))
+async def test_fastapis_background_tasks_tutorial_runs_with_our_imports(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / f"fastapi_{name}.py").write_text(textwrap.dedent(FASTAPI_TUTORIAL[name]))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module(f"fastapi_{name}")
+    try:
+        timeline = await record(module.app, "POST", "/send-notification/foo@example.com?q=some-query")
+    finally:
+        sys.modules.pop(f"fastapi_{name}", None)
+    assert timeline.status == 201  # FastAPI answers a POST with 200, Ravyn with 201
+    assert timeline.response_complete < timeline.first("task_started")
+    log = (tmp_path / "log.txt").read_text()
+    if name == "tutorial001":
+        assert timeline.json() == {"message": "Notification sent in the background"}
+        assert log == "notification for foo@example.com: some notification"
+    else:
+        assert timeline.json() == {"message": "Message sent"}
+        assert log == "found query: some-query\nmessage to foo@example.com\n"
+        assert timeline.task_names() == ["write_log", "write_log"]
