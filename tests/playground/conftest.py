@@ -18,7 +18,21 @@ from tests.docs.test_docs_browser import unavailable
 
 PLAYGROUND = ROOT / "playground"
 PYODIDE = PLAYGROUND / "node_modules" / "pyodide"
-SHIPPED = frozenset({"ravyn", "lilya", "anyio", "monkay", "multidict", "idna", "typing_extensions"})
+SHIPPED = frozenset(
+    {
+        "ravyn",
+        "lilya",
+        "anyio",
+        "monkay",
+        "multidict",
+        "idna",
+        "typing_extensions",
+        "pydantic",
+        "pydantic_core",
+        "annotated_types",
+        "typing_inspection",
+    }
+)
 """The import names the playground's wheels provide (the hook reads them from the wheels)."""
 
 
