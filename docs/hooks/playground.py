@@ -14,11 +14,13 @@ rest in the reader's browser, with Pyodide, from files this hook puts in the sit
 * `playground/pyodide/`: Pyodide itself, from the npm package in
   `playground/node_modules/` (`npm ci` in `playground/`);
 * `playground/wheels/<hash>/`: the wheels the examples need: ours, built from
-  the checkout, and Lilya with its pure-Python dependencies at the versions
-  installed here (the ones the build-time timelines ran with), downloaded from
-  PyPI once with pip and kept in `playground/.cache/`; micropip, at the version
-  Pyodide's lock file names;
-* `playground/examples/<name>.py`, the playground's own JavaScript, CSS and
+  the checkout, and Lilya with its dependencies (pydantic too, through
+  `lilya[openapi]`) at the versions installed here (the ones the build-time
+  timelines ran with), downloaded from PyPI once with pip and kept in
+  `playground/.cache/`: pure-Python wheels, and pydantic-core's WebAssembly wheel
+  for Pyodide's platform; micropip, at the version Pyodide's lock file names;
+* `playground/examples/<name>.py`, the playground's own JavaScript, CSS (loaded
+  on every page, for the theme's instant navigation) and
   Python runner, a copy of `timelines.py` (the runner draws its figures with it),
   and `manifest.json`, which lists all of it.
 
