@@ -41,6 +41,7 @@ import html
 import json
 import logging
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -189,7 +190,21 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     return markdown
 
 
+BUILD_CAPTION = "<figcaption>Measured when this page was built: "
+"""How docs/hooks/timelines.py starts a figure's caption (ravyn_playground.py retitles the same words)."""
+
+
 def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Put each Run panel in place; say which Python measured the build's figures.
+
+    The playground's figures say they ran on Pyodide's Python (3.14); the build's
+    say which Python drew them, so that a reader comparing the two knows why the
+    times differ.
+    """
+    python = f"Python {platform.python_version()} ({sys.platform})"
+    html_text = html_text.replace(
+        BUILD_CAPTION, f"<figcaption>Measured when this page was built, on {python}: "
+    )
     for number, widget in enumerate(_widgets.get(page.file.src_uri, [])):
         placeholder = f"<p>{PLACEHOLDER.format(number)}</p>"
         if placeholder not in html_text:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import platform
 import re
+import sys
 import zipfile
 from html import unescape
 from pathlib import Path
@@ -87,3 +89,14 @@ def test_our_wheel_is_built_from_the_checkout(built: Path) -> None:
     [ours] = [w["url"] for w in manifest["wheels"] if w["name"] == "ravyn-background-guide"]
     with zipfile.ZipFile(built / "playground" / ours) as wheel:
         assert wheel.read("ravyn/threads.py") == (ROOT / "ravyn/threads.py").read_bytes()
+
+
+def test_the_build_figures_and_the_browser_name_their_python(built: Path) -> None:
+    """The build's figures ran on this Python, the playground's on Pyodide's: each says which."""
+    quick_start = (built / "guide/quick-start/index.html").read_text("utf-8")
+    here = f"Python {platform.python_version()} ({sys.platform})"
+    assert f"<figcaption>Measured when this page was built, on {here}: " in quick_start
+    assert "<figcaption>Measured when this page was built: " not in quick_start
+    manifest = json.loads((built / "playground/manifest.json").read_text("utf-8"))
+    python = ".".join(manifest["pyodide"]["python"].split(".")[:2])
+    assert f"with Python {python} on Pyodide" in quick_start  # beside each Run button
