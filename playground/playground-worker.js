@@ -1,8 +1,10 @@
 // The playground's Python, in a worker: the page stays responsive while Pyodide
 // starts or an example runs, and Stop can end a run that never returns.
 //
-// Messages in:  {id, module, source, method, path, json, tempDirs}
-// Messages out: {type: "progress", step, steps, text}
+// Messages in:  {type: "boot"}                   (start Python ahead of the first run)
+//               {id, module, source, method, path, json, tempDirs}
+// Messages out: {type: "ready"}                  (Python is up)
+//               {type: "progress", step, steps, text}
 //               {type: "result", id, result}     (result: the runner's JSON, parsed)
 //               {type: "failure", id, message}   (Python could not be started)
 //
@@ -71,12 +73,10 @@ function describe(error) {
 
 async function handle(message) {
   const { id } = message;
-  if (!booting) booting = boot();
   let ready;
   try {
-    ready = await booting;
+    ready = await start();
   } catch (error) {
-    booting = null; // the next run tries again
     self.postMessage({ type: "failure", id, message: describe(error) });
     return;
   }
@@ -90,6 +90,21 @@ async function handle(message) {
   }
 }
 
+function start() {
+  if (!booting) {
+    booting = boot();
+    booting.then(
+      () => self.postMessage({ type: "ready" }),
+      () => (booting = null), // the run waiting for it says why; the next one tries again
+    );
+  }
+  return booting;
+}
+
 self.onmessage = (event) => {
-  queue = queue.then(() => handle(event.data));
+  if (event.data.type === "boot") {
+    start().catch(() => {});
+  } else {
+    queue = queue.then(() => handle(event.data));
+  }
 };

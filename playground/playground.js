@@ -2,9 +2,12 @@
 //
 // docs/hooks/playground.py puts a `.rp-playground` panel after each included
 // example, with the example's module and its catalogue request as data
-// attributes, and loads this module on those pages. Nothing heavy loads until
-// the first Run: then a worker (playground-worker.js) starts Pyodide from this
-// site, installs the wheels, and runs the example through ravyn.testing.record.
+// attributes, and loads this module on every page: with the theme's instant
+// navigation the page changes without reloading, so one worker (and one Python)
+// serves every page of the visit, and the panels are bound on each page change
+// (`document$`). The worker (playground-worker.js) starts Pyodide from this site
+// when a panel comes near the screen (or at the first Run), installs the wheels,
+// and runs each example through ravyn.testing.record.
 
 const SCRIPT = new URL(import.meta.url);
 const BASE = new URL("./", SCRIPT);
@@ -23,6 +26,7 @@ class Runtime {
 
   start() {
     if (this.worker) return;
+    this.say("starting");
     this.worker = new Worker(new URL(`playground-worker.js?v=${VERSION}`, BASE), { type: "module" });
     this.worker.onmessage = (event) => this.receive(event.data);
     this.worker.onerror = (event) => {
@@ -31,7 +35,19 @@ class Runtime {
     };
   }
 
+  // Start Python ahead of the first Run (a panel is coming into view).
+  warm() {
+    if (this.worker) return;
+    this.start();
+    this.worker.postMessage({ type: "boot" });
+  }
+
   receive(message) {
+    if (message.type === "ready") {
+      this.ready = true;
+      this.say("ready");
+      return;
+    }
     const current = this.current;
     if (!current) return;
     if (message.type === "progress") {
@@ -47,8 +63,14 @@ class Runtime {
     }
   }
 
+  // The state of Python on the page's root element, for styles and tests.
+  say(state) {
+    document.documentElement.dataset.rpPython = state;
+  }
+
   fail(error) {
     const current = this.current;
+    this.say("stopped");
     this.current = null;
     this.worker?.terminate();
     this.worker = null;
@@ -122,12 +144,14 @@ class Panel {
     this.editButton = root.querySelector(".rp-edit");
     this.resetButton = root.querySelector(".rp-reset");
     this.editorBox = root.querySelector(".rp-editor");
+    this.keys = root.querySelector(".rp-keys");
     this.status = root.querySelector(".rp-status");
     this.output = root.querySelector(".rp-output");
     const before = root.previousElementSibling;
     this.code = before?.classList.contains("highlight") ? before : null; // the example's code block
     this.textarea = null;
     this.running = false;
+    this.leaving = false; // Esc was pressed: the next Tab leaves the editor
 
     this.runButton.addEventListener("click", () => this.run());
     this.stopButton.addEventListener("click", () => runtime.stop());
@@ -141,9 +165,12 @@ class Panel {
   async openEditor() {
     if (!this.textarea) {
       const source = await originalSource(this.module);
+      const keysId = `rp-keys-${this.module}`;
+      if (this.keys) this.keys.id = keysId;
       this.editorBox.innerHTML =
         '<div class="rp-gutter" aria-hidden="true"></div>' +
         `<textarea class="rp-code" spellcheck="false" autocapitalize="off" autocomplete="off" ` +
+        `aria-describedby="${keysId}" ` +
         `aria-label="Source of docs_src/background_tasks/${escapeHtml(this.module)}.py"></textarea>`;
       this.gutter = this.editorBox.querySelector(".rp-gutter");
       this.textarea = this.editorBox.querySelector("textarea");
@@ -153,6 +180,7 @@ class Panel {
       this.textarea.addEventListener("keydown", (event) => this.key(event));
     }
     this.editorBox.hidden = false;
+    if (this.keys) this.keys.hidden = false;
     if (this.code) this.code.classList.add("rp-replaced");
     this.editButton.textContent = "Close editor";
     this.resetButton.hidden = false;
@@ -162,6 +190,7 @@ class Panel {
 
   closeEditor() {
     this.editorBox.hidden = true;
+    if (this.keys) this.keys.hidden = true;
     if (this.code) this.code.classList.remove("rp-replaced");
     this.editButton.textContent = "Edit";
     this.resetButton.hidden = true;
@@ -184,16 +213,18 @@ class Panel {
     this.gutter.scrollTop = this.textarea.scrollTop;
   }
 
+  // Tab indents, as in a code editor; so that a keyboard is never trapped,
+  // Esc makes the next Tab (or Shift+Tab) move the focus on, as the hint says.
   key(event) {
+    const leaving = this.leaving;
+    this.leaving = event.key === "Escape";
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
       this.run();
-    } else if (event.key === "Tab" && !event.shiftKey) {
-      event.preventDefault(); // indent with four spaces; Esc then Tab leaves the editor
+    } else if (event.key === "Tab" && !event.shiftKey && !leaving) {
+      event.preventDefault();
       this.textarea.setRangeText("    ", this.textarea.selectionStart, this.textarea.selectionEnd, "end");
       this.refreshEditor();
-    } else if (event.key === "Escape") {
-      this.textarea.blur();
     }
   }
 
@@ -280,6 +311,35 @@ class Panel {
 
 // --------------------------------------------------------------------------- the page
 
-for (const root of document.querySelectorAll(".rp-playground")) {
-  root.playground = new Panel(root);
+// Python starts when a panel is about one and a half screens away, so that it
+// is up by the time the reader gets there; not for readers saving data.
+const saveData = Boolean(navigator.connection && navigator.connection.saveData);
+const nearby =
+  "IntersectionObserver" in window && !saveData
+    ? new IntersectionObserver(
+        (entries) => {
+          if (entries.some((entry) => entry.isIntersecting)) {
+            runtime.warm();
+            nearby.disconnect();
+          }
+        },
+        { rootMargin: "0px 0px 150% 0px" },
+      )
+    : null;
+
+function bind() {
+  for (const root of document.querySelectorAll(".rp-playground")) {
+    if (!root.playground) root.playground = new Panel(root);
+    if (nearby && !runtime.worker) nearby.observe(root);
+  }
+}
+
+// The theme's document$ emits on the first load and after each instant page change.
+if (window.document$ && typeof window.document$.subscribe === "function") {
+  window.document$.subscribe(() => {
+    nearby?.disconnect();
+    bind();
+  });
+} else {
+  bind();
 }

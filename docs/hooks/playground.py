@@ -14,11 +14,13 @@ rest in the reader's browser, with Pyodide, from files this hook puts in the sit
 * `playground/pyodide/`: Pyodide itself, from the npm package in
   `playground/node_modules/` (`npm ci` in `playground/`);
 * `playground/wheels/<hash>/`: the wheels the examples need: ours, built from
-  the checkout, and Lilya with its pure-Python dependencies at the versions
-  installed here (the ones the build-time timelines ran with), downloaded from
-  PyPI once with pip and kept in `playground/.cache/`; micropip, at the version
-  Pyodide's lock file names;
-* `playground/examples/<name>.py`, the playground's own JavaScript, CSS and
+  the checkout, and Lilya with its dependencies (pydantic too, through
+  `lilya[openapi]`) at the versions installed here (the ones the build-time
+  timelines ran with), downloaded from PyPI once with pip and kept in
+  `playground/.cache/`: pure-Python wheels, and pydantic-core's WebAssembly wheel
+  for Pyodide's platform; micropip, at the version Pyodide's lock file names;
+* `playground/examples/<name>.py`, the playground's own JavaScript, CSS (loaded
+  on every page, for the theme's instant navigation) and
   Python runner, a copy of `timelines.py` (the runner draws its figures with it),
   and `manifest.json`, which lists all of it.
 
@@ -39,6 +41,7 @@ import html
 import json
 import logging
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -110,6 +113,8 @@ class Bundle:
     shipped: frozenset[str] = frozenset()
     """Top-level import names the wheels provide."""
     download_bytes: int = 0
+    python: str = ""
+    """The Python version Pyodide runs, e.g. "3.14.2"."""
 
 
 _bundle: Bundle | None = None
@@ -185,7 +190,21 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     return markdown
 
 
+BUILD_CAPTION = "<figcaption>Measured when this page was built: "
+"""How docs/hooks/timelines.py starts a figure's caption (ravyn_playground.py retitles the same words)."""
+
+
 def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Put each Run panel in place; say which Python measured the build's figures.
+
+    The playground's figures say they ran on Pyodide's Python (3.14); the build's
+    say which Python drew them, so that a reader comparing the two knows why the
+    times differ.
+    """
+    python = f"Python {platform.python_version()} ({sys.platform})"
+    html_text = html_text.replace(
+        BUILD_CAPTION, f"<figcaption>Measured when this page was built, on {python}: "
+    )
     for number, widget in enumerate(_widgets.get(page.file.src_uri, [])):
         placeholder = f"<p>{PLACEHOLDER.format(number)}</p>"
         if placeholder not in html_text:
@@ -195,8 +214,15 @@ def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    """Load the playground's CSS and script on the pages that have a Run button."""
-    if _bundle is None or not any("rp-playground" in w for w in _widgets.get(page.file.src_uri, [])):
+    """Load the playground's CSS and script on every page.
+
+    With the theme's instant navigation a reader who lands on a page without a
+    Run button and then follows a link gets the new page's content without its
+    scripts: the playground has to be there already, and it binds the panels of
+    each page as the page changes (`document$`). It is small; Pyodide itself
+    only loads when a panel comes near the screen.
+    """
+    if _bundle is None:
         return output
     css = get_relative_url(f"{SITE_DIR}/playground.css", page.url) + f"?v={_bundle.version}"
     script = get_relative_url(f"{SITE_DIR}/playground.js", page.url) + f"?v={_bundle.version}"
@@ -225,13 +251,21 @@ def widget_html(example: Any, bundle: Bundle) -> str:
         '<button type="button" class="md-button rp-edit">Edit</button>'
         '<button type="button" class="md-button rp-reset" hidden>Reset</button>'
         f'<span class="rp-hint">Sends <code>{esc(request)}</code> to this example in your browser, '
-        f"with Pyodide (about {megabytes:.0f} MB to download on the first run, then cached).</span>"
+        f"with Python {esc(short_version(bundle.python))} on Pyodide "
+        f"(about {megabytes:.0f} MB to download once, then cached).</span>"
         "</div>"
         '<div class="rp-editor" hidden></div>'
+        '<p class="rp-keys" hidden>In the editor, Tab indents and Ctrl+Enter runs; '
+        "to leave it, press Esc and then Tab.</p>"
         '<div class="rp-status" role="status" aria-live="polite" hidden></div>'
         '<div class="rp-output" aria-live="polite" hidden></div>'
         "</div>"
     )
+
+
+def short_version(python: str) -> str:
+    """ "3.14.2" -> "3.14": the version a reader compares with their own."""
+    return ".".join(python.split(".")[:2])
 
 
 def unavailable_html(reason: str) -> str:
@@ -285,7 +319,7 @@ def bundle(root: Path, pyodide: Path) -> Bundle:
     cache = playground / ".cache"
     lock = json.loads((pyodide / "pyodide-lock.json").read_text("utf-8"))
     python = lock["info"]["python"]  # e.g. "3.14.2"
-    result = Bundle()
+    result = Bundle(python=python)
 
     core = [pyodide / name for name in PYODIDE_FILES]
     core.append(next((pyodide / name for name in PYODIDE_ASM if (pyodide / name).is_file()), pyodide / "x"))
@@ -296,7 +330,7 @@ def bundle(root: Path, pyodide: Path) -> Bundle:
         result.files[f"{SITE_DIR}/pyodide/{path.name}"] = path
 
     wheels = [project_wheel(root, cache / "local")]
-    wheels += dependency_wheels(runtime_requirements(root, python), python, cache / "pypi")
+    wheels += dependency_wheels(runtime_requirements(root, python), python, cache / "pypi", lock)
     micropip_version = lock["packages"]["micropip"]["version"]
     [micropip] = dependency_wheels([("micropip", micropip_version)], python, cache / "pypi")
     urls = {}
@@ -360,21 +394,25 @@ def runtime_requirements(root: Path, python: str) -> list[tuple[str, str]]:
     """Our dependencies and theirs, as the browser needs them: `(name, installed version)`.
 
     Read from pyproject.toml and then from the installed distributions' metadata,
-    with markers evaluated for Pyodide and extras left out (ravyn imports pydantic,
-    Lilya's `openapi` extra, only to serve /openapi.json). The versions are those
-    installed here, the ones the build-time timelines ran with.
+    with markers evaluated for Pyodide and the extras each requirement asks for
+    (`lilya[openapi]` brings pydantic, which handlers may use to validate bodies).
+    The versions are those installed here, the ones the build-time timelines ran with.
     """
     environment = {**PYODIDE_MARKERS, "python_version": ".".join(python.split(".")[:2])}
     environment["python_full_version"] = python
     project = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]
     todo = [Requirement(text) for text in project["dependencies"]]
     found: dict[str, str] = {}
+    asked: set[tuple[str, str]] = set()
     while todo:
         requirement = todo.pop(0)
         name = canonicalize_name(requirement.name)
-        if name in found or name in NOT_IN_A_BROWSER:
+        if name in NOT_IN_A_BROWSER:
             continue
         if requirement.marker and not Marker(str(requirement.marker)).evaluate(environment):
+            continue
+        extras = sorted(requirement.extras)
+        if name in found and all((name, extra) in asked for extra in extras):
             continue
         try:
             distribution = metadata.distribution(requirement.name)
@@ -385,57 +423,89 @@ def runtime_requirements(root: Path, python: str) -> list[tuple[str, str]]:
                 f"playground: {requirement.name} {distribution.version} is installed, {requirement} is needed"
             )
         found[name] = distribution.version
+        asked.update((name, extra) for extra in extras)
         for text in distribution.requires or []:
             dependency = Requirement(text)
-            if dependency.marker and "extra" in str(dependency.marker):
-                continue  # an extra's dependency: not asked for
-            todo.append(dependency)
+            marker = dependency.marker
+            if marker is None or "extra" not in str(marker):
+                todo.append(dependency)
+            elif any(marker.evaluate({**environment, "extra": extra}) for extra in extras):
+                todo.append(Requirement(f"{dependency.name}{dependency.specifier}"))  # an extra asked for
     return sorted(found.items())
 
 
-def dependency_wheels(wanted: list[tuple[str, str]], python: str, cache: Path) -> list[Path]:
-    """Pure-Python (`py3-none-any`) wheels of `wanted`, from the cache or downloaded with pip."""
+def dependency_wheels(
+    wanted: list[tuple[str, str]], python: str, cache: Path, lock: dict[str, Any] | None = None
+) -> list[Path]:
+    """Wheels of `wanted` for Pyodide, from the cache or downloaded with pip.
+
+    Pure-Python (`py3-none-any`) wheels where there is one; otherwise, for the
+    packages Pyodide's lock file lists as compiled (pydantic-core), their
+    WebAssembly wheel, tagged with the lock's platform (`pyemscripten_2026_0_wasm32`).
+    """
     cache.mkdir(parents=True, exist_ok=True)
+    info = (lock or {}).get("info", {})
+    platform = f"pyemscripten_{info.get('abi_version', '')}_{info.get('arch', 'wasm32')}"
+    compiled = {
+        canonicalize_name(name)
+        for name, package in (lock or {}).get("packages", {}).items()
+        if not str(package.get("file_name", "")).endswith("-none-any.whl")
+    }
+    pure_tags = ["--implementation=py", "--abi=none", "--platform=any"]
 
     def cached(name: str, version: str) -> Path | None:
+        found = None
         for wheel in sorted(cache.glob("*.whl")):
             wheel_name, wheel_version, _, tags = parse_wheel_filename(wheel.name)
-            pure = all(tag.abi == "none" and tag.platform == "any" for tag in tags)
-            if pure and wheel_name == canonicalize_name(name) and str(wheel_version) == version:
-                return wheel
-        return None
+            if wheel_name != canonicalize_name(name) or str(wheel_version) != version:
+                continue
+            if all(tag.abi == "none" and tag.platform == "any" for tag in tags):
+                return wheel  # pure Python: the first choice
+            if canonicalize_name(name) in compiled and all(tag.platform == platform for tag in tags):
+                found = wheel
+        return found
 
     absent = [f"{name}=={version}" for name, version in wanted if cached(name, version) is None]
     if absent:
         log.info("playground: downloading %s", ", ".join(absent))
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--implementation=py",
-            "--abi=none",
-            "--platform=any",
-            f"--python-version={'.'.join(python.split('.')[:2])}",
-            f"--dest={cache}",
-            *absent,
-        ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
-        if done.returncode != 0:
-            raise PluginError(
-                f"playground: pip could not download pure-Python wheels of {absent}:\n{done.stderr[-2000:]}"
-            )
+        if not pip_download(absent, pure_tags, python, cache, check=False):
+            for spec in absent:  # one at a time: which has no pure wheel, and is there a wasm one
+                name, _, version = spec.partition("==")
+                if cached(name, version) is not None or pip_download(
+                    [spec], pure_tags, python, cache, check=False
+                ):
+                    continue
+                if canonicalize_name(name) in compiled:
+                    pip_download([spec], [f"--platform={platform}"], python, cache, check=True)
     wheels = []
     for name, version in wanted:
         wheel = cached(name, version)
         if wheel is None:
-            raise PluginError(f"playground: no py3-none-any wheel of {name} {version} on PyPI")
+            raise PluginError(f"playground: no py3-none-any or {platform} wheel of {name} {version} on PyPI")
         wheels.append(wheel)
     return wheels
+
+
+def pip_download(specs: list[str], tags: list[str], python: str, dest: Path, *, check: bool) -> bool:
+    """`pip download` wheels of `specs` (`name==version`) for Pyodide's Python; False if pip could not."""
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-deps",
+        "--only-binary=:all:",
+        *tags,
+        f"--python-version={'.'.join(python.split('.')[:2])}",
+        f"--dest={dest}",
+        *specs,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+    if done.returncode != 0 and check:
+        raise PluginError(f"playground: pip could not download wheels of {specs}:\n{done.stderr[-2000:]}")
+    return done.returncode == 0
 
 
 def project_wheel(root: Path, cache: Path) -> Path:

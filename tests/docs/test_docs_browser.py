@@ -50,23 +50,67 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
+class SiteHandler(SimpleHTTPRequestHandler):
+    """Serves the built site as if it were deployed at its `site_url`.
+
+    The theme's instant navigation only takes over links to pages listed in
+    `sitemap.xml`, compared with their port: the sitemap names `site_url`'s
+    (127.0.0.1:8000), so it is served with this server's address instead.
+    It also gives the types a module script and WebAssembly need.
+    """
+
+    extensions_map = {
+        ".js": "text/javascript",
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+        ".json": "application/json",
+        ".whl": "application/zip",
+        ".zip": "application/zip",
+        ".py": "text/plain; charset=utf-8",
+        ".txt": "text/plain; charset=utf-8",
+    }
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] != "/sitemap.xml":
+            super().do_GET()
+            return
+        host, port = self.server.server_address[:2]
+        text = (Path(self.directory) / "sitemap.xml").read_text("utf-8")
+        body = re.sub(r"<loc>https?://[^/<]+/", f"<loc>http://{host}:{port}/", text).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+def serve(
+    site: Path, handler: type[SiteHandler] = SiteHandler
+) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """Serve `site` on a free loopback port, in a thread; stop it with `stop`."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(site)))
+    thread = threading.Thread(target=server.serve_forever, name="docs-site", daemon=True)
+    thread.start()
+    return server, thread
+
+
+def stop(server: ThreadingHTTPServer, thread: threading.Thread) -> None:
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
 
 
 @pytest.fixture(scope="module")
 def base_url(site: Path) -> Iterator[str]:
     """Serve the built site on a free loopback port while this module's tests run."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
-    thread = threading.Thread(target=server.serve_forever, name="docs-site", daemon=True)
-    thread.start()
+    server, thread = serve(site)
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/"
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+        stop(server, thread)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from tests.docs.test_docs_browser import unavailable
 PLAYGROUND = ROOT / "playground"
 PYODIDE = PLAYGROUND / "node_modules" / "pyodide"
 SHIPPED = frozenset(
-    # pydantic: ravyn validates with it; Pyodide ships it (the site-a11y branch loads it in the page)
     {
         "ravyn",
         "lilya",
@@ -30,6 +29,8 @@ SHIPPED = frozenset(
         "typing_extensions",
         "pydantic",
         "pydantic_core",
+        "annotated_types",
+        "typing_inspection",
     }
 )
 """The import names the playground's wheels provide (the hook reads them from the wheels)."""

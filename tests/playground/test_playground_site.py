@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import platform
 import re
+import sys
 import zipfile
 from html import unescape
 from pathlib import Path
@@ -53,10 +55,13 @@ def test_the_webhook_and_celery_examples_say_why_they_cannot_run(built: Path) ->
     assert "Not runnable in the browser: it hands its job to a Celery worker" in pitfalls
 
 
-def test_only_pages_with_a_panel_load_the_playground(built: Path) -> None:
-    for page in built.rglob("*.html"):
-        text = page.read_text("utf-8")
-        assert ('class="rp-playground"' in text) == ("playground/playground.js?v=" in text), page
+def test_every_page_loads_the_playground_for_instant_navigation(built: Path) -> None:
+    """A reader may land on a page without a panel and follow a link to one: the
+    theme then swaps the content without running the new page's scripts."""
+    pages = list(built.rglob("*/index.html"))
+    assert len(pages) > 20
+    for page in pages:
+        assert "playground/playground.js?v=" in page.read_text("utf-8"), page
 
 
 def test_the_site_holds_pyodide_and_every_wheel_the_manifest_lists(built: Path) -> None:
@@ -66,10 +71,16 @@ def test_the_site_holds_pyodide_and_every_wheel_the_manifest_lists(built: Path) 
         assert (playground / "pyodide" / name).is_file(), name
     names = {wheel["name"] for wheel in manifest["wheels"]}
     assert {"ravyn-background-guide", "lilya", "anyio", "monkay", "multidict"} <= names
-    assert "pydantic" not in names and "uvicorn" not in names  # /openapi.json and the server stay out
+    assert {"pydantic", "pydantic-core", "annotated-types", "typing-inspection", "typing-extensions"} <= names
+    assert "uvicorn" not in names  # the server stays out: the page sends the request itself
+    lock = json.loads((playground / "pyodide" / "pyodide-lock.json").read_text("utf-8"))["info"]
+    compiled = f"-pyemscripten_{lock['abi_version']}_{lock['arch']}.whl"
     for url in [manifest["micropip"], *(wheel["url"] for wheel in manifest["wheels"])]:
         wheel = playground / url
-        assert wheel.name.endswith("-none-any.whl"), url  # pure Python: Pyodide needs nothing compiled
+        # pure Python, or (pydantic-core) built for this Pyodide's WebAssembly platform
+        assert wheel.name.endswith("-none-any.whl") or wheel.name.startswith("pydantic_core-"), url
+        if wheel.name.startswith("pydantic_core-"):
+            assert wheel.name.endswith(compiled), url
         assert zipfile.ZipFile(wheel).testzip() is None
 
 
@@ -78,3 +89,14 @@ def test_our_wheel_is_built_from_the_checkout(built: Path) -> None:
     [ours] = [w["url"] for w in manifest["wheels"] if w["name"] == "ravyn-background-guide"]
     with zipfile.ZipFile(built / "playground" / ours) as wheel:
         assert wheel.read("ravyn/threads.py") == (ROOT / "ravyn/threads.py").read_bytes()
+
+
+def test_the_build_figures_and_the_browser_name_their_python(built: Path) -> None:
+    """The build's figures ran on this Python, the playground's on Pyodide's: each says which."""
+    quick_start = (built / "guide/quick-start/index.html").read_text("utf-8")
+    here = f"Python {platform.python_version()} ({sys.platform})"
+    assert f"<figcaption>Measured when this page was built, on {here}: " in quick_start
+    assert "<figcaption>Measured when this page was built: " not in quick_start
+    manifest = json.loads((built / "playground/manifest.json").read_text("utf-8"))
+    python = ".".join(manifest["pyodide"]["python"].split(".")[:2])
+    assert f"with Python {python} on Pyodide" in quick_start  # beside each Run button
