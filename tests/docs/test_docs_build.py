@@ -31,6 +31,7 @@ PAGES = [
     "reference/index.html",
     "reference/ravyn/index.html",
     "reference/background/index.html",
+    "reference/runner/index.html",
     "reference/responses/index.html",
     "reference/testing/index.html",
 ]
@@ -71,7 +72,9 @@ def test_the_quick_start_shows_its_measured_timeline(site: Path) -> None:
     assert EXAMPLES["quick_start"].curl() in text
 
 
-@pytest.mark.parametrize("module", ["background", "responses", "testing", "routing", "applications"])
+@pytest.mark.parametrize(
+    "module", ["background", "runner", "responses", "testing", "routing", "applications"]
+)
 def test_the_api_reference_documents_every_public_name(site: Path, module: str) -> None:
     """Every name in the module's `__all__` has its own entry on the module's page."""
     names = importlib.import_module(f"ravyn.{module}").__all__
