@@ -33,6 +33,7 @@ from ravyn.testing import serve
 PEAK_RSS_LIMIT_KB = 300 * 1024
 RSS_RETURN_TOLERANCE = 0.20
 ENDED = ("succeeded", "failed", "skipped", "rejected", "lost", "running")
+COUNTED = ("refused", "rejected", "failed")
 
 
 @dataclass
@@ -84,21 +85,22 @@ class SoakResult:
             "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for s in self.samples:
-            stats = s.stats
+            # counters since the soak began (the warm-up's are in the baseline)
+            since = {key: s.stats[f"task_{key}"] - self.before[f"task_{key}"] for key in COUNTED}
             lines.append(
                 f"| {s.at:.0f} | {s.responses.get(201, 0)} | {s.responses.get(503, 0)} "
-                f"| {stats['task_running']} | {stats['task_refused']} | {stats['task_rejected']} "
-                f"| {stats['task_failed']} | {s.rss_mb:.0f} |"
+                f"| {s.stats['task_running']} | {since['refused']} | {since['rejected']} "
+                f"| {since['failed']} | {s.rss_mb:.0f} |"
             )
         before, after = self.before, self.after
-        counted = " + ".join(f"{after['task_' + key]} {key}" for key in ENDED)
+        counted = " + ".join(f"{after['task_' + key]} {key}" for key in ENDED)  # warm-up included
         lines += [
             "",
             f"RSS cold {self.cold['rss_kb'] / 1024:.0f} MiB, after the warm-up burst "
             f"(the baseline) {before['rss_kb'] / 1024:.0f} MiB, "
             f"peak {self.peak_rss_kb / 1024:.0f} MiB, "
             f"after the backlog drained {after['rss_kb'] / 1024:.0f} MiB",
-            f"tasks: {after['task_started']} started = {counted}",
+            f"tasks, warm-up included: {after['task_started']} started = {counted}",
             f"threads after: {after['threads']} (bound {after['thread_bound']})",
             "verdict: " + ("OK" if self.ok else "FAILED: " + "; ".join(self.problems + self.memory_problems)),
         ]
