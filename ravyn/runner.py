@@ -17,6 +17,7 @@ server. What the runner adds to Lilya's plain `await task()`:
   (backpressure) and a shutdown drain that always ends.
 
 Task logs go to the `ravyn.background` logger, the one to configure for them.
+The runner needs asyncio (uvicorn's loop, and Pyodide's in a browser).
 """
 
 from __future__ import annotations
@@ -418,8 +419,10 @@ class TaskRunner:
         finally:
             self._active.discard(run)
             if run.unfinished():
-                # cancelled: by the drain (which logs the total), or from outside
-                self._report_lost(run, "cancelled at shutdown", total=not self.draining)
+                if run.scope.cancel_called:  # by the drain, which logs the total
+                    self._report_lost(run, "cancelled at shutdown", total=not self.draining)
+                else:  # a cancellation from outside: the server giving up on the request
+                    self._report_lost(run, "cancelled from outside the runner")
 
     async def _run_plan(self, run: _Run) -> None:
         stopped: set[int] = set()
@@ -519,9 +522,12 @@ class TaskRunner:
         task that swallows it would spin) and given `CANCEL_GRACE` seconds to
         finish; a task that ignores it is abandoned, and counted, not waited for.
         """
-        inner = asyncio.get_running_loop().create_task(coroutine)
+        loop = asyncio.get_running_loop()
+        inner = loop.create_task(coroutine)
+        ended = loop.create_future()  # cheaper to wait on than asyncio.wait
+        inner.add_done_callback(functools.partial(_settle, ended))
         try:
-            await asyncio.wait((inner,))
+            await ended
         except BaseException:
             if not inner.done():
                 inner.cancel()
@@ -727,6 +733,11 @@ class TaskRunner:
         self._totalled = self.stats.lost
         logger.error("%d background task(s) lost at shutdown (stopped at once)", lost)
         return lost
+
+
+def _settle(ended: asyncio.Future[None], inner: asyncio.Task[Any]) -> None:
+    if not ended.done():
+        ended.set_result(None)
 
 
 def _capture(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
