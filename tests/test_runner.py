@@ -509,3 +509,25 @@ async def test_sse_or_any_lilya_response_to_options_runs_no_tasks() -> None:
 
 def test_the_cancel_grace_fits_in_the_drain_margin() -> None:
     assert CANCEL_GRACE < DRAIN_MARGIN
+
+
+async def test_a_second_signal_with_a_thousand_tasks_in_flight_names_them_all(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def upload(n: int) -> None:
+        await anyio.sleep(30)
+
+    runner = TaskRunner()
+    with caplog.at_level(logging.ERROR, logger="ravyn.background"), anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            for n in range(1000):
+                group.start_soon(runner.run, BackgroundTask(upload, n))
+            while runner.stats.running < 1000:
+                await anyio.sleep(0.01)
+            assert runner.finish_now() == 1000
+    lost_lines = [
+        r for r in caplog.records if r.getMessage().endswith("cancelled at once by a second signal")
+    ]
+    assert len(lost_lines) == 1000
+    assert caplog.records[-1].getMessage() == "1000 background task(s) lost at shutdown (stopped at once)"
+    assert runner.snapshot()["lost"] == 1000 and balanced(runner.snapshot())
