@@ -98,6 +98,7 @@ LAYERS = [
     ("/ravyn/params.py", "ravyn: parameter binding, body reading"),
     ("/ravyn/routing.py", "ravyn: route handler, response"),
     ("/ravyn/background.py", "ravyn: task objects and runner"),
+    ("/ravyn/runner.py", "ravyn: task objects and runner"),
     ("/ravyn/threads.py", "ravyn: task objects and runner"),
     ("/anyio/", "anyio (cancel scopes, task groups, threads)"),
     ("/ravyn/", "ravyn: app"),

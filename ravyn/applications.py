@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
@@ -19,7 +20,6 @@ from lilya.responses import JSONResponse, Response
 from lilya.routing import Path
 from lilya.types import Message, Receive, Scope, Send
 
-from ravyn.background import TaskErrorHook, TaskRunner
 from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
 from ravyn.routing import (
@@ -30,8 +30,9 @@ from ravyn.routing import (
     path_shape,
     route,
 )
+from ravyn.runner import DEFAULT_MAX_PENDING_TASKS, DRAIN_MARGIN, TaskErrorHook, TaskRunner, serving
 
-__all__ = ["LoggingUnlessConfigured", "Ravyn"]
+__all__ = ["SHUTDOWN_MARGIN", "LoggingUnlessConfigured", "Ravyn", "drain_on_signals"]
 
 logger = logging.getLogger("ravyn.applications")
 
@@ -60,8 +61,10 @@ class Ravyn(Lilya):
     `on_shutdown`, `state` and Lilya routes all work as in Lilya. On top it
     adds `add_route(handler)`, JSON errors that name the problem, an OpenAPI
     document at `/openapi.json` (and Swagger UI at `/docs`), and a
-    `TaskRunner` (`app.task_runner`) that runs every request's background
-    tasks after its response.
+    [`TaskRunner`][ravyn.runner.TaskRunner] (`app.task_runner`) that runs the
+    background tasks of every request it serves, whichever route (ours, a
+    Lilya `Path`, an `Include`d or mounted app) and whichever task classes
+    (ours or Lilya's) gave them.
 
     Example:
         ```python
@@ -82,8 +85,19 @@ class Ravyn(Lilya):
         task_drain_timeout: at shutdown (SIGTERM/SIGINT under uvicorn, or the
             ASGI lifespan shutdown), how many seconds running background
             tasks get to finish before they are cancelled and logged as lost.
-        on_task_error: called with `(task, exception)` when a task fails (sync or async).
+            From the first signal, the process ends within this plus
+            `SHUTDOWN_MARGIN` seconds, whatever tasks and handlers do.
+        on_task_error: called with `(task, exception)` when a task fails: a
+            sync hook on a thread of its own, an async one on the loop, each
+            given `on_task_error_timeout` seconds.
+        on_task_error_timeout: how long a call of `on_task_error` may take
+            before it is abandoned (and logged).
         task_threads: how many sync tasks may run at once, on threads of their own.
+        max_pending_tasks: the most background tasks the app holds, waiting or
+            running. At the bound, a request to a route that adds tasks is
+            answered 503 with `Retry-After` before its handler runs
+            (`task_stats()["refused"]`); tasks handed over by a route that
+            could not be refused up front are logged and counted `rejected`.
         enable_openapi: serve `/openapi.json` and `/docs`.
         title: the OpenAPI document's title.
         version: the OpenAPI document's version.
@@ -99,8 +113,10 @@ class Ravyn(Lilya):
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         stop_on_task_error: bool = False,
         on_task_error: TaskErrorHook | None = None,
+        on_task_error_timeout: float = 5.0,
         task_threads: int = 40,
         task_drain_timeout: float = 30.0,
+        max_pending_tasks: int = DEFAULT_MAX_PENDING_TASKS,
         enable_openapi: bool = True,
         title: str = "Ravyn",
         version: str = "0.1.0",
@@ -126,6 +142,8 @@ class Ravyn(Lilya):
             stop_on_error=stop_on_task_error,
             on_task_error=on_task_error,
             thread_limit=task_threads,
+            max_pending=max_pending_tasks,
+            hook_timeout=on_task_error_timeout,
         )
         self.task_drain_timeout = task_drain_timeout
         self.drain_task: asyncio.Task[int] | None = None
@@ -140,17 +158,24 @@ class Ravyn(Lilya):
             serve_openapi(self)
 
     def task_stats(self) -> dict[str, int]:
-        """Counters of this app's background tasks: started, succeeded, failed,
-        timed_out, retried, lost (at shutdown) and running now."""
-        return dataclasses.asdict(self.task_runner.stats)
+        """Counters of this app's background tasks (see
+        [`TaskStats`][ravyn.runner.TaskStats]): started (handed to the runner),
+        succeeded, failed, skipped, rejected, lost (at shutdown), running now,
+        timed_out, retried, refused (requests answered 503 by backpressure)
+        and abandoned (tasks still running that nobody waits for any more)."""
+        return self.task_runner.snapshot()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await super().__call__(scope, self._lifespan_receive(receive), send)
-        elif scope["type"] == "http" and self.task_runner.draining:
+        elif scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+        elif self.task_runner.draining or self.task_runner.closed:
             await error_response(SHUTTING_DOWN)(scope, receive, send)
         else:
-            await super().__call__(scope, receive, send)
+            # whichever route serves it, this request's tasks go to this app's runner
+            with serving(self.task_runner, scope["method"]):
+                await super().__call__(scope, receive, send)
 
     def _lifespan_receive(self, receive: Receive) -> Receive:
         """Hook the app's own steps into the lifespan messages the server sends."""
@@ -158,6 +183,7 @@ class Ravyn(Lilya):
         async def lifespan_receive() -> Message:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.task_runner.reopen()
                 self._restore_signals = drain_on_signals(self)
             elif message["type"] == "lifespan.shutdown":
                 if self.drain_task is not None:
@@ -300,25 +326,81 @@ SHUTTING_DOWN = HTTPException(
 )
 
 
+SHUTDOWN_MARGIN = DRAIN_MARGIN + 0.5
+"""Seconds past `task_drain_timeout` (counted from the first signal) after which
+a process still running is ended: the drain's own margin, plus half a second
+for the server and the app's shutdown handlers."""
+
+
+class _Watchdog:
+    """Ends the process if it is still alive at a deadline: the last resort of
+    a bounded shutdown, when something Python cannot interrupt holds it (a
+    handler that never returns, a task that ignores its cancellation while the
+    event loop closes, a non-daemon thread)."""
+
+    def __init__(self, app: Ravyn) -> None:
+        self.app = app
+        self.deadline = float("inf")
+        self.wake = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def arm(self, seconds: float) -> None:
+        """End the process `seconds` from now, unless an earlier deadline is set."""
+        self.deadline = min(self.deadline, time.monotonic() + seconds)
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._watch, name="ravyn-shutdown-watchdog", daemon=True)
+            self.thread.start()
+        self.wake.set()
+
+    def _watch(self) -> None:
+        while True:
+            self.wake.wait(max(0.0, self.deadline - time.monotonic()))
+            self.wake.clear()
+            if time.monotonic() >= self.deadline:
+                break
+        stats = self.app.task_runner.stats
+        logger.critical(
+            "Shutdown still not over %.1fs past task_drain_timeout: ending the process now "
+            "(%d background task(s) lost in all, %d still counted running)",
+            SHUTDOWN_MARGIN,
+            stats.lost,
+            stats.running,
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(1)
+
+
 def drain_on_signals(app: Ravyn) -> Callable[[], None]:
     """Start the task drain as soon as SIGTERM or SIGINT arrives; return a
     function that puts the previous handlers back (called at lifespan shutdown).
 
     uvicorn waits for running requests, background tasks included, before it
     runs the lifespan shutdown, and by default it waits forever. Chaining onto
-    its signal handlers lets `task_drain_timeout` count from the signal. Only
-    possible in the main thread; elsewhere the drain starts at lifespan
-    shutdown.
+    its signal handlers lets `task_drain_timeout` count from the signal. A
+    second signal gives up on the tasks at once (each logged lost). From the
+    first signal, a watchdog ends the process if it is still running
+    `task_drain_timeout + SHUTDOWN_MARGIN` seconds later (`SHUTDOWN_MARGIN`
+    after a second signal). Only possible in the main thread; elsewhere the
+    drain starts at lifespan shutdown.
     """
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
     loop = asyncio.get_running_loop()
+    watchdog = _Watchdog(app)
 
     def start_drain() -> None:
-        if not app.task_runner.draining:
-            app.task_runner.draining = True
+        runner = app.task_runner
+        if app.drain_task is None and not runner.draining:
+            runner.draining = True
+            watchdog.arm(app.task_drain_timeout + SHUTDOWN_MARGIN)
             # keep a reference: the loop holds tasks only weakly
-            app.drain_task = loop.create_task(app.task_runner.drain(app.task_drain_timeout))
+            app.drain_task = loop.create_task(runner.drain(app.task_drain_timeout, close=True))
+        elif not runner.closed:
+            watchdog.arm(SHUTDOWN_MARGIN)
+            runner.finish_now()
+        else:
+            watchdog.arm(SHUTDOWN_MARGIN)
 
     installed: dict[signal.Signals, tuple[Callable[[int, FrameType | None], None], Any]] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -6,11 +6,10 @@ can be given to `background=` anywhere, and `isinstance(task, Task)` holds for
 ours. What this module adds on top of Lilya:
 
 * a `ParamSpec` signature, so `mypy` checks the arguments against the function;
-* a [`TaskRunner`][ravyn.background.TaskRunner] that runs the tasks of one
-  request exactly once each, runs sync functions on worker threads of its own,
-  logs a failing task with its name and traceback and goes on with the next;
-* [`TaskEvent`][ravyn.background.TaskEvent]s (started, finished, failed) for
-  whoever listens, at no cost when nobody does.
+* a timeout and retry policy per task (`configure()`), and
+  `stop_on_error=True` per collection;
+* calling a task runs it through the task runner of the app serving the
+  request (see [`ravyn.runner`][ravyn.runner]): isolated, logged, counted.
 
 Example:
     ```python
@@ -26,37 +25,18 @@ Example:
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
-import logging
 import reprlib
-import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Any, Literal, ParamSpec
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ParamSpec
 
-import anyio
 from lilya.background import Task, Tasks
-from lilya.concurrency import AsyncCallable
 
-from ravyn.threads import DaemonThreadPool, run_in_daemon_thread
-
-__all__ = [
-    "BackgroundTask",
-    "BackgroundTasks",
-    "TaskErrorHook",
-    "TaskEvent",
-    "TaskListener",
-    "TaskRunner",
-    "TaskStats",
-    "observe_tasks",
-    "task_name",
-]
+__all__ = ["BackgroundTask", "BackgroundTasks", "task_name"]
 
 P = ParamSpec("P")
-
-logger = logging.getLogger("ravyn.background")
 
 _short_repr = reprlib.Repr()
 _short_repr.maxstring = 60
@@ -158,9 +138,9 @@ class BackgroundTask(Task):
         return f"{self.name}({', '.join(parts)})"
 
     async def __call__(self) -> None:
-        """Run this task through the default runner (used when a plain Lilya
-        response calls it): a failure is logged, never raised."""
-        await default_runner.run(self)
+        """Run this task through the runner of the app serving the current
+        request (the default runner outside one): a failure is logged, never raised."""
+        await _runner_module().current_runner().run(self)
 
     def __repr__(self) -> str:
         return f"BackgroundTask({self.describe()})"
@@ -186,6 +166,9 @@ class BackgroundTasks(Tasks, BackgroundTask):
     Wraps `lilya.background.Tasks`. It is also a `BackgroundTask`, so a handler
     parameter annotated with either class receives one of these, ready for
     `add_task`. With `as_group=True` its tasks run concurrently instead.
+    With `stop_on_error=True`, a failing task skips the collection's later
+    tasks (a pipeline of dependent steps); the app-wide
+    `Ravyn(stop_on_task_error=True)` does this for every request's tasks.
 
     Example:
         ```python
@@ -196,12 +179,21 @@ class BackgroundTasks(Tasks, BackgroundTask):
         tasks = BackgroundTasks(tasks=[BackgroundTask(notify, "email")])
         tasks.add_task(notify, "sms")
         assert len(tasks) == 2
+
+        pipeline = BackgroundTasks(stop_on_error=True)
+        pipeline.add_task(notify, "resize")
+        pipeline.add_task(notify, "upload")  # skipped if the resize fails
         ```
     """
 
-    def __init__(self, tasks: Sequence[Task] | None = None, as_group: bool = False) -> None:
+    stop_on_error: bool
+
+    def __init__(
+        self, tasks: Sequence[Task] | None = None, as_group: bool = False, *, stop_on_error: bool = False
+    ) -> None:
         Tasks.__init__(self, tasks, as_group)
         self.name = type(self).__name__
+        self.stop_on_error = stop_on_error
 
     def add_task(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
         """Append a call of `func(*args, **kwargs)` to run after the response."""
@@ -218,358 +210,36 @@ class BackgroundTasks(Tasks, BackgroundTask):
         return iter(self.tasks)
 
     async def __call__(self) -> None:
-        """Run the tasks through the default runner, each isolated from the others."""
-        await default_runner.run(self)
+        """Run the tasks through the current app's runner (see `BackgroundTask.__call__`),
+        each isolated from the others."""
+        await _runner_module().current_runner().run(self)
 
     def __repr__(self) -> str:
-        return f"BackgroundTasks({list(self.tasks)!r}, as_group={self.as_group})"
+        options = f"as_group={self.as_group}" + (", stop_on_error=True" if self.stop_on_error else "")
+        return f"BackgroundTasks({list(self.tasks)!r}, {options})"
 
 
-@dataclass(frozen=True, slots=True)
-class TaskEvent:
-    """Something that happened to one task.
-
-    `kind` is `started`, `finished`, `failed` (for good), `retrying` (an
-    attempt failed or timed out and another follows) or `lost` (cancelled by
-    the shutdown drain). `time` is `time.perf_counter()` at the event;
-    `duration` (seconds) and `error` are set when the task ends.
-    """
-
-    kind: Literal["started", "finished", "failed", "retrying", "lost"]
-    name: str
-    task: Task
-    time: float
-    duration: float | None = None
-    error: BaseException | None = None
-    attempt: int = 1
+def _runner_module() -> Any:
+    # ravyn.runner imports this module: look it up when a task runs, not at import
+    return sys.modules.get("ravyn.runner") or importlib.import_module("ravyn.runner")
 
 
-@dataclass
-class TaskStats:
-    """Counters of one runner's tasks since it was made (see `Ravyn.task_stats`)."""
-
-    started: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    timed_out: int = 0
-    retried: int = 0
-    lost: int = 0
-    running: int = 0
-
-
-TaskListener = Callable[[TaskEvent], None]
-"""A function called with every `TaskEvent`; it must be quick and not raise."""
-
-TaskErrorHook = Callable[[Task, BaseException], "Awaitable[None] | None"]
-"""An app-level hook called with `(task, exception)` when a task fails."""
-
-_observers: ContextVar[tuple[TaskListener, ...]] = ContextVar("ravyn_task_observers", default=())
+_MOVED_TO_RUNNER = frozenset(
+    {
+        "TaskErrorHook",
+        "TaskEvent",
+        "TaskListener",
+        "TaskRunner",
+        "TaskStats",
+        "default_runner",
+        "observe_tasks",
+        "plan_tasks",
+    }
+)
 
 
-@contextmanager
-def observe_tasks(listener: TaskListener) -> Iterator[None]:
-    """Call `listener` for every task event raised inside this block
-    (in this context and the tasks it starts).
-
-    Example:
-        ```python
-        from ravyn.background import TaskEvent, observe_tasks
-
-        seen: list[TaskEvent] = []
-        with observe_tasks(seen.append):
-            ...  # drive a request; its tasks report to `seen`
-        ```
-    """
-    token = _observers.set((*_observers.get(), listener))
-    try:
-        yield
-    finally:
-        _observers.reset(token)
-
-
-Plan = list["Task | tuple[Task, ...]"]
-
-
-def plan_tasks(sources: Iterable[Task | None]) -> Plan:
-    """Flatten tasks and task collections into the steps to run, in order.
-
-    A task object met twice (the same collector attached in two places) is
-    kept once. A collection made with `as_group=True` becomes one tuple whose
-    tasks run concurrently; anything nested inside a group joins that group.
-    """
-    seen: set[int] = set()
-    plan: Plan = []
-
-    def add(task: Task | None, into: list[Any]) -> None:
-        if task is None or id(task) in seen:
-            return
-        seen.add(id(task))
-        if not isinstance(task, Tasks):
-            into.append(task)
-        elif task.as_group and into is plan:
-            group: list[Task] = []
-            for inner in task.tasks:
-                add(inner, group)
-            if group:
-                plan.append(tuple(group))
-        else:
-            for inner in task.tasks:
-                add(inner, into)
-
-    for source in sources:
-        add(source, plan)
-    return plan
-
-
-class _Run:
-    """One request's tasks while they run: what the shutdown drain may cancel."""
-
-    def __init__(self, plan: Plan) -> None:
-        self.plan = plan
-        self.position = 0
-        self.scope = anyio.CancelScope()
-
-    def unfinished(self) -> list[Task]:
-        """The tasks from the current step on."""
-        remaining: list[Task] = []
-        for step in self.plan[self.position :]:
-            remaining.extend(step if isinstance(step, tuple) else (step,))
-        return remaining
-
-
-class TaskRunner:
-    """Runs the background tasks of a request after its response.
-
-    Each task runs exactly once, in order. A task that raises is logged on the
-    `ravyn.background` logger with its name, its arguments and the traceback,
-    reported to `on_task_error`, and the next task still runs (unless
-    `stop_on_error=True`). Exceptions never reach the server. Sync functions
-    run on daemon threads, at most `thread_limit` at once, so slow sync tasks
-    cannot take the threads that sync handlers use. `stats` counts what
-    happened; `drain()` waits for running tasks at shutdown.
-
-    Every `Ravyn` app owns one runner (`app.task_runner`).
-    """
-
-    def __init__(
-        self,
-        *,
-        stop_on_error: bool = False,
-        on_task_error: TaskErrorHook | None = None,
-        thread_limit: int = 40,
-    ) -> None:
-        self.stop_on_error = stop_on_error
-        self.on_task_error = on_task_error
-        self.thread_limit = thread_limit
-        self.listeners: list[TaskListener] = []
-        self.stats = TaskStats()
-        self.draining = False
-        self._active: set[_Run] = set()
-        self._limiter: anyio.CapacityLimiter | None = None
-        self.pool = DaemonThreadPool(thread_limit)
-
-    def add_listener(self, listener: TaskListener) -> None:
-        """Call `listener` with every `TaskEvent` of every request of this runner."""
-        self.listeners.append(listener)
-
-    def remove_listener(self, listener: TaskListener) -> None:
-        """Stop calling `listener`."""
-        self.listeners.remove(listener)
-
-    @property
-    def limiter(self) -> anyio.CapacityLimiter:
-        """The capacity limiter for sync tasks (made on first use, inside the loop)."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.thread_limit)
-        return self._limiter
-
-    async def run(self, *sources: Task | None) -> None:
-        """Run every task in `sources` (tasks, collections or `None`), once each."""
-        plan = plan_tasks(sources)
-        if not plan:
-            return
-        run = _Run(plan)
-        self._active.add(run)
-        try:
-            with run.scope:
-                for run.position, step in enumerate(plan):
-                    if isinstance(step, tuple):
-                        succeeded = await self.run_group(step)
-                    else:
-                        succeeded = await self.run_one(step)
-                    if not succeeded and self.stop_on_error:
-                        logger.warning("Skipping the remaining background tasks: stop_on_error is set")
-                        return
-                run.position = len(plan)
-        finally:
-            self._active.discard(run)
-        if run.scope.cancelled_caught:
-            self._report_lost(run.unfinished())
-
-    async def run_group(self, tasks: Sequence[Task]) -> bool:
-        """Run `tasks` concurrently; return whether all of them succeeded."""
-        outcomes: list[bool] = []
-
-        async def run_into(task: Task) -> None:
-            outcomes.append(await self.run_one(task))
-
-        async with anyio.create_task_group() as group:
-            for task in tasks:
-                group.start_soon(run_into, task)
-        return len(outcomes) == len(tasks) and all(outcomes)
-
-    async def run_one(self, task: Task) -> bool:
-        """Run one leaf task, with its retries; return whether it succeeded.
-
-        Never raises `Exception`; cancellation (the shutdown drain) passes through.
-        """
-        listeners = (*self.listeners, *_observers.get())
-        name = task_name(task)
-        timeout = getattr(task, "timeout", None)
-        attempts = 1 + getattr(task, "retries", 0)
-        self.stats.started += 1
-        self.stats.running += 1
-        started = time.perf_counter()
-        if listeners:
-            self._emit(listeners, TaskEvent("started", name, task, started))
-        try:
-            for attempt in range(1, attempts + 1):
-                error = await self._attempt(task, timeout)
-                ended = time.perf_counter()
-                if error is None:
-                    self.stats.succeeded += 1
-                    if listeners:
-                        self._emit(listeners, TaskEvent("finished", name, task, ended, ended - started))
-                    return True
-                if attempt < attempts:
-                    self.stats.retried += 1
-                    self._log_attempt(task, error, attempt, attempts, ended - started)
-                    if listeners:
-                        event = TaskEvent("retrying", name, task, ended, ended - started, error, attempt)
-                        self._emit(listeners, event)
-                    await anyio.sleep(getattr(task, "retry_delay", 0.0))
-            assert error is not None  # the loop returns on success
-            self.stats.failed += 1
-            self._log_failure(task, error, ended - started, attempts)
-            if listeners:
-                self._emit(
-                    listeners, TaskEvent("failed", name, task, ended, ended - started, error, attempts)
-                )
-            await self._report(task, error)
-            return False
-        finally:
-            self.stats.running -= 1
-
-    async def _attempt(self, task: Task, timeout: float | None) -> Exception | None:
-        """Run the task once; return the exception it raised (a timeout is a `TimeoutError`)."""
-        try:
-            if timeout is None:  # the usual case: no timeout scope to enter and leave
-                await self._invoke(task)
-            else:
-                with anyio.fail_after(timeout):
-                    await self._invoke(task)
-        except TimeoutError as exc:
-            if timeout is not None and not str(exc):
-                self.stats.timed_out += 1
-                return TimeoutError(f"timed out after {timeout:g}s")
-            return exc
-        except Exception as exc:
-            return exc
-        return None
-
-    async def _invoke(self, task: Task) -> None:
-        # Lilya's Task (ours included) wraps a sync function in AsyncCallable, for
-        # anyio's shared threads: run it on this runner's own threads instead
-        if isinstance(task.func, AsyncCallable):
-            call = functools.partial(task.func._callable, *task.args, **task.kwargs)
-            await run_in_daemon_thread(call, self.limiter, self.pool)
-        else:
-            await task.func(*task.args, **task.kwargs)
-
-    def _log_attempt(self, task: Task, error: Exception, attempt: int, attempts: int, elapsed: float) -> None:
-        logger.warning(
-            "Background task %s attempt %d/%d failed after %.3fs: %s: %s; retrying",
-            _described(task),
-            attempt,
-            attempts,
-            elapsed,
-            type(error).__name__,
-            error,
-            extra={"task_name": task_name(task)},
-        )
-
-    def _log_failure(self, task: Task, error: Exception, elapsed: float, attempts: int) -> None:
-        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
-        logger.error(
-            "Background task %s failed after %.3fs%s: %s: %s",
-            _described(task),
-            elapsed,
-            tries,
-            type(error).__name__,
-            error,
-            exc_info=error,
-            extra={"task_name": task_name(task)},
-        )
-
-    async def _report(self, task: Task, exc: BaseException) -> None:
-        if self.on_task_error is None:
-            return
-        try:
-            outcome = self.on_task_error(task, exc)
-            if inspect.isawaitable(outcome):
-                await outcome
-        except Exception:
-            logger.exception("The on_task_error hook raised while reporting %s", task_name(task))
-
-    def _report_lost(self, tasks: list[Task]) -> None:
-        listeners = (*self.listeners, *_observers.get())
-        now = time.perf_counter()
-        for task in tasks:
-            logger.error(
-                "Background task %s lost: cancelled at shutdown",
-                _described(task),
-                extra={"task_name": task_name(task)},
-            )
-            if listeners:
-                self._emit(listeners, TaskEvent("lost", task_name(task), task, now))
-        self.stats.lost += len(tasks)
-
-    async def drain(self, timeout: float) -> int:
-        """Wait up to `timeout` seconds for running tasks, then cancel what is
-        still running. Returns how many tasks were lost (each is logged by
-        name, with a total). `draining` is true while this runs."""
-        self.draining = True
-        lost_before = self.stats.lost
-        try:
-            if self._active:
-                waiting = len(self._active)
-                logger.info("Waiting up to %gs for %d request(s) with background tasks", timeout, waiting)
-                with anyio.move_on_after(timeout):
-                    while self._active:
-                        await anyio.sleep(0.05)
-                for run in list(self._active):
-                    run.scope.cancel()
-                while self._active:
-                    await anyio.sleep(0.01)
-        finally:
-            self.draining = False
-        lost = self.stats.lost - lost_before
-        if lost:
-            logger.error("%d background task(s) lost at shutdown", lost)
-        return lost
-
-    @staticmethod
-    def _emit(listeners: Sequence[TaskListener], event: TaskEvent) -> None:
-        for listener in listeners:
-            try:
-                listener(event)
-            except Exception:
-                logger.exception("A task listener raised on %s", event.kind)
-
-
-def _described(task: Task) -> str:
-    return task.describe() if isinstance(task, BackgroundTask) else task_name(task)
-
-
-default_runner = TaskRunner()
-"""The runner used when a task is called directly, outside a Ravyn route."""
+def __getattr__(name: str) -> Any:
+    # the runner lived here before `ravyn.runner`: old imports keep working
+    if name in _MOVED_TO_RUNNER:
+        return getattr(_runner_module(), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -37,14 +37,16 @@ from lilya._internal._path_transformers import Transformer
 from lilya.background import Task
 from lilya.compat import is_async_callable
 from lilya.encoders import json_encode
+from lilya.exceptions import HTTPException
 from lilya.requests import Request
 from lilya.responses import RESPONSE_TRANSFORM_KWARGS, JSONResponse, Response
 from lilya.types import Receive, Scope, Send
 
-from ravyn.background import BackgroundTasks, TaskRunner, default_runner
+from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_inputs, read_signature
+from ravyn.runner import SAFE_METHODS, current_runner
 from ravyn.threads import run_sync
 
 __all__ = [
@@ -66,6 +68,11 @@ R = TypeVar("R")
 logger = logging.getLogger("ravyn.routing")
 
 DEFAULT_STATUS = {"POST": 201, "DELETE": 204}
+TOO_MANY_TASKS = HTTPException(
+    status_code=503,
+    detail="Too many background tasks pending: try again shortly",
+    headers={"retry-after": "1"},
+)
 NO_BODY_STATUSES = frozenset({204, 304})
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
@@ -175,6 +182,19 @@ class RouteHandler(Generic[P, R]):
         else:
             self.bind_path(path)
         functools.update_wrapper(self, func)
+        if self.adds_tasks and ("OPTIONS" in self.methods or set(self.methods) <= SAFE_METHODS):
+            logger.warning(
+                "%s is declared for %s and adds background tasks: HEAD and OPTIONS "
+                "responses run none, so its tasks never run for those methods",
+                self.name,
+                "/".join(self.methods),
+            )
+
+    @property
+    def adds_tasks(self) -> bool:
+        """Whether the handler takes a task collector or has `background=`: then
+        a request may be refused (503) when the app holds too many tasks."""
+        return self.signature.wants_tasks or self.background is not None
 
     def bind_path(self, path: str) -> None:
         """Set the path and compile the signature against its parameters."""
@@ -225,7 +245,11 @@ class RouteHandler(Generic[P, R]):
         self, scope: Scope, receive: Receive, send: Send, dependencies: RequestDependencies | None
     ) -> None:
         app = scope.get("app")
-        runner: TaskRunner = getattr(app, "task_runner", default_runner)
+        runner = current_runner()
+        safe = scope["method"] in SAFE_METHODS
+        if self.adds_tasks and not safe and not runner.admit():
+            await error_response(TOO_MANY_TASKS)(scope, receive, send)
+            return
         request = Request(scope, receive, send)
         tasks = BackgroundTasks() if self.signature.wants_tasks else None
         try:
@@ -257,9 +281,9 @@ class RouteHandler(Generic[P, R]):
             response = self.make_response(result)
             background, response.background = response.background, None
             await response(scope, receive, send)
-        if scope.get("method") == "HEAD":
-            # HEAD must be safe to repeat (monitors, link checkers): like Lilya, no tasks
-            logger.debug("HEAD %s: background tasks not run", scope.get("path"))
+        if safe:
+            # HEAD and OPTIONS must be safe to repeat (monitors, preflights): like Lilya, no tasks
+            logger.debug("%s %s: background tasks not run", scope["method"], scope.get("path"))
             return
         if tasks or background is not None or self.background is not None:
             await runner.run(tasks, background, self.background)

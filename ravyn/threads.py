@@ -6,6 +6,11 @@ shutdown drain would keep the server alive. Background tasks run on a
 `DaemonThreadPool` instead, gated by the runner's own `CapacityLimiter` so that
 they never take the threads that sync handlers use. Threads are reused:
 starting one blocks the caller (here, the event loop) until the OS runs it.
+
+A thread cannot be killed. When the runner stops waiting for a call (a
+timeout, the shutdown drain), the pool *abandons* the thread: its slot is free
+at once and the pool may start a replacement, up to `size + max_abandoned`
+threads in all; the abandoned thread rejoins the pool if its call ever returns.
 """
 
 from __future__ import annotations
@@ -51,42 +56,111 @@ async def run_sync(call: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(call)
 
 
-class DaemonThreadPool:
-    """At most `size` daemon threads that run submitted functions, reused between calls."""
+class _Job:
+    """One submitted call and where it stands: queued, running, done, or given up on."""
 
-    def __init__(self, size: int, name: str = "ravyn-task") -> None:
+    __slots__ = ("abandoned", "state", "work")
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self.work = work
+        self.state = "queued"
+        self.abandoned = False
+
+
+class DaemonThreadPool:
+    """At most `size` busy daemon threads running submitted functions, reused
+    between calls, plus up to `max_abandoned` threads still running a call
+    nobody waits for any more (see `abandon`).
+
+    `max_abandoned` defaults to `size`: past it, no replacement is started and
+    the pool runs with fewer threads until an abandoned call returns.
+    """
+
+    def __init__(self, size: int, name: str = "ravyn-task", *, max_abandoned: int | None = None) -> None:
         if size < 1:
             raise ValueError(f"a thread pool needs at least one thread, got {size}")
         self.size = size
         self.name = name
-        self._work: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.max_abandoned = size if max_abandoned is None else max_abandoned
+        self._work: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0
+        self._abandoned = 0
+        self._started = 0
 
     @property
     def threads(self) -> int:
-        """How many threads the pool has started (they never exit before the process)."""
+        """How many threads the pool has now (each lives until the process ends, or
+        leaves once an abandoned call returns to a pool that has enough)."""
         return self._threads
 
-    def submit(self, work: Callable[[], None]) -> None:
-        """Queue `work`; start a thread if none is free and the pool is not full."""
+    @property
+    def abandoned(self) -> int:
+        """How many threads are still running a call that was abandoned."""
+        return self._abandoned
+
+    def submit(self, work: Callable[[], None]) -> _Job:
+        """Queue `work`; start a thread if none is free and the pool has room."""
+        job = _Job(work)
         with self._lock:
-            self._work.put(work)
-            spawn = self._idle < self._work.qsize() and self._threads < self.size
+            self._work.put(job)
+            live = self._threads - self._abandoned
+            spawn = (
+                self._idle < self._work.qsize()
+                and live < self.size
+                and self._threads < self.size + self.max_abandoned
+            )
             if spawn:
                 self._threads += 1
+                self._started += 1
         if spawn:
-            threading.Thread(target=self._serve, name=f"{self.name}-{self._threads}", daemon=True).start()
+            threading.Thread(target=self._serve, name=f"{self.name}-{self._started}", daemon=True).start()
+        return job
+
+    def abandon(self, job: _Job) -> bool:
+        """Stop counting on `job`: a queued job will not run, a running one keeps
+        its thread but frees its slot. Returns whether a thread was abandoned."""
+        with self._lock:
+            if job.state == "queued":
+                job.state = "cancelled"
+                return False
+            if job.state != "running" or job.abandoned:
+                return False
+            job.abandoned = True
+            self._abandoned += 1
+            abandoned = self._abandoned
+        logger.warning(
+            "A sync background task outlived its wait and keeps its thread (%d thread(s) abandoned)",
+            abandoned,
+        )
+        if abandoned >= self.max_abandoned:
+            logger.error(
+                "%d abandoned task threads, the most this pool takes: no replacement threads "
+                "until one of their calls returns",
+                abandoned,
+            )
+        return True
 
     def _serve(self) -> None:
         while True:
             with self._lock:
                 self._idle += 1
-            work = self._work.get()
+            job = self._work.get()
             with self._lock:
                 self._idle -= 1
-            work()  # never raises: run_in_daemon_thread catches everything
+                if job.state == "cancelled":
+                    continue
+                job.state = "running"
+            job.work()  # never raises: run_in_daemon_thread catches everything
+            with self._lock:
+                job.state = "done"
+                if job.abandoned:
+                    self._abandoned -= 1
+                    if self._threads - self._abandoned > self.size:
+                        # a replacement took this thread's place meanwhile: leave
+                        self._threads -= 1
+                        return
 
 
 async def run_in_daemon_thread(
@@ -96,8 +170,10 @@ async def run_in_daemon_thread(
 
     The caller's context variables are visible in the thread. If the waiting
     task is cancelled (a timeout, or the shutdown drain), the call is
-    abandoned: it finishes on its own, or dies with the process.
-    Where there are no threads, `call()` runs inline.
+    abandoned: its slot in `limiter` and in `pool` is freed at once, and the
+    call finishes on its own, or dies with the process. A call still queued
+    when its wait is cancelled never runs. Where there are no threads,
+    `call()` runs inline.
     """
     if not THREADS_AVAILABLE:
         return _run_inline(call)
@@ -114,11 +190,15 @@ async def run_in_daemon_thread(
                 outcome["error"] = exc
             finally:
                 # the event loop may be gone already: then nobody is waiting any more
-                with contextlib.suppress(anyio.RunFinishedError):
+                with contextlib.suppress(anyio.RunFinishedError, RuntimeError):
                     anyio.from_thread.run_sync(finished.set, token=token)
 
-        pool.submit(work)
-        await finished.wait()
+        job = pool.submit(work)
+        try:
+            await finished.wait()
+        except BaseException:
+            pool.abandon(job)
+            raise
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]  # type: ignore[no-any-return]

@@ -1,14 +1,21 @@
-"""An app for the shutdown tests: its export task runs EXPORT_SECONDS and leaves files behind."""
+"""An app for the shutdown tests: tasks that take their time, ignore cancellation
+or never return, and a handler still busy when the signal comes. Each task
+leaves a file behind in EXPORT_DIR when it starts, so the test knows."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import time
 from pathlib import Path
+
+import anyio
 
 from ravyn import BackgroundTasks, Ravyn, post
 
 OUT = Path(os.environ.get("EXPORT_DIR", "."))
+_never = threading.Event()
 
 
 def export_orders(batch: str) -> None:
@@ -17,10 +24,52 @@ def export_orders(batch: str) -> None:
     (OUT / f"{batch}.done").touch()
 
 
+async def stubborn_sync_of_crm(contact: str) -> None:
+    """Swallows every cancellation it gets (a bug seen in real code): the drain must still end."""
+    (OUT / "stubborn.started").touch()
+    while True:
+        try:
+            await anyio.sleep(0.2)
+        except asyncio.CancelledError:
+            print("stubborn_sync_of_crm: ignoring a cancellation", flush=True)
+
+
+def wait_for_a_reply_that_never_comes(ticket: str) -> None:
+    """A sync task that never returns: its thread cannot be killed."""
+    (OUT / "stuck.started").touch()
+    _never.wait()
+
+
+def send_receipt(order: str) -> None:
+    (OUT / f"receipt-{order}").touch()
+
+
 @post("/exports")
 def start_export(batch: str, tasks: BackgroundTasks) -> dict[str, str]:
     tasks.add_task(export_orders, batch)
     return {"batch": batch, "status": "exporting"}
 
 
-app = Ravyn(routes=[start_export], task_drain_timeout=float(os.environ.get("DRAIN_SECONDS", "30")))
+@post("/misbehaving")
+def start_misbehaving(tasks: BackgroundTasks) -> dict[str, str]:
+    # as a group, so that the second starts while the first never ends
+    group = BackgroundTasks(as_group=True)
+    group.add_task(stubborn_sync_of_crm, "ada")
+    group.add_task(wait_for_a_reply_that_never_comes, "t-1")
+    tasks.tasks.append(group)
+    return {"status": "started"}
+
+
+@post("/slow-checkout")
+def slow_checkout(order: str, tasks: BackgroundTasks) -> dict[str, str]:
+    """Still in its handler when the signal arrives."""
+    (OUT / "handler.started").touch()
+    time.sleep(float(os.environ.get("HANDLER_SECONDS", "1")))
+    tasks.add_task(send_receipt, order)
+    return {"order": order}
+
+
+app = Ravyn(
+    routes=[start_export, start_misbehaving, slow_checkout],
+    task_drain_timeout=float(os.environ.get("DRAIN_SECONDS", "30")),
+)

@@ -186,10 +186,14 @@ async def test_task_stats_count_what_happened() -> None:
         "started": 6,
         "succeeded": 3,
         "failed": 3,
-        "timed_out": 0,
-        "retried": 0,
+        "skipped": 0,
+        "rejected": 0,
         "lost": 0,
         "running": 0,
+        "timed_out": 0,
+        "retried": 0,
+        "refused": 0,
+        "abandoned": 0,
     }
 
 

@@ -1,4 +1,4 @@
-"""Tests for ravyn/background.py: task classes, the plan, the runner, events."""
+"""Tests for ravyn/background.py and the basics of ravyn/runner.py: task classes, the plan, events."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from lilya.background import Task, Tasks
 
 from ravyn import BackgroundTask, BackgroundTasks
-from ravyn.background import TaskEvent, TaskRunner, observe_tasks, plan_tasks, task_name
+from ravyn.background import task_name
+from ravyn.runner import TaskEvent, TaskRunner, observe_tasks, plan_tasks
 
 pytestmark = pytest.mark.anyio
 

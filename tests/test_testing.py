@@ -1,4 +1,4 @@
-"""Tests for ravyn/testing.py: the timeline recorder and TestClient."""
+"""Tests for ravyn/testing/: the timeline recorder, the real-server helper and TestClient."""
 
 from __future__ import annotations
 

@@ -66,3 +66,52 @@ async def test_without_threads_sync_calls_run_inline_and_say_so(
     assert pool.threads == 0
     warnings = [r.getMessage() for r in caplog.records if r.name == "ravyn.threads"]
     assert warnings == ["No threads on this platform: sync handlers and tasks run inline, blocking the loop"]
+
+
+async def test_an_abandoned_call_frees_its_slot_for_a_replacement_thread() -> None:
+    pool, limiter = DaemonThreadPool(1), anyio.CapacityLimiter(1)
+    release = threading.Event()
+    try:
+        with anyio.move_on_after(0.05):
+            await run_in_daemon_thread(lambda: release.wait(30), limiter, pool)
+        assert pool.abandoned == 1
+        with anyio.fail_after(5):  # the old pool kept its one thread busy: this waited forever
+            assert await run_in_daemon_thread(lambda: "replacement", limiter, pool) == "replacement"
+        assert pool.threads == 2
+    finally:
+        release.set()
+    with anyio.fail_after(5):
+        while pool.abandoned or pool.threads > 1:
+            await anyio.sleep(0.01)  # the stuck call returned: its thread left, being one too many
+
+
+async def test_a_call_still_queued_when_its_wait_is_cancelled_never_runs() -> None:
+    pool, limiter = DaemonThreadPool(1), anyio.CapacityLimiter(2)
+    release = threading.Event()
+    ran: list[str] = []
+    async with anyio.create_task_group() as group:
+        group.start_soon(run_in_daemon_thread, lambda: release.wait(30), limiter, pool)
+        await anyio.sleep(0.05)
+        with anyio.move_on_after(0.05):
+            await run_in_daemon_thread(lambda: ran.append("queued"), limiter, pool)
+        release.set()
+    await run_in_daemon_thread(lambda: ran.append("later"), limiter, pool)
+    assert ran == ["later"]
+
+
+async def test_abandoned_threads_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
+    pool, limiter = DaemonThreadPool(1, max_abandoned=1), anyio.CapacityLimiter(1)
+    release = threading.Event()
+    try:
+        for _ in range(2):
+            with anyio.move_on_after(0.05):
+                await run_in_daemon_thread(lambda: release.wait(30), limiter, pool)
+        assert (pool.threads, pool.abandoned) == (2, 2)
+        assert any("no replacement threads" in r.getMessage() for r in caplog.records)
+        with anyio.move_on_after(0.2) as waited:
+            await run_in_daemon_thread(lambda: None, limiter, pool)
+        assert waited.cancelled_caught and pool.threads == 2  # no third thread
+    finally:
+        release.set()
+    with anyio.fail_after(5):
+        assert await run_in_daemon_thread(lambda: "back", limiter, pool) == "back"

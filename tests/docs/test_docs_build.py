@@ -34,6 +34,7 @@ PAGES = [
     "reference/index.html",
     "reference/ravyn/index.html",
     "reference/background/index.html",
+    "reference/runner/index.html",
     "reference/responses/index.html",
     "reference/testing/index.html",
 ]
@@ -75,7 +76,8 @@ def test_the_quick_start_shows_its_measured_timeline(site: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["background", "responses", "testing", "routing", "applications", "params", "dependencies"]
+    "module",
+    ["background", "runner", "responses", "testing", "routing", "applications", "params", "dependencies"],
 )
 def test_the_api_reference_documents_every_public_name(site: Path, module: str) -> None:
     """Every name in the module's `__all__` has its own entry on the module's page."""

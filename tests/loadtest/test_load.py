@@ -18,3 +18,16 @@ def test_the_command_rejects_bad_arguments(capsys: object) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--requests", "0"])
     assert exit_info.value.code == 2
+
+
+def test_a_short_soak_counts_every_task_and_shows_the_backlog() -> None:
+    """The soak's plumbing and counting on a few seconds of load (the memory
+    figures are for the full run: `python -m loadtest --soak`)."""
+    from loadtest.soak import run_soak
+
+    result = run_soak(seconds=3, concurrency=8, sample_every=1, warmup=0, task_seconds=0.5)
+    assert not result.problems, result.table()
+    assert result.responses.get(201, 0) > 0
+    assert len(result.samples) >= 3 and "| time (s) |" in result.table()
+    assert result.after["task_running"] == 0
+    assert result.after["task_failed"] == result.after["task_succeeded"] == result.responses[201]

@@ -1,43 +1,7 @@
-"""Testing helpers: Lilya's `TestClient` and a timeline recorder.
+"""The timeline recorder: drive an ASGI app in-process and record, on one
+clock, its response, its tasks' lives, its logs and its printed lines.
 
-`TestClient` (and httpx's ASGI transport) return only once the whole ASGI
-call is over, background tasks included, so they cannot tell *when* the
-client had its response. The recorder drives the raw ASGI call itself and
-writes everything that happens on one clock, in order:
-
-| kind                | when                                             |
-|---------------------|--------------------------------------------------|
-| `request`           | the request is handed to the app                 |
-| `response_started`  | the app sent `http.response.start`               |
-| `response_complete` | the app sent the last body message               |
-| `task_started`, `task_finished`, `task_failed` | a background task's life |
-| `task_retrying`, `task_lost` | an attempt failed and another follows; cancelled at shutdown |
-| `log`               | a log record (any logger, INFO and up)           |
-| `output`            | a line printed to stdout                         |
-| `mark`              | a call of `mark()` from your own code            |
-| `app_error`         | the app let an exception escape                  |
-| `call_complete`     | the ASGI call returned                           |
-
-Example:
-    ```python
-    import anyio
-    from ravyn import BackgroundTasks, Ravyn, post
-    from ravyn.testing import record
-
-    def send_receipt(order: int) -> None:
-        print(f"receipt for order {order}")
-
-    @post("/orders")
-    def create_order(order: int, tasks: BackgroundTasks) -> dict[str, int]:
-        tasks.add_task(send_receipt, order)
-        return {"order": order}
-
-    app = Ravyn(routes=[create_order])
-
-    timeline = anyio.run(lambda: record(app, "POST", "/orders", json={"order": 7}))
-    assert timeline.status == 201
-    assert timeline.response_complete < timeline.first("output")
-    ```
+Re-exported by [`ravyn.testing`][ravyn.testing], which documents the events.
 """
 
 from __future__ import annotations
@@ -45,40 +9,22 @@ from __future__ import annotations
 import io
 import json as jsonlib
 import logging
-import os
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 from urllib.parse import urlencode
 
 import anyio
 from lilya.types import ASGIApp, Message
 
-from ravyn.background import TaskEvent, observe_tasks
+from ravyn.runner import TaskEvent, observe_tasks
 
-if TYPE_CHECKING:
-    from lilya.testclient import TestClient
-
-__all__ = [
-    "Recorder",
-    "Server",
-    "TestClient",
-    "Timeline",
-    "TimelineEvent",
-    "free_port",
-    "mark",
-    "record",
-    "serve",
-]
+__all__ = ["Recorder", "Timeline", "TimelineEvent", "mark", "record"]
 
 _UNSET: Any = object()
 _current: ContextVar[Timeline | None] = ContextVar("ravyn_timeline", default=None)
@@ -482,109 +428,3 @@ async def record(app: ASGIApp, method: str = "GET", path: str = "/", **options: 
     """
     async with Recorder(app) as recorder:
         return await recorder.request(method, path, **options)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A uvicorn subprocess started by `serve()`."""
-
-    url: str
-    """The base URL, e.g. `http://127.0.0.1:41234`."""
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    _final_output: str | None = None
-
-    @property
-    def output(self) -> str:
-        """Everything the server printed so far (stdout and stderr together)."""
-        if self._final_output is not None:
-            return self._final_output
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self, timeout: float = 10.0) -> int:
-        """Send SIGTERM, wait (SIGKILL after `timeout` s), return the exit status."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
-
-
-@contextmanager
-def serve(
-    app: str,
-    *,
-    env: Mapping[str, str] | None = None,
-    cwd: str | Path | None = None,
-    uvicorn_args: Sequence[str] = ("--no-access-log",),
-    ready_timeout: float = 20.0,
-) -> Iterator[Server]:
-    """Run `uvicorn <app>` in a subprocess on a free 127.0.0.1 port.
-
-    Yields a `Server` once the port accepts connections, and stops it on exit
-    (SIGTERM, then SIGKILL after 10 s). The server's output goes to a file, never
-    to a pipe that could fill up and block it; read it with `server.output`,
-    during the block or after it.
-
-    Example:
-        ```python
-        import httpx
-        from ravyn.testing import serve
-
-        with serve("myproject.main:app") as server:
-            response = httpx.post(f"{server.url}/register", json={"email": "a@b.c"})
-        print(server.output)
-        ```
-    """
-    port = free_port()
-    handle, log_name = tempfile.mkstemp(prefix="ravyn-serve-", suffix=".log")
-    with os.fdopen(handle, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *uvicorn_args],
-            cwd=cwd,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(f"http://127.0.0.1:{port}", process, Path(log_name))
-    try:
-        _wait_until_listening(server, port, ready_timeout)
-        yield server
-    finally:
-        server.stop()
-        server._final_output = server.output
-        server.log_path.unlink(missing_ok=True)
-
-
-def _wait_until_listening(server: Server, port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited before it was ready:\n{server.output}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"uvicorn did not listen on port {port} in {timeout}s") from None
-            time.sleep(0.05)
-
-
-def __getattr__(name: str) -> Any:
-    # Lilya's TestClient needs the httpx2 package; import it only when asked
-    # for, so the recorder works in an environment without it (the docs build)
-    if name == "TestClient":
-        from lilya.testclient import TestClient
-
-        return TestClient
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,846 @@
+"""The task runner: how background tasks run after the response.
+
+Every `Ravyn` app owns a [`TaskRunner`][ravyn.runner.TaskRunner]
+(`app.task_runner`). Whatever route serves a request inside the app (ours, a
+Lilya `Path`, an `Include`d app, a mounted ASGI app), the tasks given to its
+response, ours or Lilya's `Task`/`Tasks`, run through that runner: each
+exactly once, in order, a failure logged and reported, never raised into the
+server. What the runner adds to Lilya's plain `await task()`:
+
+* sync functions run on daemon threads of its own (`task_threads`), and a
+  thread the runner stopped waiting for frees its slot;
+* timeouts and retries per task, stop-at-first-failure per collection or app-wide;
+* any exception, `BaseException` included, is contained like a failure; only a
+  real cancellation of the runner passes through;
+* [`TaskEvent`][ravyn.runner.TaskEvent]s for listeners, counters
+  ([`TaskStats`][ravyn.runner.TaskStats]), a bound on pending tasks
+  (backpressure) and a shutdown drain that always ends.
+
+Task logs go to the `ravyn.background` logger, the one to configure for them.
+The runner needs asyncio (uvicorn's loop, and Pyodide's in a browser).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import anyio
+from lilya.background import Task, Tasks
+from lilya.compat import is_async_callable
+from lilya.concurrency import AsyncCallable
+
+from ravyn.background import BackgroundTask, BackgroundTasks, task_name
+from ravyn.threads import DaemonThreadPool, run_in_daemon_thread
+
+__all__ = [
+    "CANCEL_GRACE",
+    "DEFAULT_MAX_PENDING_TASKS",
+    "DRAIN_MARGIN",
+    "SAFE_METHODS",
+    "Plan",
+    "TaskErrorHook",
+    "TaskEvent",
+    "TaskListener",
+    "TaskRunner",
+    "TaskStats",
+    "current_runner",
+    "default_runner",
+    "escape_text",
+    "observe_tasks",
+    "plan_tasks",
+    "serving",
+]
+
+logger = logging.getLogger("ravyn.background")
+
+SAFE_METHODS = frozenset({"HEAD", "OPTIONS"})
+"""Methods whose responses run no background tasks: repeating them must be harmless."""
+
+DEFAULT_MAX_PENDING_TASKS = 2048
+"""The default bound on an app's tasks waiting or running (`Ravyn(max_pending_tasks=...)`)."""
+
+CANCEL_GRACE = 0.5
+"""Seconds a cancelled task (a timeout, the drain) gets to run its clean-up before it is abandoned."""
+
+DRAIN_MARGIN = 1.0
+"""Seconds past `task_drain_timeout` by which the drain has always ended, whatever tasks do."""
+
+SLOW_LISTENER = 0.05
+"""A listener call longer than this (seconds) is logged: listeners run on the event loop."""
+
+
+# --------------------------------------------------------------------------- events and counters
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvent:
+    """Something that happened to one task.
+
+    `kind` is `started`, `finished`, `failed` (for good), `retrying` (an
+    attempt failed or timed out and another follows) or `lost` (cancelled by
+    the shutdown drain, or handed over after it ended). `time` is
+    `time.perf_counter()` at the event; `duration` (seconds) and `error` are
+    set when the task ends.
+    """
+
+    kind: Literal["started", "finished", "failed", "retrying", "lost"]
+    name: str
+    task: Task
+    time: float
+    duration: float | None = None
+    error: BaseException | None = None
+    attempt: int = 1
+
+
+@dataclass
+class TaskStats:
+    """Counters of one runner's tasks since it was made (see `Ravyn.task_stats`).
+
+    Every task handed to the runner counts once in `started`, then ends as
+    exactly one of `succeeded`, `failed`, `skipped` (a stop-at-first-failure
+    cut it), `rejected` (over `max_pending_tasks`) or `lost` (shutdown), or is
+    still `running` (running now or waiting its turn):
+    `started == succeeded + failed + skipped + rejected + lost + running`.
+    """
+
+    started: int = 0
+    """Tasks handed to the runner."""
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    """Tasks refused because the app already held `max_pending_tasks`."""
+    lost: int = 0
+    running: int = 0
+    """Tasks handed over and not ended yet (running now or waiting their turn)."""
+    timed_out: int = 0
+    """Attempts that ran out of time (a task with retries may count several)."""
+    retried: int = 0
+    refused: int = 0
+    """Requests answered 503 before their handler ran, because of `max_pending_tasks`."""
+    abandoned: int = 0
+    """Right now: tasks the runner stopped waiting for that still run (a sync
+    function on its thread, a coroutine that ignored its cancellation)."""
+
+
+TaskListener = Callable[[TaskEvent], None]
+"""A function called with every `TaskEvent`, on the event loop: it must be quick and not raise."""
+
+TaskErrorHook = Callable[[Task, BaseException], "Awaitable[None] | None"]
+"""An app-level hook called with `(task, exception)` when a task fails: a sync
+hook runs on a thread, an async one on the loop, each with a timeout."""
+
+_observers: ContextVar[tuple[TaskListener, ...]] = ContextVar("ravyn_task_observers", default=())
+
+
+@contextmanager
+def observe_tasks(listener: TaskListener) -> Iterator[None]:
+    """Call `listener` for every task event raised inside this block
+    (in this context and the tasks it starts).
+
+    Example:
+        ```python
+        from ravyn.runner import TaskEvent, observe_tasks
+
+        seen: list[TaskEvent] = []
+        with observe_tasks(seen.append):
+            ...  # drive a request; its tasks report to `seen`
+        ```
+    """
+    token = _observers.set((*_observers.get(), listener))
+    try:
+        yield
+    finally:
+        _observers.reset(token)
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+class Plan(list["Task | tuple[Task, ...]"]):
+    """The steps of one request's tasks, in order: a task, or a tuple of tasks
+    run concurrently. `stoppers[i]` names (by `id`) the collections made with
+    `stop_on_error=True` that hold step `i`: a failure there skips their later steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stoppers: list[frozenset[int]] = []
+
+    def leaves(self) -> list[Task]:
+        """Every task of the plan, groups opened, in order."""
+        found: list[Task] = []
+        for step in self:
+            found.extend(step if isinstance(step, tuple) else (step,))
+        return found
+
+
+def plan_tasks(sources: Iterable[Task | None]) -> Plan:
+    """Flatten tasks and task collections into the steps to run, in order.
+
+    A task object met twice (the same collector attached in two places) is
+    kept once. A collection made with `as_group=True` becomes one tuple whose
+    tasks run concurrently; anything nested inside a group joins that group.
+    """
+    seen: set[int] = set()
+    plan = Plan()
+
+    def add(task: Task | None, into: list[Any], stoppers: frozenset[int]) -> None:
+        if task is None or id(task) in seen:
+            return
+        seen.add(id(task))
+        if not isinstance(task, Tasks):
+            into.append(task)
+            if into is plan:
+                plan.stoppers.append(stoppers)
+        elif task.as_group and into is plan:
+            group: list[Task] = []
+            for inner in task.tasks:
+                add(inner, group, stoppers)
+            if group:
+                plan.append(tuple(group))
+                plan.stoppers.append(stoppers)
+        else:
+            if getattr(task, "stop_on_error", False):
+                stoppers = stoppers | {id(task)}
+            for inner in task.tasks:
+                add(inner, into, stoppers)
+
+    for source in sources:
+        add(source, plan, frozenset())
+    return plan
+
+
+# --------------------------------------------------------------------------- the current request
+
+
+class _Request:
+    """The runner serving the current request, and what it reserved there."""
+
+    __slots__ = ("method", "reserved", "runner")
+
+    def __init__(self, runner: TaskRunner, method: str) -> None:
+        self.runner = runner
+        self.method = method
+        self.reserved = False
+
+
+_current: ContextVar[_Request | None] = ContextVar("ravyn_current_request", default=None)
+
+
+def current_runner() -> TaskRunner:
+    """The runner of the `Ravyn` app serving the current request, or
+    `default_runner` outside one."""
+    request = _current.get()
+    return request.runner if request is not None else default_runner
+
+
+class serving:
+    """Mark the code inside as serving one request of `runner`'s app: tasks
+    called there run through `runner`, and a place it reserved for tasks is
+    given back when the request ends. Used by `Ravyn.__call__`."""
+
+    __slots__ = ("request", "token")
+
+    def __init__(self, runner: TaskRunner, method: str) -> None:
+        self.request = _Request(runner, method)
+
+    def __enter__(self) -> None:
+        self.token = _current.set(self.request)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self.token)
+        if self.request.reserved:
+            self.request.runner._release(self.request)
+
+
+# --------------------------------------------------------------------------- running
+
+
+class _Failed:
+    """What a task raised, carried back as a value so that a `CancelledError`
+    the task raised is never taken for a cancellation of the runner."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+class _Run:
+    """One request's tasks while they run: what the shutdown drain may cancel."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.leaves = plan.leaves()
+        self.ended: set[int] = set()
+        self.scope = anyio.CancelScope()
+
+    def unfinished(self) -> list[Task]:
+        """The tasks not ended yet, in plan order."""
+        return [task for task in self.leaves if id(task) not in self.ended]
+
+
+class TaskRunner:
+    """Runs the background tasks of a request after its response.
+
+    Each task runs exactly once, in order. A task that raises (anything,
+    `SystemExit` and `KeyboardInterrupt` included) is logged on the
+    `ravyn.background` logger with its name, its arguments and the traceback,
+    reported to `on_task_error`, and the next task still runs (unless
+    `stop_on_error=True`, or its collection was made with `stop_on_error=True`).
+    Only a real cancellation of the runner (the drain, or an outer cancel
+    scope) passes through. Sync functions run on daemon threads, at most
+    `thread_limit` at once, so slow sync tasks cannot take the threads that
+    sync handlers use. `stats` counts what happened; `drain()` waits for
+    running tasks at shutdown, and always ends.
+
+    Every `Ravyn` app owns one runner (`app.task_runner`).
+    """
+
+    def __init__(
+        self,
+        *,
+        stop_on_error: bool = False,
+        on_task_error: TaskErrorHook | None = None,
+        thread_limit: int = 40,
+        max_pending: int = DEFAULT_MAX_PENDING_TASKS,
+        hook_timeout: float = 5.0,
+    ) -> None:
+        if max_pending < 1:
+            raise ValueError(f"max_pending_tasks must be at least 1, got {max_pending}")
+        self.stop_on_error = stop_on_error
+        self.on_task_error = on_task_error
+        self.thread_limit = thread_limit
+        self.max_pending = max_pending
+        self.hook_timeout = hook_timeout
+        self.listeners: list[TaskListener] = []
+        self.stats = TaskStats()
+        self.draining = False
+        self.closed = False
+        """True once a signal's drain has ended: tasks handed over later are logged lost."""
+        self._reserved = 0
+        self._active: set[_Run] = set()
+        self._orphans: set[asyncio.Task[Any]] = set()
+        self._limiter: anyio.CapacityLimiter | None = None
+        self._hook_limiter: anyio.CapacityLimiter | None = None
+        self._drain_scope: anyio.CancelScope | None = None
+        self._slow_listeners: set[int] = set()
+        self._totalled = 0
+        self.pool = DaemonThreadPool(thread_limit)
+        self.hook_pool = DaemonThreadPool(2, name="ravyn-hook", max_abandoned=2)
+
+    def add_listener(self, listener: TaskListener) -> None:
+        """Call `listener` with every `TaskEvent` of every request of this runner."""
+        self.listeners.append(listener)
+
+    def remove_listener(self, listener: TaskListener) -> None:
+        """Stop calling `listener`."""
+        self.listeners.remove(listener)
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        """The capacity limiter for sync tasks (made on first use, inside the loop)."""
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.thread_limit)
+        return self._limiter
+
+    @property
+    def pending(self) -> int:
+        """Tasks waiting or running, plus one per request admitted and still in its handler."""
+        return self.stats.running + self._reserved
+
+    def snapshot(self) -> dict[str, int]:
+        """The counters as a dict, `abandoned` measured now."""
+        self.stats.abandoned = self.pool.abandoned + len(self._orphans)
+        return asdict(self.stats)
+
+    # ----------------------------------------------------------------------- admission
+
+    def admit(self) -> bool:
+        """Before a handler that may add tasks runs: return False (and count the
+        request `refused`) when the app already holds `max_pending` tasks;
+        otherwise reserve one place until the request hands its tasks over."""
+        request = _current.get()
+        if request is None or request.runner is not self or request.reserved:
+            return True
+        if self.pending >= self.max_pending:
+            self.stats.refused += 1
+            return False
+        request.reserved = True
+        self._reserved += 1
+        return True
+
+    def _release(self, request: _Request) -> None:
+        if request.reserved:
+            request.reserved = False
+            self._reserved -= 1
+
+    # ----------------------------------------------------------------------- running a request's tasks
+
+    async def run(self, *sources: Task | None) -> None:
+        """Run every task in `sources` (tasks, collections or `None`), once each."""
+        request = _current.get()
+        if request is not None and request.runner is not self:
+            request = None
+        admitted = request is not None and request.reserved
+        if request is not None:
+            self._release(request)
+        plan = plan_tasks(sources)
+        if not plan:
+            return
+        if request is not None and request.method in SAFE_METHODS:
+            # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
+            logger.debug("%s request: its background tasks are not run", request.method)
+            return
+        leaves = plan.leaves()
+        self.stats.started += len(leaves)
+        self.stats.running += len(leaves)
+        run = _Run(plan)
+        if self.closed:
+            self._report_lost(run, "handed over after the shutdown drain ended")
+            return
+        if not admitted and self.pending > self.max_pending:
+            self._reject(run)
+            return
+        self._active.add(run)
+        try:
+            with run.scope:
+                await self._run_plan(run)
+        finally:
+            self._active.discard(run)
+            if run.unfinished():
+                if run.scope.cancel_called:  # by the drain, which logs the total
+                    self._report_lost(run, "cancelled at shutdown", total=not self.draining)
+                else:  # a cancellation from outside: the server giving up on the request
+                    self._report_lost(run, "cancelled from outside the runner")
+
+    async def _run_plan(self, run: _Run) -> None:
+        stopped: set[int] = set()
+        plan = run.plan
+        for position, step in enumerate(plan):
+            leaves = step if isinstance(step, tuple) else (step,)
+            if stopped & plan.stoppers[position]:
+                self._skip(run, leaves)
+                continue
+            if isinstance(step, tuple):
+                succeeded = await self._run_group(run, step)
+            else:
+                succeeded = await self._run_one(run, step)
+            if succeeded:
+                continue
+            if self.stop_on_error:
+                logger.warning("Skipping the remaining background tasks: stop_on_error is set")
+                self._skip(run, run.unfinished())
+                return
+            if plan.stoppers[position]:
+                stopped |= plan.stoppers[position]
+                logger.warning("Skipping the rest of a task collection made with stop_on_error=True")
+
+    async def _run_group(self, run: _Run, tasks: Sequence[Task]) -> bool:
+        """Run `tasks` concurrently; return whether all of them succeeded."""
+        outcomes: list[bool] = []
+
+        async def run_into(task: Task) -> None:
+            outcomes.append(await self._run_one(run, task))
+
+        async with anyio.create_task_group() as group:
+            for task in tasks:
+                group.start_soon(run_into, task)
+        return len(outcomes) == len(tasks) and all(outcomes)
+
+    async def _run_one(self, run: _Run, task: Task) -> bool:
+        """Run one leaf task, with its retries; return whether it succeeded.
+
+        Never raises for what the task does; a cancellation of the runner passes through.
+        """
+        listeners = (*self.listeners, *_observers.get())
+        name = task_name(task)
+        timeout = getattr(task, "timeout", None)
+        attempts = 1 + getattr(task, "retries", 0)
+        started = time.perf_counter()
+        if listeners:
+            self._emit(listeners, TaskEvent("started", name, task, started))
+        error: BaseException | None = None
+        for attempt in range(1, attempts + 1):
+            error = await self._attempt(task, timeout)
+            ended = time.perf_counter()
+            if error is None:
+                self._end(run, task, "succeeded")
+                if listeners:
+                    self._emit(listeners, TaskEvent("finished", name, task, ended, ended - started))
+                return True
+            if attempt < attempts:
+                self.stats.retried += 1
+                self._log_attempt(task, error, attempt, attempts, ended - started)
+                if listeners:
+                    event = TaskEvent("retrying", name, task, ended, ended - started, error, attempt)
+                    self._emit(listeners, event)
+                await anyio.sleep(getattr(task, "retry_delay", 0.0))
+        assert error is not None  # the loop returns on success
+        self._end(run, task, "failed")
+        self._log_failure(task, error, ended - started, attempts)
+        if listeners:
+            self._emit(listeners, TaskEvent("failed", name, task, ended, ended - started, error, attempts))
+        await self._report(task, error)
+        return False
+
+    async def _attempt(self, task: Task, timeout: float | None) -> BaseException | None:
+        """Run the task once; return what it raised (a timeout is a `TimeoutError`)."""
+        if timeout is None:  # the usual case: no timeout scope to enter and leave
+            outcome = await self._invoke(task)
+        else:
+            with anyio.move_on_after(timeout) as scope:
+                outcome = await self._invoke(task)
+            if scope.cancelled_caught:
+                self.stats.timed_out += 1
+                return TimeoutError(f"timed out after {timeout:g}s")
+        return outcome.error if isinstance(outcome, _Failed) else None
+
+    async def _invoke(self, task: Task) -> Any:
+        # Lilya's Task (ours included) wraps a sync function in AsyncCallable, for
+        # anyio's shared threads: run it on this runner's own threads instead
+        if isinstance(task.func, AsyncCallable):
+            call = functools.partial(_capture, task.func._callable, *task.args, **task.kwargs)
+            return await run_in_daemon_thread(call, self.limiter, self.pool)
+        return await self._await_detached(_contained(task.func, task.args, task.kwargs))
+
+    async def _await_detached(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """Await `coroutine` in an asyncio task of its own.
+
+        If this wait is cancelled, the task is cancelled once (asyncio's
+        cancellation, not anyio's, which is delivered again at every await: a
+        task that swallows it would spin) and given `CANCEL_GRACE` seconds to
+        finish; a task that ignores it is abandoned, and counted, not waited for.
+        """
+        loop = asyncio.get_running_loop()
+        inner = loop.create_task(coroutine)
+        ended = loop.create_future()  # cheaper to wait on than asyncio.wait
+        inner.add_done_callback(functools.partial(_settle, ended))
+        try:
+            await ended
+        except BaseException:
+            if not inner.done():
+                inner.cancel()
+                with anyio.CancelScope(shield=True), anyio.move_on_after(CANCEL_GRACE):
+                    await asyncio.wait((inner,))
+                if not inner.done():
+                    self._abandon(inner)
+            raise
+        return inner.result()
+
+    def _abandon(self, inner: asyncio.Task[Any]) -> None:
+        self._orphans.add(inner)
+        inner.add_done_callback(self._orphans.discard)
+        logger.warning(
+            "A background task ignored its cancellation for %gs: abandoned (%d such task(s) still running)",
+            CANCEL_GRACE,
+            len(self._orphans),
+        )
+
+    # ----------------------------------------------------------------------- outcomes
+
+    def _end(self, run: _Run, task: Task, outcome: Literal["succeeded", "failed", "skipped", "lost"]) -> None:
+        run.ended.add(id(task))
+        self.stats.running -= 1
+        setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+
+    def _skip(self, run: _Run, tasks: Iterable[Task]) -> None:
+        for task in tasks:
+            if id(task) not in run.ended:
+                self._end(run, task, "skipped")
+
+    def _reject(self, run: _Run) -> None:
+        tasks = run.unfinished()
+        for task in tasks:
+            run.ended.add(id(task))
+        self.stats.running -= len(tasks)
+        self.stats.rejected += len(tasks)
+        logger.error(
+            "%d background task(s) rejected: the app already holds %d pending tasks "
+            "(max_pending_tasks=%d): %s",
+            len(tasks),
+            self.pending,
+            self.max_pending,
+            ", ".join(_described(task) for task in tasks),
+        )
+
+    def _report_lost(self, run: _Run, why: str, *, total: bool = True) -> int:
+        tasks = run.unfinished()
+        listeners = (*self.listeners, *_observers.get())
+        now = time.perf_counter()
+        for task in tasks:
+            self._end(run, task, "lost")
+            logger.error(
+                "Background task %s lost: %s",
+                _described(task),
+                why,
+                extra={"task_name": task_name(task)},
+            )
+            if listeners:
+                self._emit(listeners, TaskEvent("lost", task_name(task), task, now))
+        if tasks and total:
+            logger.error("%d background task(s) lost: %s", len(tasks), why)
+        return len(tasks)
+
+    # ----------------------------------------------------------------------- logs and hooks
+
+    def _log_attempt(
+        self, task: Task, error: BaseException, attempt: int, attempts: int, elapsed: float
+    ) -> None:
+        logger.warning(
+            "Background task %s attempt %d/%d failed after %.3fs: %s: %s; retrying",
+            _described(task),
+            attempt,
+            attempts,
+            elapsed,
+            type(error).__name__,
+            escape_text(str(error)),
+            extra={"task_name": task_name(task)},
+        )
+
+    def _log_failure(self, task: Task, error: BaseException, elapsed: float, attempts: int) -> None:
+        tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+        logger.error(
+            "Background task %s failed after %.3fs%s: %s: %s",
+            _described(task),
+            elapsed,
+            tries,
+            type(error).__name__,
+            escape_text(str(error)),
+            exc_info=error,
+            extra={"task_name": task_name(task)},
+        )
+
+    async def _report(self, task: Task, exc: BaseException) -> None:
+        """Call `on_task_error`, off the loop if it is sync, within `hook_timeout`."""
+        hook = self.on_task_error
+        if hook is None:
+            return
+        name = task_name(task)
+        try:
+            with anyio.move_on_after(self.hook_timeout) as scope:
+                if is_async_callable(hook):
+                    outcome = await self._await_detached(_contained(hook, (task, exc), {}))
+                else:
+                    if self._hook_limiter is None:
+                        self._hook_limiter = anyio.CapacityLimiter(self.hook_pool.size)
+                    call = functools.partial(_capture, hook, task, exc)
+                    outcome = await run_in_daemon_thread(call, self._hook_limiter, self.hook_pool)
+                    if inspect.isawaitable(outcome):  # a sync callable that returned an awaitable
+                        outcome = await self._await_detached(_contained(_await, (outcome,), {}))
+        except Exception:  # the hook returned something odd to await: still only a log line
+            logger.exception("The on_task_error hook raised while reporting %s", name)
+            return
+        if scope.cancelled_caught:
+            logger.error(
+                "The on_task_error hook did not return within %gs while reporting %s: abandoned",
+                self.hook_timeout,
+                name,
+            )
+        elif isinstance(outcome, _Failed):
+            logger.error(
+                "The on_task_error hook raised while reporting %s",
+                name,
+                exc_info=outcome.error,
+            )
+
+    def _emit(self, listeners: Sequence[TaskListener], event: TaskEvent) -> None:
+        for listener in listeners:
+            started = time.perf_counter()
+            try:
+                listener(event)
+            except Exception:
+                logger.exception("A task listener raised on %s", event.kind)
+            elapsed = time.perf_counter() - started
+            if elapsed > SLOW_LISTENER and id(listener) not in self._slow_listeners:
+                self._slow_listeners.add(id(listener))
+                logger.warning(
+                    "Task listener %s took %.3fs on the event loop: listeners must be quick "
+                    "(hand slow work to a queue or a task)",
+                    task_name(listener),
+                    elapsed,
+                )
+
+    # ----------------------------------------------------------------------- shutdown
+
+    async def drain(self, timeout: float, *, close: bool = False) -> int:
+        """Wait up to `timeout` seconds for running tasks, then cancel what is
+        still running. Returns how many tasks were lost (each is logged by
+        name, with a total). `draining` is true while this runs.
+
+        The drain always ends within `timeout + DRAIN_MARGIN` seconds: a
+        cancelled task gets `CANCEL_GRACE` seconds for its clean-up, then a
+        coroutine that ignores the cancellation or a sync function that keeps
+        running is abandoned (it stays counted in `abandoned`). Requests that
+        hand tasks over while the drain runs have them run within what is
+        left of `timeout`. With `close=True` (the drain a signal starts, while
+        the server still finishes requests), tasks handed over after the drain
+        are logged lost instead of run, until `reopen()`.
+        """
+        self.draining = True
+        lost_before = self.stats.lost
+        try:
+            if self._active:
+                logger.info(
+                    "Waiting up to %gs for %d request(s) with background tasks", timeout, len(self._active)
+                )
+            with anyio.move_on_after(timeout) as self._drain_scope:
+                while self._active or self._reserved:
+                    await anyio.sleep(0.05)
+            self._drain_scope = None
+            for run in list(self._active):
+                run.scope.cancel()
+            with anyio.move_on_after(DRAIN_MARGIN - 0.1):
+                while self._active:
+                    await anyio.sleep(0.01)
+            for run in list(self._active):  # only if our own clean-up misbehaved
+                self._report_lost(run, "cancelled at shutdown", total=False)
+        finally:
+            self._drain_scope = None
+            self.draining = False
+            self.closed = close
+        lost = self.stats.lost - lost_before
+        untotalled = self.stats.lost - max(lost_before, self._totalled)
+        if untotalled:
+            logger.error("%d background task(s) lost at shutdown", untotalled)
+        return lost
+
+    def reopen(self) -> None:
+        """Accept tasks again after a drain (an app started again, as in tests)."""
+        self.closed = False
+
+    def finish_now(self) -> int:
+        """Give up on every running task at once (a second signal): log each
+        one lost by name, with a total, cancel them and end the drain.
+        Call it from the event loop's thread. Returns how many were lost."""
+        self.closed = True
+        lost = 0
+        for run in list(self._active):
+            lost += self._report_lost(run, "cancelled at once by a second signal", total=False)
+            run.scope.cancel()
+        if self._drain_scope is not None:
+            self._drain_scope.cancel()
+        self._totalled = self.stats.lost
+        logger.error("%d background task(s) lost at shutdown (stopped at once)", lost)
+        return lost
+
+
+def _settle(ended: asyncio.Future[None], inner: asyncio.Task[Any]) -> None:
+    if not ended.done():
+        ended.set_result(None)
+
+
+def _capture(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a sync task in its thread, handing back whatever it raises as a value."""
+    try:
+        return func(*args, **kwargs)
+    except BaseException as exc:
+        return _Failed(_from_callers_frame(exc))
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+async def _contained(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+    """Await `func(*args, **kwargs)`, turning whatever it raises into a `_Failed`,
+    except the cancellation `_await_detached` delivers."""
+    try:
+        return await func(*args, **kwargs)
+    except asyncio.CancelledError as exc:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # we cancelled it: a real cancellation
+        return _Failed(exc)
+    except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit: contained too
+        return _Failed(_from_callers_frame(exc))
+
+
+def _from_callers_frame(exc: BaseException) -> BaseException:
+    """Drop our wrapper's frame from the traceback: the log starts at the task."""
+    if exc.__traceback__ is not None and exc.__traceback__.tb_next is not None:
+        return exc.with_traceback(exc.__traceback__.tb_next)
+    return exc
+
+
+def _described(task: Task) -> str:
+    return task.describe() if isinstance(task, BackgroundTask) else task_name(task)
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL |= {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def escape_text(text: str) -> str:
+    """`text` with its control characters (newlines included) escaped, so that
+    text from a client cannot forge a log line."""
+    return text.translate(_CONTROL)
+
+
+def _escape_exception_text(record: logging.LogRecord) -> bool:
+    """A filter of the `ravyn.background` logger: format a record's traceback
+    once, with the exception messages escaped (a handler reuses `exc_text`)."""
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        formatted = traceback.TracebackException.from_exception(record.exc_info[1])
+        seen: set[int] = set()
+        pending = [formatted]
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            message = getattr(current, "_str", None)  # the exception's text, as formatted
+            if isinstance(message, str):
+                setattr(current, "_str", escape_text(message))  # noqa: B010
+            pending += [link for link in (current.__cause__, current.__context__) if link is not None]
+        record.exc_text = "".join(formatted.format()).rstrip("\n")
+    return True
+
+
+logger.addFilter(_escape_exception_text)
+
+
+# --------------------------------------------------------------------------- Lilya's own tasks
+
+_lilya_task_call = Task.__call__
+_lilya_tasks_call = Tasks.__call__
+
+
+async def _task_through_runner(self: Task) -> None:
+    """`Task.__call__` inside a Ravyn app: through the app's runner; elsewhere Lilya's own."""
+    request = _current.get()
+    if request is None:
+        await _lilya_task_call(self)
+    else:
+        await request.runner.run(self)
+
+
+async def _tasks_through_runner(self: Tasks) -> None:
+    request = _current.get()
+    if request is None:
+        await _lilya_tasks_call(self)
+    else:
+        await request.runner.run(self)
+
+
+# Lilya's responses call `await self.background()`: inside a Ravyn app, that call
+# now goes to the app's runner, whichever route made the response
+Task.__call__ = _task_through_runner  # type: ignore[method-assign]
+Tasks.__call__ = _tasks_through_runner  # type: ignore[method-assign]
+
+
+default_runner = TaskRunner()
+"""The runner used when a task is called outside a `Ravyn` app's request."""
+
+# keep `BackgroundTasks` referenced for readers of this module: collections are flattened above
+_ = BackgroundTasks
