@@ -8,7 +8,6 @@ from pathlib import Path
 from docs_src.catalogue import EXAMPLES, HELPERS
 from tests.docs.conftest import DOCS, ROOT
 from tests.docs.conftest import EXAMPLES as EXAMPLES_DIR
-from tests.docs_src.examples import NEEDS_RUNNER_BRANCH
 
 SNIPPET = re.compile(r'^[ \t]*--8<--[ \t]+"(?P<path>[^"]+)"[ \t]*$', re.M)
 MARKER = re.compile(r"^[ \t]*<!--\s*timeline:\s*(?P<name>[a-z0-9_]+)", re.M)
@@ -44,8 +43,7 @@ def test_every_included_file_exists() -> None:
 
 def test_every_example_has_a_measured_timeline_next_to_it() -> None:
     drawn = {match.group("name") for text in pages().values() for match in MARKER.finditer(text)}
-    waiting = NEEDS_RUNNER_BRANCH  # drawn once BackgroundTasks(stop_on_error=...) is merged
-    undrawn = [name for name in example_modules() if name not in HELPERS | waiting and name not in drawn]
+    undrawn = [name for name in example_modules() if name not in HELPERS and name not in drawn]
     assert undrawn == [], f"examples without a timeline marker: {undrawn}"
     unknown = sorted(drawn - set(EXAMPLES))
     assert unknown == [], f"timeline markers without a catalogue entry: {unknown}"

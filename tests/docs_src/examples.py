@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 import sys
 from types import ModuleType
@@ -13,30 +12,15 @@ import pytest
 
 import docs_src.background_tasks
 from docs_src.catalogue import HELPERS, PACKAGE, Example
-from ravyn import BackgroundTasks
 from ravyn.testing import Timeline, TimelineEvent
 
 FRAMEWORK_LOGGER = "ravyn.background"
 """Where Ravyn logs a failing task (with `task_name` on the record)."""
 
 
-NEEDS_RUNNER_BRANCH = frozenset(
-    {"pipeline_stop_on_error"}
-    if "stop_on_error" not in inspect.signature(BackgroundTasks.__init__).parameters
-    else set()
-)
-"""Examples that use `BackgroundTasks(..., stop_on_error=True)`, which the runner branch adds:
-expected to fail until it is merged (the set is empty once it is)."""
-
-
 def example_params() -> list[Any]:
-    """`example_modules()` as pytest params, those needing the runner branch marked xfail."""
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(reason="needs runner branch", strict=True))
-        if name in NEEDS_RUNNER_BRANCH
-        else name
-        for name in example_modules()
-    ]
+    """`example_modules()` as pytest params."""
+    return [pytest.param(name, id=name) for name in example_modules()]
 
 
 def example_modules() -> list[str]:

@@ -30,7 +30,6 @@ from ravyn import Ravyn
 from ravyn.background import TaskRunner
 from ravyn.testing import Recorder, Timeline, record
 from tests import test_params
-from tests.docs_src.examples import NEEDS_RUNNER_BRANCH
 
 FUZZ = settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 
@@ -190,13 +189,7 @@ def fuzz_app(app: Ravyn, method: str, path: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        # not strict: whether a drawn body reaches the handler (and its missing keyword) is luck
-        pytest.param(name, marks=pytest.mark.xfail(reason="needs runner branch", strict=False))
-        if name in NEEDS_RUNNER_BRANCH
-        else name
-        for name in sorted(EXAMPLES)
-    ],
+    [name for name in sorted(EXAMPLES)],
 )
 def test_every_example_answers_bad_input_with_a_clear_4xx(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # a fuzzed list of a thousand emails is a valid import: let the queue example's worker

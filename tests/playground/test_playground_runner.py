@@ -20,7 +20,6 @@ import pytest
 import ravyn.threads
 from docs_src.catalogue import EXAMPLES, HELPERS
 from tests.docs.conftest import ROOT
-from tests.docs_src.examples import NEEDS_RUNNER_BRANCH
 from tests.playground.conftest import PLAYGROUND, SHIPPED, load
 
 pytestmark = pytest.mark.anyio
@@ -68,12 +67,7 @@ def test_the_webhook_and_celery_examples_are_the_ones_left_out() -> None:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason="needs runner branch", strict=True))
-        if name in NEEDS_RUNNER_BRANCH
-        else name
-        for name in runnable()
-    ],
+    [name for name in runnable()],
 )
 async def test_each_runnable_example_answers_as_its_catalogue_says(runner: ModuleType, name: str) -> None:
     example = EXAMPLES[name]

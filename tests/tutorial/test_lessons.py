@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from ravyn_tutorial.cli import app
 from ravyn_tutorial.lessons import load_lessons
-from tests.docs_src.examples import NEEDS_RUNNER_BRANCH
 
 from .conftest import ROOT
 
@@ -31,12 +30,7 @@ def test_list_shows_every_lesson_in_the_catalogues_order(cli: CliRunner, in_chec
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason="needs runner branch", strict=True))
-        if name in NEEDS_RUNNER_BRANCH
-        else name
-        for name in LESSONS
-    ],
+    [name for name in LESSONS],
 )
 def test_run_draws_the_lessons_timeline(cli: CliRunner, in_checkout: Path, name: str) -> None:
     lesson = LESSONS[name]
