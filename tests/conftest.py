@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,3 +57,44 @@ def site(built_site: Build) -> Path:
     if built_site.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{built_site.output}")
     return built_site.site
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`scripts/test` runs two workers, `--dist loadgroup`),
+    keep every test that needs the built site on one worker: the site is then
+    built once per run, and one Chromium at a time drives its pages."""
+    for item in items:
+        if "built_site" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("site"))
+
+
+# A line in the summary counting the example cases, so a run that silently
+# dropped examples shows it. Here rather than in tests/docs_src/conftest.py:
+# under pytest-xdist only this conftest is loaded where reports are gathered.
+EXAMPLE_CASE = "test_examples.py::test_example_answers_before_its_tasks"
+_case_outcomes: Counter[str] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if EXAMPLE_CASE not in report.nodeid:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _case_outcomes[_outcome(report)] += 1
+
+
+def _outcome(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return "xfailed" if report.skipped else "xpassed"
+    return report.outcome
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _case_outcomes:
+        return
+    from tests.docs_src.examples import example_modules  # imports the examples' package
+
+    outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(_case_outcomes.items()))
+    terminalreporter.write_line(
+        f"docs_src: {len(example_modules())} example modules, "
+        f"{sum(_case_outcomes.values())} example cases run ({outcomes})"
+    )

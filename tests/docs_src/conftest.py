@@ -1,19 +1,15 @@
-"""Fixtures for the examples' tests, and a line in the summary counting the example cases."""
+"""Fixtures for the examples' tests (the summary line counting their cases is in `tests/conftest.py`)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.docs_src.examples import example_modules, forget_examples, import_example
+from tests.docs_src.examples import forget_examples, import_example
 from tests.docs_src.receiver import WebhookReceiver
-
-EXAMPLE_CASE = "test_examples.py::test_example_answers_before_its_tasks"
-_case_outcomes: Counter[str] = Counter()
 
 
 @pytest.fixture
@@ -47,26 +43,3 @@ def webhook_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceive
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # a CI proxy must not take loopback calls
     with WebhookReceiver() as receiver:
         yield receiver
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if EXAMPLE_CASE not in report.nodeid:
-        return
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        _case_outcomes[_outcome(report)] += 1
-
-
-def _outcome(report: pytest.TestReport) -> str:
-    if hasattr(report, "wasxfail"):
-        return "xfailed" if report.skipped else "xpassed"
-    return report.outcome
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _case_outcomes:
-        return
-    outcomes = ", ".join(f"{count} {outcome}" for outcome, count in sorted(_case_outcomes.items()))
-    terminalreporter.write_line(
-        f"docs_src: {len(example_modules())} example modules, "
-        f"{sum(_case_outcomes.values())} example cases run ({outcomes})"
-    )
