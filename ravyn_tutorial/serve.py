@@ -59,7 +59,7 @@ from typing import Any, TextIO
 import uvicorn
 from lilya.types import ASGIApp, Message, Receive, Scope, Send
 
-from ravyn.background import TaskEvent, TaskRunner, observe_tasks
+from ravyn.runner import TaskEvent, TaskRunner, observe_tasks
 
 __all__ = [
     "EventStream",

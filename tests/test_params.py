@@ -272,12 +272,10 @@ def test_string_annotations_are_resolved() -> None:
     assert [p.annotation for p in signature.parameters] == [int, str]
 
 
-async def _send_in_chunks(target: Ravyn, chunks: list[bytes]) -> tuple[int, Any]:
-    """Drive one raw ASGI call whose body arrives in several messages, with no content-length."""
-    pending = [
-        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
-        for index, chunk in enumerate(chunks)
-    ]
+async def _post_messages(target: Ravyn, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drive one raw ASGI `POST /echo` (JSON, no content-length) whose body arrives
+    as `messages`; return what the app sent."""
+    pending = list(messages)
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -299,6 +297,16 @@ async def _send_in_chunks(target: Ravyn, chunks: list[bytes]) -> tuple[int, Any]
         "client": ("127.0.0.1", 1),
     }
     await target(scope, receive, send)
+    return sent
+
+
+async def _send_in_chunks(target: Ravyn, chunks: list[bytes]) -> tuple[int, Any]:
+    """The status and JSON answer to a body sent in several messages."""
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1}
+        for index, chunk in enumerate(chunks)
+    ]
+    sent = await _post_messages(target, messages)
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return sent[0]["status"], json.loads(body)
 
@@ -572,28 +580,8 @@ async def test_a_client_that_leaves_mid_body_logs_no_error(caplog: pytest.LogCap
         {"type": "http.request", "body": b'{"message": "', "more_body": True},
         {"type": "http.disconnect"},
     ]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return messages.pop(0) if messages else {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/echo",
-        "raw_path": b"/echo",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json")],
-        "scheme": "http",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 1),
-    }
     with caplog.at_level(logging.DEBUG):
-        await app(scope, receive, send)
+        sent = await _post_messages(app, messages)
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert not any(r.exc_info for r in caplog.records)
     assert sent[0]["status"] == 400  # to nobody: the server drops it

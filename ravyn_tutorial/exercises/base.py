@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from lilya.types import ASGIApp
 
-from ravyn.background import TaskEvent, observe_tasks
+from ravyn.runner import TaskEvent, observe_tasks
 from ravyn_tutorial.learner import LearnerError, learner_frame
 
 if TYPE_CHECKING:

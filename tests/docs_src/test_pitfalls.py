@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from docs_src.catalogue import EXAMPLES
-from ravyn.background import TaskEvent
+from ravyn.runner import TaskEvent
 from ravyn.testing import Recorder, Timeline, record
 from tests.docs_src.examples import FRAMEWORK_LOGGER, framework_failure_logs, task_effects
 

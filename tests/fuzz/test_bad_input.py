@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from docs_src.catalogue import EXAMPLES
 from ravyn import Ravyn
-from ravyn.background import TaskRunner
+from ravyn.runner import TaskRunner
 from ravyn.testing import Recorder, Timeline, record
 from tests import test_params
 
