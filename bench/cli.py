@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     args.scenarios = [s.strip().upper() for s in args.scenarios.split(",") if s.strip()]
     if not set(args.scenarios) <= set(report.SCENARIO_TITLES):
-        parser.error("--scenarios takes A, B and C")
+        parser.error(f"--scenarios takes {', '.join(report.SCENARIO_TITLES)}")
     if args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix="bench-")) if quick else ROOT / "docs" / "assets"
     if args.docs is None and not quick and not args.no_docs:
