@@ -277,17 +277,55 @@ class _Failed:
 
 
 class _Run:
-    """One request's tasks while they run: what the shutdown drain may cancel."""
+    """One request's tasks while they run: what the shutdown drain may cancel.
 
-    def __init__(self, plan: Plan) -> None:
+    Most runs cancel through an anyio cancel scope around them. A run of one
+    async task with no timeout, retries or error hook (the common case) has
+    no scope: its only wait is the future `_await_detached` awaits, which
+    `cancel()` cancels instead, once, as the scope would have.
+    """
+
+    __slots__ = ("cancel_called", "ended", "leaves", "plan", "scope", "waiter")
+
+    def __init__(self, plan: Plan | None, leaves: list[Task], *, scoped: bool = True) -> None:
         self.plan = plan
-        self.leaves = plan.leaves()
+        self.leaves = leaves
         self.ended: set[int] = set()
-        self.scope = anyio.CancelScope()
+        self.scope = anyio.CancelScope() if scoped else None
+        self.waiter: asyncio.Future[None] | None = None
+        self.cancel_called = False
+
+    def cancel(self) -> None:
+        """Cancel what runs now (the drain, a second signal)."""
+        self.cancel_called = True
+        if self.scope is not None:
+            self.scope.cancel()
+        elif self.waiter is not None:
+            self.waiter.cancel()
 
     def unfinished(self) -> list[Task]:
         """The tasks not ended yet, in plan order."""
         return [task for task in self.leaves if id(task) not in self.ended]
+
+
+def _single_leaf(sources: Sequence[Task | None]) -> Task | None:
+    """The one task of `sources` when they hold exactly one, outside any
+    collection that changes how it runs (a group, `stop_on_error=True`):
+    then no `Plan` is needed. None otherwise."""
+    found: Task | None = None
+    for source in sources:
+        if source is None:
+            continue
+        if found is not None:
+            return None
+        found = source
+    if isinstance(found, Tasks):
+        if found.as_group or getattr(found, "stop_on_error", False) or len(found.tasks) != 1:
+            return None
+        found = found.tasks[0]
+        if found is None or isinstance(found, Tasks):
+            return None
+    return found
 
 
 class TaskRunner:
@@ -395,17 +433,28 @@ class TaskRunner:
         admitted = request is not None and request.reserved
         if request is not None:
             self._release(request)
-        plan = plan_tasks(sources)
-        if not plan:
-            return
+        leaf = _single_leaf(sources)
+        plan: Plan | None = None
+        if leaf is None:
+            plan = plan_tasks(sources)
+            if not plan:
+                return
         if request is not None and request.method in SAFE_METHODS:
             # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
             logger.debug("%s request: its background tasks are not run", request.method)
             return
-        leaves = plan.leaves()
+        leaves = plan.leaves() if plan is not None else [leaf] if leaf is not None else []
         self.stats.started += len(leaves)
         self.stats.running += len(leaves)
-        run = _Run(plan)
+        # one async task with no timeout, retries or hook: its one wait is cancellable itself
+        scoped = not (
+            leaf is not None
+            and self.on_task_error is None
+            and not isinstance(leaf.func, AsyncCallable)
+            and getattr(leaf, "timeout", None) is None
+            and not getattr(leaf, "retries", 0)
+        )
+        run = _Run(plan, leaves, scoped=scoped)
         if self.closed:
             self._report_lost(run, "handed over after the shutdown drain ended")
             return
@@ -414,19 +463,35 @@ class TaskRunner:
             return
         self._active.add(run)
         try:
-            with run.scope:
-                await self._run_plan(run)
+            if run.scope is not None:
+                with run.scope:
+                    await self._run_steps(run, leaf)
+            else:
+                try:
+                    await self._run_steps(run, leaf)
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if not run.cancel_called or (current is not None and current.cancelling()):
+                        raise  # not (only) ours: a cancellation of the request itself
+                    # ours, delivered through the waiter: it ends here, as a cancel scope's would
         finally:
             self._active.discard(run)
             if run.unfinished():
-                if run.scope.cancel_called:  # by the drain, which logs the total
+                if run.cancel_called:  # by the drain, which logs the total
                     self._report_lost(run, "cancelled at shutdown", total=not self.draining)
                 else:  # a cancellation from outside: the server giving up on the request
                     self._report_lost(run, "cancelled from outside the runner")
 
+    async def _run_steps(self, run: _Run, leaf: Task | None) -> None:
+        if run.plan is not None:
+            await self._run_plan(run)
+        elif not await self._run_one(run, leaf) and self.stop_on_error:  # type: ignore[arg-type]
+            logger.warning("Skipping the remaining background tasks: stop_on_error is set")
+
     async def _run_plan(self, run: _Run) -> None:
         stopped: set[int] = set()
         plan = run.plan
+        assert plan is not None
         for position, step in enumerate(plan):
             leaves = step if isinstance(step, tuple) else (step,)
             if stopped & plan.stoppers[position]:
@@ -463,8 +528,8 @@ class TaskRunner:
 
         Never raises for what the task does; a cancellation of the runner passes through.
         """
-        listeners = (*self.listeners, *_observers.get())
-        name = task_name(task)
+        listeners = (*self.listeners, *_observers.get()) if self.listeners or _observers.get() else ()
+        name = task_name(task) if listeners else ""
         timeout = getattr(task, "timeout", None)
         attempts = 1 + getattr(task, "retries", 0)
         started = time.perf_counter()
@@ -472,7 +537,7 @@ class TaskRunner:
             self._emit(listeners, TaskEvent("started", name, task, started))
         error: BaseException | None = None
         for attempt in range(1, attempts + 1):
-            error = await self._attempt(task, timeout)
+            error = await self._attempt(run, task, timeout)
             ended = time.perf_counter()
             if error is None:
                 self._end(run, task, "succeeded")
@@ -494,27 +559,27 @@ class TaskRunner:
         await self._report(task, error)
         return False
 
-    async def _attempt(self, task: Task, timeout: float | None) -> BaseException | None:
+    async def _attempt(self, run: _Run, task: Task, timeout: float | None) -> BaseException | None:
         """Run the task once; return what it raised (a timeout is a `TimeoutError`)."""
         if timeout is None:  # the usual case: no timeout scope to enter and leave
-            outcome = await self._invoke(task)
+            outcome = await self._invoke(run, task)
         else:
             with anyio.move_on_after(timeout) as scope:
-                outcome = await self._invoke(task)
+                outcome = await self._invoke(run, task)
             if scope.cancelled_caught:
                 self.stats.timed_out += 1
                 return TimeoutError(f"timed out after {timeout:g}s")
         return outcome.error if isinstance(outcome, _Failed) else None
 
-    async def _invoke(self, task: Task) -> Any:
+    async def _invoke(self, run: _Run, task: Task) -> Any:
         # Lilya's Task (ours included) wraps a sync function in AsyncCallable, for
         # anyio's shared threads: run it on this runner's own threads instead
         if isinstance(task.func, AsyncCallable):
             call = functools.partial(_capture, task.func._callable, *task.args, **task.kwargs)
             return await run_in_daemon_thread(call, self.limiter, self.pool)
-        return await self._await_detached(_contained(task.func, task.args, task.kwargs))
+        return await self._await_detached(_contained(task.func, task.args, task.kwargs), run)
 
-    async def _await_detached(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+    async def _await_detached(self, coroutine: Coroutine[Any, Any, Any], run: _Run | None = None) -> Any:
         """Await `coroutine` in an asyncio task of its own.
 
         If this wait is cancelled, the task is cancelled once (asyncio's
@@ -526,6 +591,8 @@ class TaskRunner:
         inner = loop.create_task(coroutine)
         ended = loop.create_future()  # cheaper to wait on than asyncio.wait
         inner.add_done_callback(functools.partial(_settle, ended))
+        if run is not None:
+            run.waiter = ended  # what run.cancel() cancels for a run with no cancel scope
         try:
             await ended
         except BaseException:
@@ -551,8 +618,12 @@ class TaskRunner:
 
     def _end(self, run: _Run, task: Task, outcome: Literal["succeeded", "failed", "skipped", "lost"]) -> None:
         run.ended.add(id(task))
-        self.stats.running -= 1
-        setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+        stats = self.stats
+        stats.running -= 1
+        if outcome == "succeeded":  # the common case, without getattr/setattr
+            stats.succeeded += 1
+        else:
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
 
     def _skip(self, run: _Run, tasks: Iterable[Task]) -> None:
         for task in tasks:
@@ -699,7 +770,7 @@ class TaskRunner:
                     await anyio.sleep(0.05)
             self._drain_scope = None
             for run in list(self._active):
-                run.scope.cancel()
+                run.cancel()
             with anyio.move_on_after(DRAIN_MARGIN - 0.1):
                 while self._active:
                     await anyio.sleep(0.01)
@@ -727,7 +798,7 @@ class TaskRunner:
         lost = 0
         for run in list(self._active):
             lost += self._report_lost(run, "cancelled at once by a second signal", total=False)
-            run.scope.cancel()
+            run.cancel()
         if self._drain_scope is not None:
             self._drain_scope.cancel()
         self._totalled = self.stats.lost
