@@ -28,7 +28,7 @@ import inspect
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -577,10 +577,21 @@ class TaskRunner:
         if isinstance(task.func, AsyncCallable):
             call = functools.partial(_capture, task.func._callable, *task.args, **task.kwargs)
             return await run_in_daemon_thread(call, self.limiter, self.pool)
-        return await self._await_detached(_contained(task.func, task.args, task.kwargs), run)
+        return await self._await_detached(task.func, task.args, task.kwargs, run)
 
-    async def _await_detached(self, coroutine: Coroutine[Any, Any, Any], run: _Run | None = None) -> Any:
-        """Await `coroutine` in an asyncio task of its own.
+    async def _await_detached(
+        self,
+        func: Callable[..., Any],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        run: _Run | None = None,
+    ) -> Any:
+        """Await `func(*args, **kwargs)` in an asyncio task of its own; return
+        what it returned, or a `_Failed` with what it raised.
+
+        The task hands its outcome to the future this wait is on, as its last
+        step: the waiter wakes one loop iteration after the task ends, with no
+        done callback in between.
 
         If this wait is cancelled, the task is cancelled once (asyncio's
         cancellation, not anyio's, which is delivered again at every await: a
@@ -588,13 +599,12 @@ class TaskRunner:
         finish; a task that ignores it is abandoned, and counted, not waited for.
         """
         loop = asyncio.get_running_loop()
-        inner = loop.create_task(coroutine)
-        ended = loop.create_future()  # cheaper to wait on than asyncio.wait
-        inner.add_done_callback(functools.partial(_settle, ended))
+        ended: asyncio.Future[Any] = loop.create_future()  # cheaper to wait on than asyncio.wait
+        inner = loop.create_task(_contained(func, args, kwargs, ended))
         if run is not None:
             run.waiter = ended  # what run.cancel() cancels for a run with no cancel scope
         try:
-            await ended
+            return await ended
         except BaseException:
             if not inner.done():
                 inner.cancel()
@@ -603,7 +613,6 @@ class TaskRunner:
                 if not inner.done():
                     self._abandon(inner)
             raise
-        return inner.result()
 
     def _abandon(self, inner: asyncio.Task[Any]) -> None:
         self._orphans.add(inner)
@@ -701,14 +710,14 @@ class TaskRunner:
         try:
             with anyio.move_on_after(self.hook_timeout) as scope:
                 if is_async_callable(hook):
-                    outcome = await self._await_detached(_contained(hook, (task, exc), {}))
+                    outcome = await self._await_detached(hook, (task, exc), {})
                 else:
                     if self._hook_limiter is None:
                         self._hook_limiter = anyio.CapacityLimiter(self.hook_pool.size)
                     call = functools.partial(_capture, hook, task, exc)
                     outcome = await run_in_daemon_thread(call, self._hook_limiter, self.hook_pool)
                     if inspect.isawaitable(outcome):  # a sync callable that returned an awaitable
-                        outcome = await self._await_detached(_contained(_await, (outcome,), {}))
+                        outcome = await self._await_detached(_await, (outcome,), {})
         except Exception:  # the hook returned something odd to await: still only a log line
             logger.exception("The on_task_error hook raised while reporting %s", name)
             return
@@ -806,11 +815,6 @@ class TaskRunner:
         return lost
 
 
-def _settle(ended: asyncio.Future[None], inner: asyncio.Task[Any]) -> None:
-    if not ended.done():
-        ended.set_result(None)
-
-
 def _capture(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run a sync task in its thread, handing back whatever it raises as a value."""
     try:
@@ -823,18 +827,29 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
-async def _contained(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+async def _contained(
+    func: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    ended: asyncio.Future[Any] | None = None,
+) -> Any:
     """Await `func(*args, **kwargs)`, turning whatever it raises into a `_Failed`,
-    except the cancellation `_await_detached` delivers."""
+    except the cancellation `_await_detached` delivers. The outcome also goes
+    to `ended`, the future its waiter is on; a cancellation cancels it."""
     try:
-        return await func(*args, **kwargs)
+        outcome = await func(*args, **kwargs)
     except asyncio.CancelledError as exc:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
+            if ended is not None and not ended.done():
+                ended.cancel()  # the waiter sees the cancellation, as it saw the task's end before
             raise  # we cancelled it: a real cancellation
-        return _Failed(exc)
+        outcome = _Failed(exc)
     except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit: contained too
-        return _Failed(_from_callers_frame(exc))
+        outcome = _Failed(_from_callers_frame(exc))
+    if ended is not None and not ended.done():
+        ended.set_result(outcome)
+    return outcome
 
 
 def _from_callers_frame(exc: BaseException) -> BaseException:
