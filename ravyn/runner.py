@@ -23,6 +23,7 @@ The runner needs asyncio (uvicorn's loop, and Pyodide's in a browser).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import logging
@@ -32,7 +33,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anyio
 from lilya.background import Task, Tasks
@@ -492,24 +493,86 @@ class TaskRunner:
         stopped: set[int] = set()
         plan = run.plan
         assert plan is not None
-        for position, step in enumerate(plan):
+        # consecutive plain sync tasks share one thread hop, when nothing has to happen
+        # on the loop between them (an event for listeners, the error hook, a stop)
+        batching = not (self.listeners or _observers.get() or self.on_task_error or self.stop_on_error)
+        position = 0
+        while position < len(plan):
+            step = plan[position]
             leaves = step if isinstance(step, tuple) else (step,)
             if stopped & plan.stoppers[position]:
                 self._skip(run, leaves)
+                position += 1
+                continue
+            end = self._sync_batch_end(plan, position) if batching else position + 1
+            if end - position > 1:
+                await self._run_sync_batch(run, cast("list[Task]", plan[position:end]))
+                position = end
                 continue
             if isinstance(step, tuple):
                 succeeded = await self._run_group(run, step)
             else:
                 succeeded = await self._run_one(run, step)
+            position += 1
             if succeeded:
                 continue
             if self.stop_on_error:
                 logger.warning("Skipping the remaining background tasks: stop_on_error is set")
                 self._skip(run, run.unfinished())
                 return
-            if plan.stoppers[position]:
-                stopped |= plan.stoppers[position]
+            if plan.stoppers[position - 1]:
+                stopped |= plan.stoppers[position - 1]
                 logger.warning("Skipping the rest of a task collection made with stop_on_error=True")
+
+    @staticmethod
+    def _sync_batch_end(plan: Plan, position: int) -> int:
+        """The end of the run of plain sync steps starting at `position` (no
+        group, timeout, retries or stop-at-first-failure collection)."""
+        end = position
+        while end < len(plan):
+            step = plan[end]
+            if (
+                isinstance(step, tuple)
+                or not isinstance(step.func, AsyncCallable)
+                or getattr(step, "timeout", None) is not None
+                or getattr(step, "retries", 0) != 0
+                or plan.stoppers[end]
+            ):
+                break
+            end += 1
+        return end
+
+    async def _run_sync_batch(self, run: _Run, tasks: list[Task]) -> None:
+        """Run consecutive sync tasks in one thread hop, each as `_run_one`
+        would: in order, each in its own copy of the request's context, a
+        failure logged as it happens and the next one still run. If the wait
+        is cancelled (the drain), the tasks not started yet never start."""
+        calls = [
+            (
+                contextvars.copy_context(),
+                functools.partial(_capture, _sync_function(task), *task.args, **task.kwargs),
+            )
+            for task in tasks
+        ]
+        outcomes: list[Any] = []
+        cancelled = False
+
+        def batch() -> None:
+            for task, (context, call) in zip(tasks, calls, strict=True):
+                if cancelled:
+                    return
+                started = time.perf_counter()
+                outcome = context.run(call)
+                if isinstance(outcome, _Failed):
+                    self._log_failure(task, outcome.error, time.perf_counter() - started, 1)
+                outcomes.append(outcome)
+
+        try:
+            await run_in_daemon_thread(batch, self.limiter, self.pool)
+        finally:
+            cancelled = True
+            for task, outcome in zip(tasks, list(outcomes), strict=False):
+                self._end(run, task, "failed" if isinstance(outcome, _Failed) else "succeeded")
 
     async def _run_group(self, run: _Run, tasks: Sequence[Task]) -> bool:
         """Run `tasks` concurrently; return whether all of them succeeded."""
@@ -813,6 +876,13 @@ class TaskRunner:
         self._totalled = self.stats.lost
         logger.error("%d background task(s) lost at shutdown (stopped at once)", lost)
         return lost
+
+
+def _sync_function(task: Task) -> Callable[..., Any]:
+    """The sync function Lilya's `Task` wrapped in an `AsyncCallable`."""
+    func = task.func
+    assert isinstance(func, AsyncCallable)
+    return func._callable
 
 
 def _capture(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
