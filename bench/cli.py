@@ -36,7 +36,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--contenders", default=",".join(CONTENDERS), help="comma-separated, from %(default)s"
     )
-    parser.add_argument("--scenarios", default="A,B,C", help="comma-separated, from %(default)s")
+    parser.add_argument(
+        "--scenarios",
+        default="A,B,C,G,Y",
+        help="comma-separated, from %(default)s (G and Y: the guide's JSONResponse(background=...) style)",
+    )
     parser.add_argument("--duration", type=int, help="seconds per round (full 5, quick 1)")
     parser.add_argument("--warmup", type=int, help="seconds of warm-up per server (full 2, quick 1)")
     parser.add_argument("--rounds", type=int, help="rounds per scenario; the best is reported (default 3)")
