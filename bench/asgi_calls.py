@@ -160,7 +160,7 @@ def breakdown(root: Any) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("module", help="an app module of bench/apps, e.g. ravyn_app")
-    parser.add_argument("scenario", choices=["A", "B", "C"])
+    parser.add_argument("scenario", choices=["A", "B", "C", "G", "Y"])
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument profile instead")

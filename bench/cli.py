@@ -36,7 +36,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--contenders", default=",".join(CONTENDERS), help="comma-separated, from %(default)s"
     )
-    parser.add_argument("--scenarios", default="A,B,C", help="comma-separated, from %(default)s")
+    parser.add_argument(
+        "--scenarios",
+        default="A,B,C,G",
+        help=(
+            "comma-separated, from %(default)s and Y (G and Y: the guide's JSONResponse(background=...) "
+            "style; Y's sync tasks can queue past max_pending_tasks under wrk, so it is not run by default)"
+        ),
+    )
     parser.add_argument("--duration", type=int, help="seconds per round (full 5, quick 1)")
     parser.add_argument("--warmup", type=int, help="seconds of warm-up per server (full 2, quick 1)")
     parser.add_argument("--rounds", type=int, help="rounds per scenario; the best is reported (default 3)")
@@ -80,7 +87,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     args.scenarios = [s.strip().upper() for s in args.scenarios.split(",") if s.strip()]
     if not set(args.scenarios) <= set(report.SCENARIO_TITLES):
-        parser.error("--scenarios takes A, B and C")
+        parser.error(f"--scenarios takes {', '.join(report.SCENARIO_TITLES)}")
     if args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix="bench-")) if quick else ROOT / "docs" / "assets"
     if args.docs is None and not quick and not args.no_docs:

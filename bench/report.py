@@ -14,6 +14,8 @@ SCENARIO_TITLES = {
     "A": "Scenario A: POST /register, one background task",
     "B": "Scenario B: three background tasks, one of them sync",
     "C": "Scenario C: the same handler, no task",
+    "G": "Scenario G: the guide's style, JSONResponse(background=BackgroundTask(...)), one async task",
+    "Y": "Scenario Y: the guide's style, one sync task",
 }
 DOCS_START = "<!-- bench:results:start -->"
 DOCS_END = "<!-- bench:results:end -->"

@@ -18,7 +18,7 @@ from typing import Any
 from bench.contenders import APPS_DIR, BenchError, Contender
 
 BODY = b'{"name": "ada", "email": "ada@example.com"}'
-TASKS_PER_REQUEST = {"A": 1, "B": 3, "C": 0, "S": 1}
+TASKS_PER_REQUEST = {"A": 1, "B": 3, "C": 0, "S": 1, "G": 1, "Y": 1}
 
 
 def uvicorn_args(fast_server: bool) -> list[str]:

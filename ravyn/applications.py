@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -105,6 +106,13 @@ class Ravyn(Lilya):
             `on_shutdown`, `middleware`, `exception_handlers`, ...).
     """
 
+    freeze_heap_at_startup: bool = True
+    """Move every object alive at the lifespan startup out of reach of the
+    garbage collector (`gc.freeze()`) until the shutdown (`gc.unfreeze()`).
+    Under load the collector runs often; each full collection then walked the
+    whole heap of imported modules (17-23 ms pauses, the p99 tail). Set it to
+    False on a subclass or an instance to leave the collector alone."""
+
     def __init__(
         self,
         routes: Sequence[Any] | None = None,
@@ -183,6 +191,8 @@ class Ravyn(Lilya):
         async def lifespan_receive() -> Message:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.freeze_heap_at_startup:
+                    gc.freeze()  # full collections skip what the imports and the app made
                 self.task_runner.reopen()
                 self._restore_signals = drain_on_signals(self)
             elif message["type"] == "lifespan.shutdown":
@@ -191,6 +201,8 @@ class Ravyn(Lilya):
                     self.drain_task = None
                 else:
                     await self.task_runner.drain(self.task_drain_timeout)
+                if self.freeze_heap_at_startup:
+                    gc.unfreeze()  # what startup froze can be collected again (tests start many apps)
                 # each startup chains onto the signal handlers: unhook, or the chain grows
                 self._restore_signals()
                 self._restore_signals = _no_signals_hooked

@@ -39,13 +39,14 @@ from lilya.compat import is_async_callable
 from lilya.encoders import json_encode
 from lilya.exceptions import HTTPException
 from lilya.requests import Request
-from lilya.responses import RESPONSE_TRANSFORM_KWARGS, JSONResponse, Response
+from lilya.responses import RESPONSE_TRANSFORM_KWARGS, Response
 from lilya.types import Receive, Scope, Send
 
 from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_inputs, read_signature
+from ravyn.responses import JSONResponse
 from ravyn.runner import SAFE_METHODS, current_runner
 from ravyn.threads import run_sync
 

@@ -23,16 +23,17 @@ The runner needs asyncio (uvicorn's loop, and Pyodide's in a browser).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import anyio
 from lilya.background import Task, Tasks
@@ -277,17 +278,55 @@ class _Failed:
 
 
 class _Run:
-    """One request's tasks while they run: what the shutdown drain may cancel."""
+    """One request's tasks while they run: what the shutdown drain may cancel.
 
-    def __init__(self, plan: Plan) -> None:
+    Most runs cancel through an anyio cancel scope around them. A run of one
+    async task with no timeout, retries or error hook (the common case) has
+    no scope: its only wait is the future `_await_detached` awaits, which
+    `cancel()` cancels instead, once, as the scope would have.
+    """
+
+    __slots__ = ("cancel_called", "ended", "leaves", "plan", "scope", "waiter")
+
+    def __init__(self, plan: Plan | None, leaves: list[Task], *, scoped: bool = True) -> None:
         self.plan = plan
-        self.leaves = plan.leaves()
+        self.leaves = leaves
         self.ended: set[int] = set()
-        self.scope = anyio.CancelScope()
+        self.scope = anyio.CancelScope() if scoped else None
+        self.waiter: asyncio.Future[None] | None = None
+        self.cancel_called = False
+
+    def cancel(self) -> None:
+        """Cancel what runs now (the drain, a second signal)."""
+        self.cancel_called = True
+        if self.scope is not None:
+            self.scope.cancel()
+        elif self.waiter is not None:
+            self.waiter.cancel()
 
     def unfinished(self) -> list[Task]:
         """The tasks not ended yet, in plan order."""
         return [task for task in self.leaves if id(task) not in self.ended]
+
+
+def _single_leaf(sources: Sequence[Task | None]) -> Task | None:
+    """The one task of `sources` when they hold exactly one, outside any
+    collection that changes how it runs (a group, `stop_on_error=True`):
+    then no `Plan` is needed. None otherwise."""
+    found: Task | None = None
+    for source in sources:
+        if source is None:
+            continue
+        if found is not None:
+            return None
+        found = source
+    if isinstance(found, Tasks):
+        if found.as_group or getattr(found, "stop_on_error", False) or len(found.tasks) != 1:
+            return None
+        found = found.tasks[0]
+        if found is None or isinstance(found, Tasks):
+            return None
+    return found
 
 
 class TaskRunner:
@@ -395,17 +434,28 @@ class TaskRunner:
         admitted = request is not None and request.reserved
         if request is not None:
             self._release(request)
-        plan = plan_tasks(sources)
-        if not plan:
-            return
+        leaf = _single_leaf(sources)
+        plan: Plan | None = None
+        if leaf is None:
+            plan = plan_tasks(sources)
+            if not plan:
+                return
         if request is not None and request.method in SAFE_METHODS:
             # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
             logger.debug("%s request: its background tasks are not run", request.method)
             return
-        leaves = plan.leaves()
+        leaves = plan.leaves() if plan is not None else [leaf] if leaf is not None else []
         self.stats.started += len(leaves)
         self.stats.running += len(leaves)
-        run = _Run(plan)
+        # one async task with no timeout, retries or hook: its one wait is cancellable itself
+        scoped = not (
+            leaf is not None
+            and self.on_task_error is None
+            and not isinstance(leaf.func, AsyncCallable)
+            and getattr(leaf, "timeout", None) is None
+            and not getattr(leaf, "retries", 0)
+        )
+        run = _Run(plan, leaves, scoped=scoped)
         if self.closed:
             self._report_lost(run, "handed over after the shutdown drain ended")
             return
@@ -414,37 +464,115 @@ class TaskRunner:
             return
         self._active.add(run)
         try:
-            with run.scope:
-                await self._run_plan(run)
+            if run.scope is not None:
+                with run.scope:
+                    await self._run_steps(run, leaf)
+            else:
+                try:
+                    await self._run_steps(run, leaf)
+                except asyncio.CancelledError:
+                    current = asyncio.current_task()
+                    if not run.cancel_called or (current is not None and current.cancelling()):
+                        raise  # not (only) ours: a cancellation of the request itself
+                    # ours, delivered through the waiter: it ends here, as a cancel scope's would
         finally:
             self._active.discard(run)
             if run.unfinished():
-                if run.scope.cancel_called:  # by the drain, which logs the total
+                if run.cancel_called:  # by the drain, which logs the total
                     self._report_lost(run, "cancelled at shutdown", total=not self.draining)
                 else:  # a cancellation from outside: the server giving up on the request
                     self._report_lost(run, "cancelled from outside the runner")
 
+    async def _run_steps(self, run: _Run, leaf: Task | None) -> None:
+        if run.plan is not None:
+            await self._run_plan(run)
+        elif not await self._run_one(run, leaf) and self.stop_on_error:  # type: ignore[arg-type]
+            logger.warning("Skipping the remaining background tasks: stop_on_error is set")
+
     async def _run_plan(self, run: _Run) -> None:
         stopped: set[int] = set()
         plan = run.plan
-        for position, step in enumerate(plan):
+        assert plan is not None
+        # consecutive plain sync tasks share one thread hop, when nothing has to happen
+        # on the loop between them (an event for listeners, the error hook, a stop)
+        batching = not (self.listeners or _observers.get() or self.on_task_error or self.stop_on_error)
+        position = 0
+        while position < len(plan):
+            step = plan[position]
             leaves = step if isinstance(step, tuple) else (step,)
             if stopped & plan.stoppers[position]:
                 self._skip(run, leaves)
+                position += 1
+                continue
+            end = self._sync_batch_end(plan, position) if batching else position + 1
+            if end - position > 1:
+                await self._run_sync_batch(run, cast("list[Task]", plan[position:end]))
+                position = end
                 continue
             if isinstance(step, tuple):
                 succeeded = await self._run_group(run, step)
             else:
                 succeeded = await self._run_one(run, step)
+            position += 1
             if succeeded:
                 continue
             if self.stop_on_error:
                 logger.warning("Skipping the remaining background tasks: stop_on_error is set")
                 self._skip(run, run.unfinished())
                 return
-            if plan.stoppers[position]:
-                stopped |= plan.stoppers[position]
+            if plan.stoppers[position - 1]:
+                stopped |= plan.stoppers[position - 1]
                 logger.warning("Skipping the rest of a task collection made with stop_on_error=True")
+
+    @staticmethod
+    def _sync_batch_end(plan: Plan, position: int) -> int:
+        """The end of the run of plain sync steps starting at `position` (no
+        group, timeout, retries or stop-at-first-failure collection)."""
+        end = position
+        while end < len(plan):
+            step = plan[end]
+            if (
+                isinstance(step, tuple)
+                or not isinstance(step.func, AsyncCallable)
+                or getattr(step, "timeout", None) is not None
+                or getattr(step, "retries", 0) != 0
+                or plan.stoppers[end]
+            ):
+                break
+            end += 1
+        return end
+
+    async def _run_sync_batch(self, run: _Run, tasks: list[Task]) -> None:
+        """Run consecutive sync tasks in one thread hop, each as `_run_one`
+        would: in order, each in its own copy of the request's context, a
+        failure logged as it happens and the next one still run. If the wait
+        is cancelled (the drain), the tasks not started yet never start."""
+        calls = [
+            (
+                contextvars.copy_context(),
+                functools.partial(_capture, _sync_function(task), *task.args, **task.kwargs),
+            )
+            for task in tasks
+        ]
+        outcomes: list[Any] = []
+        cancelled = False
+
+        def batch() -> None:
+            for task, (context, call) in zip(tasks, calls, strict=True):
+                if cancelled:
+                    return
+                started = time.perf_counter()
+                outcome = context.run(call)
+                if isinstance(outcome, _Failed):
+                    self._log_failure(task, outcome.error, time.perf_counter() - started, 1)
+                outcomes.append(outcome)
+
+        try:
+            await run_in_daemon_thread(batch, self.limiter, self.pool)
+        finally:
+            cancelled = True
+            for task, outcome in zip(tasks, list(outcomes), strict=False):
+                self._end(run, task, "failed" if isinstance(outcome, _Failed) else "succeeded")
 
     async def _run_group(self, run: _Run, tasks: Sequence[Task]) -> bool:
         """Run `tasks` concurrently; return whether all of them succeeded."""
@@ -463,8 +591,8 @@ class TaskRunner:
 
         Never raises for what the task does; a cancellation of the runner passes through.
         """
-        listeners = (*self.listeners, *_observers.get())
-        name = task_name(task)
+        listeners = (*self.listeners, *_observers.get()) if self.listeners or _observers.get() else ()
+        name = task_name(task) if listeners else ""
         timeout = getattr(task, "timeout", None)
         attempts = 1 + getattr(task, "retries", 0)
         started = time.perf_counter()
@@ -472,7 +600,7 @@ class TaskRunner:
             self._emit(listeners, TaskEvent("started", name, task, started))
         error: BaseException | None = None
         for attempt in range(1, attempts + 1):
-            error = await self._attempt(task, timeout)
+            error = await self._attempt(run, task, timeout)
             ended = time.perf_counter()
             if error is None:
                 self._end(run, task, "succeeded")
@@ -494,28 +622,39 @@ class TaskRunner:
         await self._report(task, error)
         return False
 
-    async def _attempt(self, task: Task, timeout: float | None) -> BaseException | None:
+    async def _attempt(self, run: _Run, task: Task, timeout: float | None) -> BaseException | None:
         """Run the task once; return what it raised (a timeout is a `TimeoutError`)."""
         if timeout is None:  # the usual case: no timeout scope to enter and leave
-            outcome = await self._invoke(task)
+            outcome = await self._invoke(run, task)
         else:
             with anyio.move_on_after(timeout) as scope:
-                outcome = await self._invoke(task)
+                outcome = await self._invoke(run, task)
             if scope.cancelled_caught:
                 self.stats.timed_out += 1
                 return TimeoutError(f"timed out after {timeout:g}s")
         return outcome.error if isinstance(outcome, _Failed) else None
 
-    async def _invoke(self, task: Task) -> Any:
+    async def _invoke(self, run: _Run, task: Task) -> Any:
         # Lilya's Task (ours included) wraps a sync function in AsyncCallable, for
         # anyio's shared threads: run it on this runner's own threads instead
         if isinstance(task.func, AsyncCallable):
             call = functools.partial(_capture, task.func._callable, *task.args, **task.kwargs)
             return await run_in_daemon_thread(call, self.limiter, self.pool)
-        return await self._await_detached(_contained(task.func, task.args, task.kwargs))
+        return await self._await_detached(task.func, task.args, task.kwargs, run)
 
-    async def _await_detached(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
-        """Await `coroutine` in an asyncio task of its own.
+    async def _await_detached(
+        self,
+        func: Callable[..., Any],
+        args: Sequence[Any],
+        kwargs: dict[str, Any],
+        run: _Run | None = None,
+    ) -> Any:
+        """Await `func(*args, **kwargs)` in an asyncio task of its own; return
+        what it returned, or a `_Failed` with what it raised.
+
+        The task hands its outcome to the future this wait is on, as its last
+        step: the waiter wakes one loop iteration after the task ends, with no
+        done callback in between.
 
         If this wait is cancelled, the task is cancelled once (asyncio's
         cancellation, not anyio's, which is delivered again at every await: a
@@ -523,11 +662,12 @@ class TaskRunner:
         finish; a task that ignores it is abandoned, and counted, not waited for.
         """
         loop = asyncio.get_running_loop()
-        inner = loop.create_task(coroutine)
-        ended = loop.create_future()  # cheaper to wait on than asyncio.wait
-        inner.add_done_callback(functools.partial(_settle, ended))
+        ended: asyncio.Future[Any] = loop.create_future()  # cheaper to wait on than asyncio.wait
+        inner = loop.create_task(_contained(func, args, kwargs, ended))
+        if run is not None:
+            run.waiter = ended  # what run.cancel() cancels for a run with no cancel scope
         try:
-            await ended
+            return await ended
         except BaseException:
             if not inner.done():
                 inner.cancel()
@@ -536,7 +676,6 @@ class TaskRunner:
                 if not inner.done():
                     self._abandon(inner)
             raise
-        return inner.result()
 
     def _abandon(self, inner: asyncio.Task[Any]) -> None:
         self._orphans.add(inner)
@@ -551,8 +690,12 @@ class TaskRunner:
 
     def _end(self, run: _Run, task: Task, outcome: Literal["succeeded", "failed", "skipped", "lost"]) -> None:
         run.ended.add(id(task))
-        self.stats.running -= 1
-        setattr(self.stats, outcome, getattr(self.stats, outcome) + 1)
+        stats = self.stats
+        stats.running -= 1
+        if outcome == "succeeded":  # the common case, without getattr/setattr
+            stats.succeeded += 1
+        else:
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
 
     def _skip(self, run: _Run, tasks: Iterable[Task]) -> None:
         for task in tasks:
@@ -630,14 +773,14 @@ class TaskRunner:
         try:
             with anyio.move_on_after(self.hook_timeout) as scope:
                 if is_async_callable(hook):
-                    outcome = await self._await_detached(_contained(hook, (task, exc), {}))
+                    outcome = await self._await_detached(hook, (task, exc), {})
                 else:
                     if self._hook_limiter is None:
                         self._hook_limiter = anyio.CapacityLimiter(self.hook_pool.size)
                     call = functools.partial(_capture, hook, task, exc)
                     outcome = await run_in_daemon_thread(call, self._hook_limiter, self.hook_pool)
                     if inspect.isawaitable(outcome):  # a sync callable that returned an awaitable
-                        outcome = await self._await_detached(_contained(_await, (outcome,), {}))
+                        outcome = await self._await_detached(_await, (outcome,), {})
         except Exception:  # the hook returned something odd to await: still only a log line
             logger.exception("The on_task_error hook raised while reporting %s", name)
             return
@@ -699,7 +842,7 @@ class TaskRunner:
                     await anyio.sleep(0.05)
             self._drain_scope = None
             for run in list(self._active):
-                run.scope.cancel()
+                run.cancel()
             with anyio.move_on_after(DRAIN_MARGIN - 0.1):
                 while self._active:
                     await anyio.sleep(0.01)
@@ -727,7 +870,7 @@ class TaskRunner:
         lost = 0
         for run in list(self._active):
             lost += self._report_lost(run, "cancelled at once by a second signal", total=False)
-            run.scope.cancel()
+            run.cancel()
         if self._drain_scope is not None:
             self._drain_scope.cancel()
         self._totalled = self.stats.lost
@@ -735,9 +878,11 @@ class TaskRunner:
         return lost
 
 
-def _settle(ended: asyncio.Future[None], inner: asyncio.Task[Any]) -> None:
-    if not ended.done():
-        ended.set_result(None)
+def _sync_function(task: Task) -> Callable[..., Any]:
+    """The sync function Lilya's `Task` wrapped in an `AsyncCallable`."""
+    func = task.func
+    assert isinstance(func, AsyncCallable)
+    return func._callable
 
 
 def _capture(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -752,18 +897,29 @@ async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
 
-async def _contained(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) -> Any:
+async def _contained(
+    func: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    ended: asyncio.Future[Any] | None = None,
+) -> Any:
     """Await `func(*args, **kwargs)`, turning whatever it raises into a `_Failed`,
-    except the cancellation `_await_detached` delivers."""
+    except the cancellation `_await_detached` delivers. The outcome also goes
+    to `ended`, the future its waiter is on; a cancellation cancels it."""
     try:
-        return await func(*args, **kwargs)
+        outcome = await func(*args, **kwargs)
     except asyncio.CancelledError as exc:
         current = asyncio.current_task()
         if current is not None and current.cancelling():
+            if ended is not None and not ended.done():
+                ended.cancel()  # the waiter sees the cancellation, as it saw the task's end before
             raise  # we cancelled it: a real cancellation
-        return _Failed(exc)
+        outcome = _Failed(exc)
     except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit: contained too
-        return _Failed(_from_callers_frame(exc))
+        outcome = _Failed(_from_callers_frame(exc))
+    if ended is not None and not ended.done():
+        ended.set_result(outcome)
+    return outcome
 
 
 def _from_callers_frame(exc: BaseException) -> BaseException:

@@ -15,6 +15,7 @@ threads in all; the abandoned thread rejoins the pool if its call ever returns.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import logging
@@ -177,11 +178,20 @@ async def run_in_daemon_thread(
     """
     if not THREADS_AVAILABLE:
         return _run_inline(call)
-    async with limiter:
-        token = anyio.lowlevel.current_token()
-        finished = anyio.Event()
+    # acquire_nowait first: `async with limiter` yields to the loop once even when a slot is free
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
+    try:
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
         outcome: dict[str, Any] = {}
         context = contextvars.copy_context()
+
+        def wake() -> None:
+            if not finished.done():  # not cancelled meanwhile
+                finished.set_result(None)
 
         def work() -> None:
             try:
@@ -189,16 +199,19 @@ async def run_in_daemon_thread(
             except BaseException as exc:  # handed back to the waiting task
                 outcome["error"] = exc
             finally:
-                # the event loop may be gone already: then nobody is waiting any more
-                with contextlib.suppress(anyio.RunFinishedError, RuntimeError):
-                    anyio.from_thread.run_sync(finished.set, token=token)
+                # no wait for the loop (anyio.from_thread would block this thread until it ran);
+                # a closed loop raises RuntimeError: then nobody is waiting any more
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(wake)
 
         job = pool.submit(work)
         try:
-            await finished.wait()
+            await finished
         except BaseException:
             pool.abandon(job)
             raise
+    finally:
+        limiter.release()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]  # type: ignore[no-any-return]

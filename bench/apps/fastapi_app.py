@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import BackgroundTasks, FastAPI
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from scenario import SCENARIO, record, record_sync, runs, send_welcome_email
+from starlette.background import BackgroundTask
 
 
 class Registration(BaseModel):
@@ -33,7 +35,22 @@ async def register_slow_task(data: Registration, tasks: BackgroundTasks) -> dict
     return {"ok": True}
 
 
-handlers = {"A": register_one_task, "B": register_three_tasks, "C": register_no_task, "S": register_slow_task}
+async def register_guide_style(data: Registration) -> JSONResponse:
+    return JSONResponse({"ok": True}, background=BackgroundTask(record, data.name))
+
+
+async def register_guide_style_sync(data: Registration) -> JSONResponse:
+    return JSONResponse({"ok": True}, background=BackgroundTask(record_sync, data.name))
+
+
+handlers = {
+    "A": register_one_task,
+    "B": register_three_tasks,
+    "C": register_no_task,
+    "S": register_slow_task,
+    "G": register_guide_style,
+    "Y": register_guide_style_sync,
+}
 app = FastAPI()
 app.post("/register")(handlers[SCENARIO])
 

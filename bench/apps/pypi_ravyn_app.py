@@ -38,10 +38,22 @@ async def register_slow_task(data: Registration) -> JSONResponse:
     return JSONResponse({"ok": True}, background=BackgroundTask(send_welcome_email, data.name))
 
 
+@post("/register")
+async def register_one_sync_task(data: Registration) -> JSONResponse:
+    return JSONResponse({"ok": True}, background=BackgroundTask(record_sync, data.name))
+
+
 @get("/count")
 async def count() -> dict[str, int]:
     return {"count": len(runs)}
 
 
-handlers = {"A": register_one_task, "B": register_three_tasks, "C": register_no_task, "S": register_slow_task}
+handlers = {
+    "A": register_one_task,
+    "B": register_three_tasks,
+    "C": register_no_task,
+    "S": register_slow_task,
+    "G": register_one_task,  # already the guide's style
+    "Y": register_one_sync_task,
+}
 app = Ravyn(routes=[Gateway(handler=handlers[SCENARIO]), Gateway(handler=count)])

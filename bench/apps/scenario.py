@@ -5,7 +5,12 @@ The bench starts one server per contender and scenario, with `BENCH_SCENARIO` se
 * `A`: `POST /register`, one async task;
 * `B`: the same with three tasks, the last of them sync;
 * `C`: the same handler with no task;
-* `S`: scenario A with a task that takes one second (the quick start's slow email).
+* `S`: scenario A with a task that takes one second (the quick start's slow email);
+* `G`: the guide's style: a field read from the JSON body, then
+  `return JSONResponse({...}, background=BackgroundTask(record, name))`, one async task;
+* `Y`: the guide's style with one sync task (a thread hop).
+
+Contenders whose own style already is the guide's serve the same handler for `A` and `G`.
 
 Every task appends to `runs`; `GET /count` answers `{"count": len(runs)}`.
 """
@@ -16,8 +21,8 @@ import os
 import time
 
 SCENARIO = os.environ.get("BENCH_SCENARIO", "A")
-if SCENARIO not in ("A", "B", "C", "S"):
-    raise SystemExit(f"BENCH_SCENARIO must be A, B, C or S, not {SCENARIO!r}")
+if SCENARIO not in ("A", "B", "C", "S", "G", "Y"):
+    raise SystemExit(f"BENCH_SCENARIO must be A, B, C, S, G or Y, not {SCENARIO!r}")
 
 runs: list[str] = []
 

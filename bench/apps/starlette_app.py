@@ -34,11 +34,23 @@ async def register_slow_task(request: Request) -> JSONResponse:
     return JSONResponse({"ok": True}, background=BackgroundTask(send_welcome_email, data["name"]))
 
 
+async def register_one_sync_task(request: Request) -> JSONResponse:
+    data = await request.json()
+    return JSONResponse({"ok": True}, background=BackgroundTask(record_sync, data["name"]))
+
+
 async def count(request: Request) -> JSONResponse:
     return JSONResponse({"count": len(runs)})
 
 
-handlers = {"A": register_one_task, "B": register_three_tasks, "C": register_no_task, "S": register_slow_task}
+handlers = {
+    "A": register_one_task,
+    "B": register_three_tasks,
+    "C": register_no_task,
+    "S": register_slow_task,
+    "G": register_one_task,  # already the guide's style
+    "Y": register_one_sync_task,
+}
 app = Starlette(
     routes=[
         Route("/register", handlers[SCENARIO], methods=["POST"]),

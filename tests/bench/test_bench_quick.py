@@ -30,7 +30,8 @@ def test_quick_mode_measures_and_counts_every_task(
 ) -> None:
     fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
     chart = importlib.util.find_spec("matplotlib") is not None
-    argv = ["--quick", "--contenders", "ravyn,lilya", "--scenarios", "A,C", "--rounds", "1", "--warmup", "0"]
+    argv = ["--quick", "--contenders", "ravyn,lilya", "--scenarios", "A,G,C"]
+    argv += ["--rounds", "1", "--warmup", "0"]
     argv += ["--probe-requests", "5", "--inprocess-requests", "200"]
     argv += ["--out", str(tmp_path), "--server", "fast" if fast else "plain"]
     argv += [] if chart else ["--no-chart"]
@@ -41,13 +42,16 @@ def test_quick_mode_measures_and_counts_every_task(
     assert [(row["scenario"], row["contender"]) for row in results["load"]] == [
         ("A", "ravyn"),
         ("A", "lilya"),
+        ("G", "ravyn"),
+        ("G", "lilya"),
         ("C", "ravyn"),
         ("C", "lilya"),
     ]
     for row in results["load"]:
         (run,) = row["rounds"]
         assert run["rps"] > 0 and 0 < run["p50_ms"] <= run["p99_ms"]
-        assert run["task_runs"] == run["expected_task_runs"] == (run["sent"] if row["scenario"] == "A" else 0)
+        tasks_per_request = 1 if row["scenario"] in ("A", "G") else 0
+        assert run["task_runs"] == run["expected_task_runs"] == run["sent"] * tasks_per_request
         assert run["completed"] <= run["sent"] <= run["completed"] + results["settings"]["connections"]
         if row["contender"] == "lilya":
             assert row["ratio_to_lilya"] == 1.0
@@ -57,6 +61,7 @@ def test_quick_mode_measures_and_counts_every_task(
         assert row["one_second_task"]["p50_ms"] < 500
     out = capsys.readouterr().out
     assert "Scenario A: POST /register, one background task" in out
+    assert "Scenario G: the guide's style" in out
     assert "| ravyn (this repo) |" in out
     if chart:
         assert (tmp_path / "performance.svg").read_text().lstrip().startswith("<?xml")
