@@ -40,7 +40,7 @@ from lilya.background import Task, Tasks
 from lilya.compat import is_async_callable
 from lilya.concurrency import AsyncCallable
 
-from ravyn.background import BackgroundTask, BackgroundTasks, task_name
+from ravyn.background import BackgroundTask, task_name
 from ravyn.threads import DaemonThreadPool, run_in_daemon_thread
 
 __all__ = [
@@ -998,5 +998,3 @@ Tasks.__call__ = _tasks_through_runner  # type: ignore[method-assign]
 default_runner = TaskRunner()
 """The runner used when a task is called outside a `Ravyn` app's request."""
 
-# keep `BackgroundTasks` referenced for readers of this module: collections are flattened above
-_ = BackgroundTasks
