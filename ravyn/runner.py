@@ -997,4 +997,3 @@ Tasks.__call__ = _tasks_through_runner  # type: ignore[method-assign]
 
 default_runner = TaskRunner()
 """The runner used when a task is called outside a `Ravyn` app's request."""
-
