@@ -434,16 +434,16 @@ class TaskRunner:
         admitted = request is not None and request.reserved
         if request is not None:
             self._release(request)
+        if request is not None and request.method in SAFE_METHODS:
+            # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
+            logger.debug("%s request: its background tasks are not run", request.method)
+            return
         leaf = _single_leaf(sources)
         plan: Plan | None = None
         if leaf is None:
             plan = plan_tasks(sources)
             if not plan:
                 return
-        if request is not None and request.method in SAFE_METHODS:
-            # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
-            logger.debug("%s request: its background tasks are not run", request.method)
-            return
         leaves = plan.leaves() if plan is not None else [leaf] if leaf is not None else []
         self.stats.started += len(leaves)
         self.stats.running += len(leaves)
@@ -688,7 +688,9 @@ class TaskRunner:
 
     # ----------------------------------------------------------------------- outcomes
 
-    def _end(self, run: _Run, task: Task, outcome: Literal["succeeded", "failed", "skipped", "lost"]) -> None:
+    def _end(
+        self, run: _Run, task: Task, outcome: Literal["succeeded", "failed", "skipped", "rejected", "lost"]
+    ) -> None:
         run.ended.add(id(task))
         stats = self.stats
         stats.running -= 1
@@ -705,9 +707,7 @@ class TaskRunner:
     def _reject(self, run: _Run) -> None:
         tasks = run.unfinished()
         for task in tasks:
-            run.ended.add(id(task))
-        self.stats.running -= len(tasks)
-        self.stats.rejected += len(tasks)
+            self._end(run, task, "rejected")
         logger.error(
             "%d background task(s) rejected: the app already holds %d pending tasks "
             "(max_pending_tasks=%d): %s",
