@@ -227,21 +227,11 @@ def inprocess(contender: Contender, scenario: str, args: argparse.Namespace, lay
 
 
 def checkout() -> str:
-    """The commit of this checkout, and whether ravyn/ differs from it."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "ravyn"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
+    """The commit of this checkout, and whether ravyn/ differs from it, as a label."""
+    commit = measured_commit()
+    if commit is None:
         return "unknown"
-    return f"{commit or 'unknown'}{' + uncommitted changes' if dirty else ''}"
+    return f"{commit['short']}{' + uncommitted changes' if commit['dirty'] else ''}"
 
 
 def measured_commit() -> dict[str, Any] | None:

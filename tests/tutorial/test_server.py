@@ -87,6 +87,20 @@ def test_bind_socket_swaps_a_busy_port_for_a_free_one() -> None:
     assert port != taken
 
 
+class Sink:
+    """A stream that keeps what the tutorial writes to it."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.lines.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
 def test_inline_mode_holds_the_response_until_the_tasks_are_done() -> None:
     def slow_note(text: str) -> None:
         time.sleep(0.05)
@@ -95,17 +109,6 @@ def test_inline_mode_holds_the_response_until_the_tasks_are_done() -> None:
     def create_note(text: str, tasks: BackgroundTasks) -> dict[str, str]:
         tasks.add_task(slow_note, text)
         return {"text": text}
-
-    class Sink:
-        def __init__(self) -> None:
-            self.lines: list[str] = []
-
-        def write(self, text: str) -> int:
-            self.lines.append(text)
-            return len(text)
-
-        def flush(self) -> None:
-            pass
 
     wrapped = TutorialApp(Ravyn(routes=[create_note]), EventStream(Sink()), observe=True)  # type: ignore[arg-type]
 
@@ -129,17 +132,6 @@ def test_inline_mode_answers_500_when_a_task_fails_as_the_handler_would() -> Non
     def request_refund(payment: str, tasks: BackgroundTasks) -> dict[str, str]:
         tasks.add_task(refund, payment)
         return {"status": "refund requested"}
-
-    class Sink:
-        def __init__(self) -> None:
-            self.lines: list[str] = []
-
-        def write(self, text: str) -> int:
-            self.lines.append(text)
-            return len(text)
-
-        def flush(self) -> None:
-            pass
 
     sink = Sink()
     wrapped = TutorialApp(Ravyn(routes=[request_refund]), EventStream(sink), observe=True)  # type: ignore[arg-type]
