@@ -33,6 +33,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
@@ -303,7 +304,7 @@ def _is_list(annotation: Any) -> bool:
     annotation = _strip_annotated(annotation)
     if annotation is list or get_origin(annotation) is list:
         return True
-    if get_origin(annotation) is Union or type(annotation).__name__ == "UnionType":
+    if get_origin(annotation) in (Union, UnionType):
         return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
     return False
 
