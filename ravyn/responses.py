@@ -38,6 +38,8 @@ from lilya.datastructures import Header
 from lilya.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 from lilya.types import Receive, Scope, Send
 
+from ravyn.runner import SAFE_METHODS
+
 __all__ = [
     "FileResponse",
     "HTMLResponse",
@@ -47,8 +49,6 @@ __all__ = [
     "Response",
     "StreamingResponse",
 ]
-
-_SAFE_METHODS = frozenset({"HEAD", "OPTIONS"})  # Lilya runs no background for these
 
 
 class _DeferredHeaders(Response):
@@ -106,7 +106,7 @@ class _DeferredHeaders(Response):
         headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in deferred]
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
-        if self.background is not None and scope.get("method", "").upper() not in _SAFE_METHODS:
+        if self.background is not None and scope.get("method", "").upper() not in SAFE_METHODS:
             await self.background()
 
 
