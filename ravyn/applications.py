@@ -21,6 +21,7 @@ from lilya.responses import JSONResponse, Response
 from lilya.routing import Path
 from lilya.types import Message, Receive, Scope, Send
 
+from ravyn.dispatch import DirectRoutes
 from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
 from ravyn.routing import (
@@ -113,6 +114,12 @@ class Ravyn(Lilya):
     whole heap of imported modules (17-23 ms pauses, the p99 tail). Set it to
     False on a subclass or an instance to leave the collector alone."""
 
+    direct_dispatch: bool = True
+    """Serve requests for the app's own static paths straight from a lookup,
+    skipping Lilya's middleware walk and router where that provably changes
+    nothing (see `ravyn.dispatch`). Set it to False on a subclass or an
+    instance to send every request through Lilya's full stack."""
+
     def __init__(
         self,
         routes: Sequence[Any] | None = None,
@@ -158,6 +165,7 @@ class Ravyn(Lilya):
         self._restore_signals: Callable[[], None] = _no_signals_hooked
         self.handlers: list[RouteHandler[Any, Any]] = []
         self._endpoints: dict[str, tuple[Path, PathEndpoint]] = {}
+        self._direct = DirectRoutes()
         self.title = title
         self.api_version = version
         for handler in handlers:
@@ -183,7 +191,11 @@ class Ravyn(Lilya):
         else:
             # whichever route serves it, this request's tasks go to this app's runner
             with serving(self.task_runner, scope["method"]):
-                await super().__call__(scope, receive, send)
+                direct = self._direct.find(self, scope) if self.direct_dispatch else None
+                if direct is not None:
+                    await self._direct.serve(self, direct, scope, receive, send)
+                else:
+                    await super().__call__(scope, receive, send)
 
     def _lifespan_receive(self, receive: Receive) -> Receive:
         """Hook the app's own steps into the lifespan messages the server sends."""
@@ -326,6 +338,7 @@ class Ravyn(Lilya):
             allowed.append("HEAD")
         lilya_path.methods = allowed
         self.handlers.append(handler)
+        self._direct.size = -1  # the methods of a path may have changed: work it out again
         self._fast_route = self._compute_fast_route()
 
 

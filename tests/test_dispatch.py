@@ -1,0 +1,326 @@
+"""Tests for ravyn/dispatch.py: the direct path behaves exactly as Lilya's full walk.
+
+Each case builds the same app twice, once with `direct_dispatch` on and once
+off, drives both with the same raw ASGI requests (drawn by Hypothesis), and
+compares everything an observer could see: the messages sent, the exception
+that reaches the server, the scope the handler saw, the server's scope after
+the call, the exception handlers' view, and the tasks run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lilya.apps import Lilya
+from lilya.context import _G_ACTIVE, g_context
+from lilya.exceptions import HTTPException
+from lilya.requests import Request
+from lilya.responses import PlainText
+from lilya.routing import Include, Path
+
+from ravyn import BackgroundTask, BackgroundTasks, Ravyn, get, post
+from ravyn.responses import JSONResponse, Response, StreamingResponse
+
+
+class Teapot(Exception):
+    """An exception the app has its own handler for."""
+
+
+def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
+    """One app of a variant, and the list its handlers and tasks write to."""
+    seen: list[Any] = []
+
+    def note_scope(request: Request) -> None:
+        scope = request.scope
+        seen.append(
+            {
+                "keys": sorted(scope),
+                "app": scope.get("app") is app,
+                "router": scope.get("router") is app.router,
+                "route": getattr(scope.get("route"), "path", None),
+                "template": scope.get("route_path_template"),
+                "handler": type(scope.get("handler")).__name__,
+                "path_params": scope.get("path_params"),
+                "dependencies": len(scope.get("dependencies", [])),
+                "headers": scope.get("headers"),
+                "headers_copied": scope.get("headers") is not outer_headers[-1],
+                "exception_handlers": sorted(
+                    getattr(key, "__name__", str(key)) for key in scope["lilya.exception_handlers"][0]
+                ),
+                "error_handler": getattr(scope.get("lilya.error_handler"), "__name__", None),
+                "g": g_context.get() is _G_ACTIVE,
+            }
+        )
+
+    @post("/register")
+    async def register(name: str, request: Request, tasks: BackgroundTasks) -> dict[str, str]:
+        note_scope(request)
+        tasks.add_task(seen.append, f"task {name}")
+        return {"name": name}
+
+    @post("/guide")
+    async def guide(name: str, request: Request) -> JSONResponse:
+        note_scope(request)
+        return JSONResponse({"ok": name}, background=BackgroundTask(seen.append, f"guide {name}"))
+
+    @get("/boom")
+    async def boom(request: Request) -> None:
+        note_scope(request)
+        raise ValueError("boom")
+
+    @get("/teapot")
+    async def teapot(request: Request) -> None:
+        note_scope(request)
+        raise Teapot("short and stout")
+
+    @get("/http")
+    async def http_error(request: Request) -> None:
+        note_scope(request)
+        raise HTTPException(status_code=409, detail="conflict", headers={"x-why": "because"})
+
+    @get("/late")
+    async def late(request: Request) -> StreamingResponse:
+        note_scope(request)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"first"
+            raise RuntimeError("after the start")
+
+        return StreamingResponse(chunks())
+
+    @get("/items/{item_id:int}")
+    async def item(item_id: int, request: Request) -> dict[str, int]:
+        note_scope(request)
+        return {"item_id": item_id}
+
+    @get("/plain")
+    def plain(request: Request) -> Response:
+        note_scope(request)
+        return Response(b"plain", media_type="text/plain")
+
+    async def shadow(request: Request) -> PlainText:
+        return PlainText("lilya's")
+
+    async def teapot_handler(request: Request, exc: Exception) -> PlainText:
+        return PlainText(f"teapot: {exc} at {request.scope.get('route_path_template')}", status_code=418)
+
+    def conflict_handler(request: Request, exc: Exception) -> PlainText:
+        return PlainText(f"status handler: {request.url.path}", status_code=409)
+
+    routes: list[Any] = [register, guide, boom, teapot, http_error, late, item, plain]
+    options: dict[str, Any] = {"exception_handlers": {Teapot: teapot_handler}}
+    if variant == "shadowed":  # an earlier Lilya route answers /guide and /boom itself
+        routes = [Path("/guide", shadow, methods=["POST"]), Path("/{name}", shadow), *routes]
+    elif variant == "included":  # an Include before our routes may answer anything under /
+        routes = [Include("/other", routes=[Path("/x", shadow)]), *routes]
+    elif variant == "status_handler":
+        options["exception_handlers"][409] = conflict_handler
+    elif variant == "debug":
+        options["debug"] = True
+    app = Ravyn(routes=routes, **options)
+    app.direct_dispatch = direct
+    if variant == "overrides":
+        app.router.dependency_overrides["unused"] = lambda: 1
+    return app, seen
+
+
+outer_headers: list[Any] = [None]
+
+PATHS = ["/register", "/guide", "/boom", "/teapot", "/http", "/late", "/items/3", "/items/x", "/plain"]
+PATHS += ["/register/", "/nowhere", "/", "/other/x", "/REGISTER", "/guide?x=1"]
+METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"]
+BODIES = [b'{"name": "ada"}', b'{"name": 3}', b"{}", b"not json", b"", b'{"name": "\\ud800"}']
+VARIANTS = ["plain", "shadowed", "included", "status_handler", "overrides", "debug"]
+
+
+async def drive(app: Ravyn, method: str, path: str, body: bytes, root_path: str) -> dict[str, Any]:
+    """One raw ASGI call: what the server would see of it."""
+    raw_path, _, query = path.partition("?")
+    headers = [(b"host", b"test"), (b"content-type", b"application/json")]
+    headers.append((b"content-length", str(len(body)).encode()))
+    outer_headers[-1] = headers
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": root_path + raw_path,
+        "raw_path": (root_path + raw_path).encode(),
+        "query_string": query.encode(),
+        "root_path": root_path,
+        "headers": headers,
+        "client": ("127.0.0.1", 1234),
+        "server": ("test", 80),
+        "state": {},
+    }
+    messages: list[Any] = []
+    delivered = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        messages.append(
+            {
+                "type": message["type"],
+                "status": message.get("status"),
+                "headers": sorted(message.get("headers", [])),
+                "body": message.get("body"),
+            }
+        )
+
+    raised = None
+    try:
+        await app(scope, receive, send)
+    except Exception as exc:  # what reaches the server
+        raised = (type(exc).__name__, str(exc))
+    after = {key: scope[key] for key in ("route_path_template", "path_params") if key in scope}
+    after["keys"] = sorted(scope)
+    after["route"] = getattr(scope.get("route"), "path", None)
+    after["app"] = scope.get("app") is app
+    return {"messages": messages, "raised": raised, "scope_after": after}
+
+
+def normalised(outcome: dict[str, Any], seen: list[Any]) -> dict[str, Any]:
+    """Drop what differs between two equal runs: the debug page's traceback lines."""
+    messages = outcome["messages"]
+    if any(message["body"] and b"Traceback" in message["body"] for message in messages):
+        for message in messages:  # the frames, and so the length, differ
+            message["body"] = message["body"] and b"(traceback)"
+            message["headers"] = [h for h in message["headers"] if h[0] != b"content-length"]
+    return {**outcome, "seen": seen}
+
+
+async def both(variant: str, method: str, path: str, body: bytes, root_path: str) -> None:
+    results = []
+    for direct in (True, False):
+        app, seen = build(direct, variant)
+        outcome = await drive(app, method, path, body, root_path)
+        await asyncio.sleep(0)
+        results.append(normalised(outcome, seen))
+    assert results[0] == results[1], (variant, method, path, body, root_path)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    variant=st.sampled_from(VARIANTS),
+    method=st.sampled_from(METHODS),
+    path=st.sampled_from(PATHS)
+    | st.text(alphabet="/abcgiudr", min_size=1, max_size=12).map(lambda p: "/" + p),
+    body=st.sampled_from(BODIES),
+    root_path=st.sampled_from(["", "/api"]),
+)
+def test_direct_dispatch_is_indistinguishable_from_lilyas_walk(
+    variant: str, method: str, path: str, body: bytes, root_path: str
+) -> None:
+    asyncio.run(both(variant, method, path, body, root_path))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("method", ["GET", "POST", "HEAD"])
+def test_every_path_of_every_variant_matches(variant: str, path: str, method: str) -> None:
+    asyncio.run(both(variant, method, path, b'{"name": "ada"}', ""))
+
+
+@pytest.fixture
+def walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the requests that go through Lilya's own `__call__` (its full walk)."""
+    seen: list[str] = []
+    lilya_call = Lilya.__call__
+
+    async def counted(self: Lilya, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.append(scope["path"])
+        await lilya_call(self, scope, receive, send)
+
+    monkeypatch.setattr(Lilya, "__call__", counted)
+    return seen
+
+
+def test_our_static_paths_skip_lilyas_walk_and_the_rest_take_it(walks: list[str]) -> None:
+    app, _ = build(True, "plain")
+    for method, path in [("POST", "/register"), ("POST", "/guide"), ("GET", "/boom"), ("GET", "/plain")]:
+        asyncio.run(drive(app, method, path, b'{"name": "ada"}', ""))
+    assert walks == []
+    for method, path in [("GET", "/items/3"), ("GET", "/register"), ("GET", "/nowhere")]:
+        asyncio.run(drive(app, method, path, b"", ""))
+    assert walks == ["/items/3", "/register", "/nowhere"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "middleware",
+        "router_hook",
+        "global_context",
+        "settings_off",
+        "shadowed",
+    ],
+)
+def test_anything_that_adds_a_layer_sends_requests_through_lilya(change: str, walks: list[str]) -> None:
+    class Tag:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await self.app(scope, receive, send)
+
+    app, _ = build(True, "shadowed" if change == "shadowed" else "plain")
+    if change == "middleware":
+        app.add_middleware(Tag)
+    elif change == "router_hook":
+        app.router.before_request.append(lambda scope, receive, send: None)
+    elif change == "global_context":
+        app.populate_global_context = lambda connection: {"user": "ada"}
+    elif change == "settings_off":
+        app.direct_dispatch = False
+    path = "/guide" if change == "shadowed" else "/register"
+    asyncio.run(drive(app, "POST", path, b'{"name": "ada"}', ""))
+    assert walks == [path]
+
+
+def test_a_route_added_later_is_seen(walks: list[str]) -> None:
+    app, _ = build(True, "plain")
+    asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
+
+    @post("/later")
+    async def later(name: str) -> dict[str, str]:
+        return {"later": name}
+
+    app.add_route(later)
+    walks.clear()
+    outcome = asyncio.run(drive(app, "POST", "/later", b'{"name": "ada"}', ""))
+    assert outcome["messages"][0]["status"] == 201
+    assert walks == []
+
+
+def test_a_lilya_route_appended_in_front_takes_the_path_back() -> None:
+    app, _ = build(True, "plain")
+    asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
+
+    async def other(request: Request) -> PlainText:
+        return PlainText("lilya's")
+
+    app.router.routes.insert(0, Path("/register", other, methods=["POST"]))
+    outcome = asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
+    assert outcome["messages"][1]["body"] == b"lilya's"
+
+
+def test_the_replay_never_sends_its_marker_to_the_server() -> None:
+    app, _ = build(True, "plain")
+    outcome = asyncio.run(drive(app, "GET", "/late", b"", ""))
+    starts = [m for m in outcome["messages"] if m["type"] == "http.response.start"]
+    assert [m["status"] for m in starts] == [200]  # the marker was swallowed, no second start
+    assert outcome["raised"] is not None  # and the error still reaches the server
