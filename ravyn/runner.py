@@ -568,7 +568,7 @@ class TaskRunner:
                 outcomes.append(outcome)
 
         try:
-            await run_in_daemon_thread(batch, self.limiter, self.pool)
+            await run_in_daemon_thread(batch, None, self.pool)
         finally:
             cancelled = True
             for task, outcome in zip(tasks, list(outcomes), strict=False):
@@ -639,7 +639,7 @@ class TaskRunner:
         # anyio's shared threads: run it on this runner's own threads instead
         if isinstance(task.func, AsyncCallable):
             call = functools.partial(_capture, task.func._callable, *task.args, **task.kwargs)
-            return await run_in_daemon_thread(call, self.limiter, self.pool)
+            return await run_in_daemon_thread(call, None, self.pool)
         return await self._await_detached(task.func, task.args, task.kwargs, run)
 
     async def _await_detached(

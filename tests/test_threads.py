@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import functools
 import threading
+import time
+from typing import Any
 
 import anyio
 import pytest
 
-from ravyn.threads import DaemonThreadPool, run_in_daemon_thread
+from ravyn.threads import BACKLOG, SPAWN_AFTER, DaemonThreadPool, _Job, run_in_daemon_thread
 
 pytestmark = pytest.mark.anyio
 
@@ -115,3 +119,84 @@ async def test_abandoned_threads_are_bounded(caplog: pytest.LogCaptureFixture) -
         release.set()
     with anyio.fail_after(5):
         assert await run_in_daemon_thread(lambda: "back", limiter, pool) == "back"
+
+
+# --------------------------------------------------------------------------- many quick calls on a busy loop
+
+
+async def test_a_burst_of_quick_calls_shares_a_thread_instead_of_starting_one_each() -> None:
+    pool = DaemonThreadPool(40)
+    ran: list[int] = []
+    async with anyio.create_task_group() as group:
+        for number in range(500):
+            group.start_soon(run_in_daemon_thread, functools.partial(ran.append, number), None, pool)
+    assert sorted(ran) == list(range(500))
+    # the old pool started a thread whenever a call found none idle: 40 threads fighting for the GIL
+    assert pool.threads <= 4
+
+
+async def test_slow_calls_still_get_a_thread_each_up_to_the_size() -> None:
+    pool = DaemonThreadPool(3)
+    together = threading.Barrier(3, timeout=10)  # only passes if three calls run at once
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(run_in_daemon_thread, together.wait, None, pool)
+    assert pool.threads == 3
+
+
+async def test_calls_that_finish_together_wake_the_loop_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = DaemonThreadPool(1)
+    deliveries: list[int] = []
+    deliver = pool._deliver
+
+    def counted(loop: Any) -> None:
+        deliveries.append(len(pool._finished.get(loop, [])))
+        deliver(loop)
+
+    monkeypatch.setattr(pool, "_deliver", counted)
+    results = await asyncio.gather(*(run_in_daemon_thread(lambda n=n: n, None, pool) for n in range(200)))
+    assert results == list(range(200))
+    assert sum(deliveries) == 200 and len(deliveries) < 100  # one wake-up per batch, not per call
+
+
+async def test_a_limiter_still_bounds_the_calls_when_given() -> None:
+    pool, limiter = DaemonThreadPool(4), anyio.CapacityLimiter(1)
+    running: list[int] = []
+    most = 0
+
+    def step() -> None:
+        nonlocal most
+        running.append(1)
+        most = max(most, len(running))
+        threading.Event().wait(0.005)
+        running.pop()
+
+    async with anyio.create_task_group() as group:
+        for _ in range(10):
+            group.start_soon(run_in_daemon_thread, step, limiter, pool)
+    assert most == 1
+
+
+def test_the_loop_lends_the_gil_only_to_quick_calls_past_the_backlog() -> None:
+    pool = DaemonThreadPool(2)
+    pool._threads = 1
+    quick = _Job(lambda: None, None)
+    quick.started = time.perf_counter()
+    pool._running = {quick}
+    pool._queue.extend(_Job(lambda: None, None) for _ in range(BACKLOG))
+    assert not pool._should_lend()  # at the backlog, not past it
+    pool._queue.append(_Job(lambda: None, None))
+    assert pool._should_lend()
+    slow = _Job(lambda: None, None)
+    slow.started = time.perf_counter() - 10 * SPAWN_AFTER
+    pool._running.add(slow)
+    assert not pool._should_lend()  # a slow call holds a thread: waiting would only stall the loop
+    pool._running = {quick}
+    pool._abandoned = 1
+    assert not pool._should_lend()  # no thread left to take the calls
+    pool._abandoned = 0
+    verdict: list[bool] = []
+    inside = threading.Thread(target=lambda: verdict.append(pool._should_lend()), name=f"{pool.name}-9")
+    inside.start()
+    inside.join()
+    assert verdict == [False]  # a pool thread never waits for its own pool
