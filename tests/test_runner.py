@@ -24,6 +24,7 @@ from lilya.responses import PlainText
 from lilya.routing import Include, Path
 
 from ravyn import BackgroundTask, BackgroundTasks, Ravyn, post, route
+from ravyn.responses import JSONResponse
 from ravyn.runner import CANCEL_GRACE, DRAIN_MARGIN, TaskRunner, escape_text
 from ravyn.testing import Recorder, record
 
@@ -369,6 +370,45 @@ async def test_past_max_pending_tasks_requests_get_a_503_and_lilya_tasks_are_rej
     assert (stats["succeeded"], stats["running"]) == (2, 0) and balanced(stats)
     # the places are free again
     assert (await record(app, "POST", "/jobs", json={"n": 4})).status == 201
+
+
+async def test_a_handler_annotated_to_return_a_response_is_refused_before_it_runs() -> None:
+    gate = anyio.Event()
+    ran: list[str] = []
+
+    async def wait_for_gate(name: str) -> None:
+        await gate.wait()
+
+    @post("/guide")
+    async def guide_style(name: str) -> JSONResponse:
+        ran.append(name)
+        return JSONResponse({"ok": name}, background=BackgroundTask(wait_for_gate, name))
+
+    @post("/maybe")
+    async def maybe_response(name: str) -> JSONResponse | None:
+        ran.append(name)
+        return None
+
+    @post("/plain")
+    async def plain(name: str) -> dict[str, str]:
+        ran.append(name)
+        return {"ok": name}
+
+    assert guide_style.adds_tasks and maybe_response.adds_tasks and not plain.adds_tasks
+    app = Ravyn(routes=[guide_style, maybe_response, plain], max_pending_tasks=1)
+    async with Recorder(app) as recorder, anyio.create_task_group() as group:
+        group.start_soon(lambda: recorder.request("POST", "/guide", json={"name": "first"}))
+        with anyio.fail_after(5):
+            while app.task_stats()["running"] < 1:
+                await anyio.sleep(0.01)
+        refused = await recorder.request("POST", "/guide", json={"name": "second"})
+        assert refused.status == 503 and ran == ["first"]  # refused before the handler ran
+        assert (await recorder.request("POST", "/maybe", json={"name": "m"})).status == 503
+        assert (await recorder.request("POST", "/plain", json={"name": "p"})).status == 201  # adds no tasks
+        stats = app.task_stats()
+        assert (stats["refused"], stats["rejected"]) == (2, 0) and balanced(stats)
+        gate.set()
+    assert ran == ["first", "p"]
 
 
 def test_max_pending_tasks_must_be_positive() -> None:
