@@ -36,7 +36,6 @@ from lilya._internal._connection import ClientDisconnect
 from lilya._internal._path_transformers import Transformer
 from lilya.background import Task
 from lilya.compat import is_async_callable
-from lilya.encoders import json_encode
 from lilya.exceptions import HTTPException
 from lilya.requests import Request
 from lilya.responses import RESPONSE_TRANSFORM_KWARGS, Response
@@ -46,7 +45,7 @@ from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_inputs, read_signature
-from ravyn.responses import JSONResponse
+from ravyn.responses import JSONResponse, encode_json
 from ravyn.runner import SAFE_METHODS, current_runner
 from ravyn.threads import run_sync
 
@@ -123,10 +122,7 @@ async def _send_json(
     the same encoder (`lilya.encoders.json_encode`, so custom encoders and the
     app's serializer apply), the same headers and messages, without building
     the response object and its `Header` (a third of a small request's cost)."""
-    encoded = json_encode(content, post_transform_fn=None)
-    if isinstance(encoded, bytearray | memoryview):
-        encoded = bytes(encoded)
-    body = encoded if isinstance(encoded, bytes) else encoded.encode("utf-8")
+    body = encode_json(content)
     await send(
         {
             "type": "http.response.start",
