@@ -44,7 +44,7 @@ from lilya.types import Receive, Scope, Send
 from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
-from ravyn.params import HandlerSignature, read_inputs, read_signature
+from ravyn.params import HandlerSignature, read_signature
 from ravyn.responses import JSONResponse, encode_json
 from ravyn.runner import SAFE_METHODS, current_runner
 from ravyn.threads import run_sync
@@ -247,15 +247,14 @@ class RouteHandler(Generic[P, R]):
         if self.adds_tasks and not safe and not runner.admit():
             await error_response(TOO_MANY_TASKS)(scope, receive, send)
             return
-        request = Request(scope, receive, send)
-        tasks = BackgroundTasks() if self.signature.wants_tasks else None
+        signature = self.signature
+        request = Request(scope, receive, send) if signature.needs_request else None
+        tasks = BackgroundTasks() if signature.wants_tasks else None
         try:
-            inputs = await read_inputs(
-                request,
-                reads_body=self.signature.reads_body,
-                max_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE),
+            inputs = await signature.read(
+                scope, receive, request, max_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE)
             )
-            kwargs = await self.signature.bind(request, inputs, tasks, dependencies)
+            kwargs = await signature.bind(request, inputs, tasks, dependencies)
         except RequestError as exc:
             await error_response(exc)(scope, receive, send)
             return
