@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from inspect import isawaitable
@@ -97,6 +98,12 @@ def encode_json(content: Any) -> bytes:
     return encoded if isinstance(encoded, bytes) else encoded.encode("utf-8")
 
 
+@functools.lru_cache(maxsize=64)
+def _content_type_header(content_type: str) -> tuple[bytes, bytes]:
+    # the same few content types on every response: encoded once each
+    return (b"content-type", content_type.encode("latin-1"))
+
+
 class _DeferredHeaders(Response):
     """Lilya's headers, built on first read instead of in the constructor.
 
@@ -106,6 +113,7 @@ class _DeferredHeaders(Response):
     Lilya's `Header` at once, as Lilya does.
     """
 
+    # (("content-length", ...),) or (("content-length", ...), ("content-type", ...))
     _deferred: tuple[tuple[str, str], ...] | None = None
     _built: Header | None = None
 
@@ -149,7 +157,9 @@ class _DeferredHeaders(Response):
             await super().__call__(scope, receive, send)
             return
         # what Lilya's __call__ sends for such a response, without its Header object
-        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in deferred]
+        headers = [(b"content-length", deferred[0][1].encode("latin-1"))]
+        if len(deferred) > 1:
+            headers.append(_content_type_header(deferred[1][1]))
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
         if self.background is not None and scope.get("method", "").upper() not in SAFE_METHODS:
