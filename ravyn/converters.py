@@ -89,9 +89,12 @@ def fields_adapter(annotations: dict[str, Any]) -> TypeAdapter[Any] | None:
     if not annotations or not all(_same_from_json_text(hint) for hint in annotations.values()):
         return None
     make: Any = typing_extensions.TypedDict  # called with keys known only here
-    fields = make("Fields", annotations, total=False)
-    fields.__pydantic_config__ = _CONFIG
-    return TypeAdapter(fields)
+    try:
+        fields = make("Fields", annotations, total=False)
+        fields.__pydantic_config__ = _CONFIG
+        return TypeAdapter(fields)
+    except Exception:  # a shortcut only: the fields are still read one by one
+        return None
 
 
 def _same_from_json_text(annotation: Any) -> bool:
