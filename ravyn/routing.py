@@ -119,8 +119,8 @@ async def _send_json(
     content: Any, status_code: int, headers: tuple[tuple[bytes, bytes], ...], send: Send
 ) -> None:
     """Send `content` as Lilya's `JSONResponse(content, status_code)` would:
-    the same encoder (`lilya.encoders.json_encode`, so custom encoders and the
-    app's serializer apply), the same headers and messages, without building
+    the same encoding (`ravyn.responses.encode_json`: `lilya.encoders.json_encode`'s,
+    custom encoders included), the same headers and messages, without building
     the response object and its `Header` (a third of a small request's cost)."""
     body = encode_json(content)
     await send(
