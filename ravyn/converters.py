@@ -26,9 +26,15 @@ import typing_extensions
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PydanticUserError, TypeAdapter
 from pydantic_core import PydanticCustomError
 
-__all__ = ["adapter_for", "is_body_model"]
+__all__ = ["adapter_for", "fields_adapter", "is_body_model"]
 
 _CONFIG = ConfigDict(allow_inf_nan=False)
+
+# Types pydantic reads from JSON text exactly as from what `json` decodes that
+# text to: the same values accepted, converted to the same values (checked by
+# tests/test_params.py for random bodies). Others (enums, our before-validators,
+# unions of several types, containers, models in strict mode) are left out.
+_SAME_FROM_JSON_TEXT = (str, int, float, bool)
 
 
 def adapter_for(annotation: Any) -> TypeAdapter[Any]:
@@ -59,6 +65,47 @@ def adapter_for(annotation: Any) -> TypeAdapter[Any]:
     except Exception as exc:  # pydantic's schema errors have no common base class
         raise TypeError(f"cannot read a value of type {_name(annotation)} from a request ({exc})") from None
     return adapter
+
+
+def fields_adapter(annotations: dict[str, Any]) -> TypeAdapter[Any] | None:
+    """One `TypeAdapter` that validates a JSON object's keys named in
+    `annotations` straight from the raw JSON text, or None when one of the
+    annotations might read differently from text than from decoded JSON.
+
+    Only `str`, `int`, `float`, `bool` and each of those `| None` qualify.
+    Keys are optional (absent ones are left out of the result) and other keys
+    are ignored, so that a missing field can still be looked for elsewhere.
+
+    Example:
+        ```python
+        from ravyn.converters import fields_adapter
+
+        adapter = fields_adapter({"name": str, "age": int})
+        assert adapter is not None
+        assert adapter.validate_json(b'{"name": "Ada", "age": "36", "x": 1}') == {"name": "Ada", "age": 36}
+        assert fields_adapter({"tags": list[str]}) is None
+        ```
+    """
+    if not annotations or not all(_same_from_json_text(hint) for hint in annotations.values()):
+        return None
+    make: Any = typing_extensions.TypedDict  # called with keys known only here
+    try:
+        fields = make("Fields", annotations, total=False)
+        fields.__pydantic_config__ = _CONFIG
+        return TypeAdapter(fields)
+    except Exception:  # a shortcut only: the fields are still read one by one
+        return None
+
+
+def _same_from_json_text(annotation: Any) -> bool:
+    if any(annotation is simple for simple in _SAME_FROM_JSON_TEXT):
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = get_args(annotation)
+        if len(args) == 2 and type(None) in args:
+            other = args[0] if args[1] is type(None) else args[1]
+            return any(other is simple for simple in _SAME_FROM_JSON_TEXT)
+    return False
 
 
 def is_body_model(annotation: Any) -> bool:

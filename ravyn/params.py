@@ -31,7 +31,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -42,10 +42,11 @@ from lilya._internal._connection import ClientDisconnect
 from lilya.contrib.multipart.exceptions import ParseError as MultipartError
 from lilya.exceptions import HTTPException
 from lilya.requests import Request
+from lilya.types import Receive, Scope
 from pydantic import TypeAdapter
 
 from ravyn.background import BackgroundTask, BackgroundTasks
-from ravyn.converters import adapter_for, is_body_model
+from ravyn.converters import adapter_for, fields_adapter, is_body_model
 from ravyn.dependencies import Dependency, RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, ValidationError
 
@@ -94,14 +95,20 @@ class Parameter:
         return self.default is _MISSING
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made for every request, and a frozen one costs twice as much to make
 class Inputs:
-    """What one request supplies: its path values, query and body."""
+    """What one request supplies: its path values, query and body.
+
+    `fields`, when set, holds the handler's fields found in a JSON object
+    body, already validated in one pass over the raw text (see
+    `HandlerSignature.read`); `body` is then None, the body left undecoded.
+    """
 
     path: Mapping[str, Any]
     query: Mapping[str, list[str]]
     body: Any  # decoded JSON, a form mapping (a str or a list of them per key), or None
     body_is_form: bool = False
+    fields: Mapping[str, Any] | None = None
 
 
 class HandlerSignature:
@@ -129,6 +136,14 @@ class HandlerSignature:
         )
         models = [p for p in parameters if p.source == "body"]
         self.embeds_models = len(models) > 1
+        # a Request is built for a handler or dependency that takes one, else only to read a streamed body
+        self.needs_request: bool = bool(nested) or any(p.source == "request" for p in parameters)
+        # fields read from a JSON body in one validation of its raw text; a body it
+        # refuses is read again the usual way, which names what is wrong
+        self.json_fields: TypeAdapter[Any] | None = None
+        if not nested and not models:
+            fields = {p.name: p.annotation for p in parameters if p.source == "field"}
+            self.json_fields = fields_adapter(fields)
 
     def inputs(self) -> list[Parameter]:
         """The parameters read from the request, the dependencies' included (once per name)."""
@@ -141,19 +156,42 @@ class HandlerSignature:
                 found.setdefault(param.name, param)
         return list(found.values())
 
+    def read(
+        self, scope: Scope, receive: Receive, request: Request | None, *, max_body_size: int
+    ) -> Coroutine[Any, Any, Inputs]:
+        """Read what this handler takes from a request: as `read_inputs`, with
+        two shortcuts. No `Request` is needed (pass None when the handler takes
+        none): one is built only to read a body sent in several messages or a
+        multipart form. And when every field is of a type pydantic reads from
+        JSON text as from decoded JSON, a JSON object body is validated in one
+        pass (`Inputs.fields`); if that fails, the body is decoded and the
+        fields validated one by one, so that errors are exactly those of
+        `read_inputs` and `bind`.
+        """
+        # the coroutine itself, not one awaiting it: one frame less per request
+        return _read_inputs(scope, receive, request, self.reads_body, max_body_size, self.json_fields)
+
     async def bind(
         self,
-        request: Request,
+        request: Request | None,
         inputs: Inputs,
         tasks: BackgroundTasks | None,
         dependencies: RequestDependencies | None = None,
     ) -> dict[str, Any]:
-        """Return the keyword arguments for the handler, or raise `ValidationError`."""
-        values: dict[str, Any] = {}
+        """Return the keyword arguments for the handler, or raise `ValidationError`.
+
+        `request` may be None when no parameter takes it (`needs_request`)."""
+        fields = inputs.fields
+        values: dict[str, Any] = {} if fields is None else dict(fields)
         errors: list[FieldError] = []
         for param in self.parameters:
             source = param.source
-            if source == "request":
+            if source == "field":
+                if fields is None:
+                    _bind_field(param, inputs, values, errors)
+                elif param.name not in fields:  # the body is an object without this key
+                    _bind_from_query(param, inputs, values, errors, "body")
+            elif source == "request":
                 values[param.name] = request
             elif source == "tasks":
                 values[param.name] = tasks
@@ -161,8 +199,6 @@ class HandlerSignature:
                 _validate(param, inputs.path.get(param.name), ("path", param.name), values, errors)
             elif source == "body":
                 self._bind_body(param, inputs.body, values, errors)
-            elif source == "field":
-                _bind_field(param, inputs, values, errors)
             else:
                 await _bind_dependency(param, request, inputs, tasks, dependencies, values, errors)
         if errors:
@@ -200,19 +236,25 @@ def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors
             raw = [raw]
         _validate(param, raw, ("body", param.name), values, errors)
         return
+    _bind_from_query(param, inputs, values, errors, "body" if body is not None else "query")
+
+
+def _bind_from_query(
+    param: Parameter, inputs: Inputs, values: dict[str, Any], errors: list[FieldError], missing_from: str
+) -> None:
+    """A field the body does not hold: from the query string, else its default."""
     found = inputs.query.get(param.name)
     if found:
         _validate(param, found if param.many else found[-1], ("query", param.name), values, errors)
     elif not param.required:
         values[param.name] = param.default
     else:
-        where = "body" if body is not None else "query"
-        errors.append(FieldError([where, param.name], "missing", "Field required"))
+        errors.append(FieldError([missing_from, param.name], "missing", "Field required"))
 
 
 async def _bind_dependency(
     param: Parameter,
-    request: Request,
+    request: Request | None,
     inputs: Inputs,
     tasks: BackgroundTasks | None,
     dependencies: RequestDependencies | None,
@@ -325,22 +367,39 @@ async def read_inputs(request: Request, *, reads_body: bool, max_body_size: int)
     surrogate, or an integer over `MAX_INTEGER_DIGITS` digits (400); and
     `ClientDisconnect` when the client leaves before sending the whole body.
     """
-    scope = request.scope
+    return await _read_inputs(request.scope, request.receive, request, reads_body, max_body_size, None)
+
+
+async def _read_inputs(
+    scope: Scope,
+    receive: Receive,
+    request: Request | None,
+    reads_body: bool,
+    max_body_size: int,
+    json_fields: TypeAdapter[Any] | None,
+) -> Inputs:
     raw_query = scope.get("query_string", b"")
     query = _group(_parse_pairs(raw_query, "query")) if raw_query else {}
     path = scope.get("path_params", {})
     if not reads_body or scope["method"] not in BODY_METHODS:
         return Inputs(path, query, None)
     content_type, declared = _body_headers(scope.get("headers", ()))
-    raw = await _read_body(request, max_body_size, declared)
+    raw = await _read_body(scope, receive, request, max_body_size, declared)
     if not raw:
         return Inputs(path, query, None)
-    content_type = content_type.split(";", 1)[0].strip().lower()
+    if content_type != "application/json":  # the usual value is already what parsing would give
+        content_type = content_type.split(";", 1)[0].strip().lower()
     if content_type in JSON_TYPES or content_type.endswith("+json"):
+        if json_fields is not None:
+            fields = _validate_fields(json_fields, raw)
+            if fields is not None:
+                return Inputs(path, query, None, fields=fields)
         return Inputs(path, query, _decode_json(raw))
     if content_type == "application/x-www-form-urlencoded":
         return Inputs(path, query, _form_to_mapping(_group(_parse_pairs(raw, "body"))), True)
     if content_type == "multipart/form-data":
+        if request is None:
+            request = _request_with_body(scope, receive, raw)
         return Inputs(path, query, _form_to_mapping(_group(await _read_multipart(request))), True)
     shown = content_type or "none"
     raise RequestError(
@@ -382,10 +441,13 @@ def _body_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | No
     return content_type or "", length
 
 
-async def _read_body(request: Request, limit: int, declared: str | None) -> bytes:
+async def _read_body(
+    scope: Scope, receive: Receive, request: Request | None, limit: int, declared: str | None
+) -> bytes:
     if declared is not None and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
         raise _too_large(limit)
-    message = await request.receive()
+    # a Request not yet read receives straight from `receive` (it stores no message before)
+    message = await (receive() if request is None else request.receive())
     if message["type"] == "http.disconnect":
         raise ClientDisconnect()
     if message["type"] == "http.request" and not message.get("more_body", False):
@@ -393,21 +455,33 @@ async def _read_body(request: Request, limit: int, declared: str | None) -> byte
         body: bytes = message.get("body", b"")
         if len(body) > limit:
             raise _too_large(limit)
-        request._stream_consumed = True
+        if request is not None:
+            request._stream_consumed = True
     else:
-        request._stored_receive_message = message  # request.stream() starts from it
+        streaming = Request(scope, receive) if request is None else request
+        streaming._stored_receive_message = message  # request.stream() starts from it
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
+        async for chunk in streaming.stream():
             size += len(chunk)
             if size > limit:
                 raise _too_large(limit)
             chunks.append(chunk)
         body = b"".join(chunks)
-    # let request.body()/json()/form() work again inside the handler
-    request._body = body  # type: ignore[assignment]
-    request.scope["_body"] = body
+    # let request.body()/json()/form() work again inside the handler (a Request
+    # built later from this scope finds the body there)
+    if request is not None:
+        request._body = body  # type: ignore[assignment]
+    scope["_body"] = body
     return body
+
+
+def _request_with_body(scope: Scope, receive: Receive, body: bytes) -> Request:
+    """A Request whose body, already read, is `body` (as `_read_body` leaves one)."""
+    request = Request(scope, receive)
+    request._stream_consumed = True
+    request._body = body  # type: ignore[assignment]
+    return request
 
 
 async def _read_multipart(request: Request) -> list[tuple[str, str]]:
@@ -489,6 +563,31 @@ def _decode_json(raw: bytes) -> Any:
 
 
 _SURROGATE_MSG = "text must not hold a lone surrogate (\\ud800-\\udfff)"
+
+# Python refuses to convert integers of more digits than its limit, which may
+# be set as low as 640 (sys.set_int_max_str_digits): a body with a run of that
+# many digits is left to _decode_json, which refuses long integers by its rule.
+_DIGIT_RUN = re.compile(rb"[0-9]{640}")
+
+
+def _validate_fields(adapter: TypeAdapter[Any], raw: bytes) -> dict[str, Any] | None:
+    """The handler's fields of a JSON object body, validated straight from its
+    text; None when this one pass cannot stand for the usual reading.
+
+    When it succeeds it gives what `_decode_json` and then one validation per
+    field would: pydantic's parser reads the same JSON (keys repeated: the last
+    wins; text must be UTF-8; it stops at 200 levels of nesting, far under the
+    interpreter's recursion limit where `json` stops), so only what the usual
+    reading refuses for its own reasons is sent there first: an escaped lone
+    surrogate, and runs of digits that may exceed an integer limit.
+    """
+    if _SURROGATE_ESCAPE.search(raw) is not None or (len(raw) >= 640 and _DIGIT_RUN.search(raw)):
+        return None
+    try:
+        fields: dict[str, Any] = adapter.validate_json(raw)
+    except pydantic.ValidationError:
+        return None
+    return fields
 
 
 def _surrogates(value: Any, loc: tuple[str | int, ...] = ()) -> Iterable[tuple[str | int, ...]]:

@@ -30,12 +30,26 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import json
+from collections.abc import Mapping, Sequence
+from inspect import isawaitable
+from typing import Any, NoReturn, cast
 
 from lilya import responses as lilya_responses
+from lilya._internal._encoders import json_encode_default
 from lilya._internal._helpers import HeaderHelper
+from lilya.background import Task
 from lilya.datastructures import Header
-from lilya.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+from lilya.encoders import json_encode
+from lilya.responses import (
+    RESPONSE_TRANSFORM_KWARGS,
+    FileResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from lilya.serializers import CompactSerializer
 from lilya.types import Receive, Scope, Send
 
 from ravyn.runner import SAFE_METHODS
@@ -51,6 +65,45 @@ __all__ = [
 ]
 
 
+# `json_encode(content, post_transform_fn=None)` calls the serializer bound when
+# Lilya was imported, `CompactSerializer.dumps`, which is `json.dumps` with these
+# arguments: building that `JSONEncoder` on every call costs more than encoding
+# a small body. One encoder, built once, gives the same text (it keeps no state
+# between calls, and `json_encode_default` still reads the encoders registered
+# at the time of the call).
+_COMPACT = (json_encode.__kwdefaults__ or {}).get("json_encode_fn") is CompactSerializer.dumps
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"), default=json_encode_default
+)
+
+
+def encode_json(content: Any) -> bytes:
+    """`content` encoded as Lilya's `JSONResponse` encodes it when no
+    response transform is in effect: `lilya.encoders.json_encode(content,
+    post_transform_fn=None)` as UTF-8 bytes (custom encoders apply; the same
+    errors for what cannot be encoded).
+
+    Example:
+        ```python
+        from ravyn.responses import encode_json
+
+        assert encode_json({"name": "Zoë", "tags": [1, None]}) == '{"name":"Zoë","tags":[1,null]}'.encode()
+        ```
+    """
+    if _COMPACT:
+        return _ENCODER.encode(content).encode("utf-8")
+    encoded = json_encode(content, post_transform_fn=None)
+    if isinstance(encoded, bytearray | memoryview):
+        return bytes(encoded)
+    return encoded if isinstance(encoded, bytes) else encoded.encode("utf-8")
+
+
+@functools.lru_cache(maxsize=64)
+def _content_type_header(content_type: str) -> tuple[bytes, bytes]:
+    # the same few content types on every response: encoded once each
+    return (b"content-type", content_type.encode("latin-1"))
+
+
 class _DeferredHeaders(Response):
     """Lilya's headers, built on first read instead of in the constructor.
 
@@ -60,6 +113,7 @@ class _DeferredHeaders(Response):
     Lilya's `Header` at once, as Lilya does.
     """
 
+    # (("content-length", ...),) or (("content-length", ...), ("content-type", ...))
     _deferred: tuple[tuple[str, str], ...] | None = None
     _built: Header | None = None
 
@@ -103,16 +157,88 @@ class _DeferredHeaders(Response):
             await super().__call__(scope, receive, send)
             return
         # what Lilya's __call__ sends for such a response, without its Header object
-        headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in deferred]
+        headers = [(b"content-length", deferred[0][1].encode("latin-1"))]
+        if len(deferred) > 1:
+            headers.append(_content_type_header(deferred[1][1]))
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
         if self.background is not None and scope.get("method", "").upper() not in SAFE_METHODS:
             await self.background()
 
 
+# the statuses whose plain JSON response has a body, a length and a type (see make_headers)
+_BODY_STATUSES = frozenset(
+    code
+    for code in range(200, 600)
+    if code not in (204, 304) and not HeaderHelper.has_entity_header_status(code)
+)
+# what JSONResponse.__init__ sets besides the body and headers; a subclass that
+# changes one of these is built by Lilya's own constructor
+_JSON_PLAIN = ("make_response", "make_headers", "media_type", "charset", "passthrough_body_types", "headers")
+
+
 class JSONResponse(_DeferredHeaders, lilya_responses.JSONResponse):
     """Lilya's `JSONResponse` (content encoded with `lilya.encoders.json_encode`),
-    its headers built only when read."""
+    its headers built only when read.
+
+    The usual call, `JSONResponse(content, status_code=..., background=...)`,
+    sets the attributes Lilya's constructor sets, to the same values, without
+    going through it; any other argument (headers, media type, encoders), a
+    response transform in effect, awaitable content or a subclass that changes
+    how the body or headers are made takes Lilya's constructor.
+    """
+
+    _plain_init = True  # this class makes its body and headers as JSONResponse does
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_init = all(getattr(cls, name) is getattr(JSONResponse, name) for name in _JSON_PLAIN)
+
+    def __init__(
+        self,
+        content: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: Task | None = None,
+        encoders: Sequence[Any] | None = None,
+        passthrough_body_types: tuple[type, ...] | None = None,
+    ) -> None:
+        if (
+            self._plain_init
+            and status_code in _BODY_STATUSES
+            and headers is None
+            and media_type is None
+            and not encoders
+            and passthrough_body_types is None
+            and (type(content) in (dict, list) or not (content is NoReturn or isawaitable(content)))
+            and not RESPONSE_TRANSFORM_KWARGS.get()
+        ):
+            body = encode_json(content)
+            # the attributes lilya.responses.Response.__init__ sets, with its values
+            self.status_code = status_code
+            self.background = background
+            self.cookies = None
+            self.deduce_media_type_from_body = False
+            self.encoders = []
+            self.body = body
+            self._deferred = (("content-length", str(len(body))), _JSON_CONTENT_TYPE)
+            return
+        super().__init__(
+            content,
+            status_code=status_code,
+            headers=headers,
+            media_type=media_type,
+            background=background,
+            encoders=encoders,
+            passthrough_body_types=passthrough_body_types,
+        )
+
+
+_JSON_CONTENT_TYPE = (
+    "content-type",
+    cast(str, HeaderHelper.get_content_type(charset="utf-8", media_type=JSONResponse.media_type)),
+)
 
 
 class HTMLResponse(_DeferredHeaders, lilya_responses.HTMLResponse):

@@ -38,7 +38,6 @@ from lilya._internal._connection import ClientDisconnect
 from lilya._internal._path_transformers import Transformer
 from lilya.background import Task
 from lilya.compat import is_async_callable
-from lilya.encoders import json_encode
 from lilya.exceptions import HTTPException
 from lilya.requests import Request
 from lilya.responses import RESPONSE_TRANSFORM_KWARGS, Response
@@ -47,8 +46,8 @@ from lilya.types import Receive, Scope, Send
 from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
-from ravyn.params import HandlerSignature, read_inputs, read_signature
-from ravyn.responses import JSONResponse
+from ravyn.params import HandlerSignature, read_signature
+from ravyn.responses import JSONResponse, encode_json
 from ravyn.runner import SAFE_METHODS, current_runner
 from ravyn.threads import run_sync
 
@@ -122,13 +121,10 @@ async def _send_json(
     content: Any, status_code: int, headers: tuple[tuple[bytes, bytes], ...], send: Send
 ) -> None:
     """Send `content` as Lilya's `JSONResponse(content, status_code)` would:
-    the same encoder (`lilya.encoders.json_encode`, so custom encoders and the
-    app's serializer apply), the same headers and messages, without building
+    the same encoding (`ravyn.responses.encode_json`: `lilya.encoders.json_encode`'s,
+    custom encoders included), the same headers and messages, without building
     the response object and its `Header` (a third of a small request's cost)."""
-    encoded = json_encode(content, post_transform_fn=None)
-    if isinstance(encoded, bytearray | memoryview):
-        encoded = bytes(encoded)
-    body = encoded if isinstance(encoded, bytes) else encoded.encode("utf-8")
+    body = encode_json(content)
     await send(
         {
             "type": "http.response.start",
@@ -271,15 +267,14 @@ class RouteHandler(Generic[P, R]):
         if self.adds_tasks and not safe and not runner.admit():
             await error_response(TOO_MANY_TASKS)(scope, receive, send)
             return
-        request = Request(scope, receive, send)
-        tasks = BackgroundTasks() if self.signature.wants_tasks else None
+        signature = self.signature
+        request = Request(scope, receive, send) if signature.needs_request else None
+        tasks = BackgroundTasks() if signature.wants_tasks else None
         try:
-            inputs = await read_inputs(
-                request,
-                reads_body=self.signature.reads_body,
-                max_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE),
+            inputs = await signature.read(
+                scope, receive, request, max_body_size=getattr(app, "max_body_size", DEFAULT_MAX_BODY_SIZE)
             )
-            kwargs = await self.signature.bind(request, inputs, tasks, dependencies)
+            kwargs = await signature.bind(request, inputs, tasks, dependencies)
         except RequestError as exc:
             await error_response(exc)(scope, receive, send)
             return

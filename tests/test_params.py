@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import json
 import logging
+import sys
 import time
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal, Optional, TypedDict
 from unittest.mock import ANY
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
-from ravyn import BackgroundTasks, Ravyn, Request, get, post
+from ravyn import BackgroundTasks, Depends, Ravyn, Request, get, post
+from ravyn.exceptions import RequestError
 from ravyn.params import MAX_FIELDS, _group, read_signature
 from ravyn.testing import record
 
@@ -585,3 +590,182 @@ async def test_a_client_that_leaves_mid_body_logs_no_error(caplog: pytest.LogCap
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert not any(r.exc_info for r in caplog.records)
     assert sent[0]["status"] == 400  # to nobody: the server drops it
+
+
+# --- fields validated in one pass over a JSON body ------------------------------------------
+
+
+def _simple_fields(
+    s: str,
+    i: int,
+    f: float,
+    b: bool,
+    request: Request,
+    tasks: BackgroundTasks,
+    o: int | None = None,
+    d: str = "default",
+    of: float | None = 0.5,
+) -> None: ...
+
+
+FIELD_NAMES = ["s", "i", "f", "b", "o", "d", "of"]
+_JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=10**15, max_value=10**40)
+    | st.floats()
+    | st.text(alphabet=st.characters(codec="utf-8"), max_size=6)
+    | st.sampled_from(
+        ["1", " 1 ", "1_000", "0x10", "1e3", "1.0", "-0", "inf", "nan", "true", "off", "yes", "", "é"]
+    )
+)
+_JSON_VALUES = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+)
+
+
+@st.composite
+def json_bodies(draw: st.DrawFn) -> bytes:
+    """JSON text (often an object with the handler's keys, sometimes repeated) and
+    variations of it that the json module or pydantic may read differently."""
+    pairs = draw(
+        st.lists(st.tuples(st.sampled_from(FIELD_NAMES) | st.text(max_size=3), _JSON_VALUES), max_size=8)
+    )
+    ascii_only = draw(st.booleans())
+    if draw(st.integers(0, 9)) == 0:
+        text = json.dumps(draw(_JSON_VALUES), ensure_ascii=ascii_only)  # not an object
+    else:
+        members = [
+            f"{json.dumps(key, ensure_ascii=ascii_only)}: {json.dumps(value, ensure_ascii=ascii_only)}"
+            for key, value in pairs
+        ]
+        text = "{" + ", ".join(members) + "}"
+    raw = text.encode("utf-8", "surrogatepass")
+    mutation = draw(st.integers(0, 11))
+    if mutation == 1 and raw:  # one byte replaced by something JSON forbids or treats specially
+        at = draw(st.integers(0, len(raw) - 1))
+        swap = draw(
+            st.sampled_from([b"\t", b"\n", b"\x00", b"\xff", b"\\", b'"', b",", b"}", b" ", b"\x0c", b"\xa0"])
+        )
+        raw = raw[:at] + swap + raw[at + 1 :]
+    elif mutation == 2:
+        raw = raw[: draw(st.integers(0, len(raw)))]
+    elif mutation == 3:
+        raw = draw(st.sampled_from([b"\xef\xbb\xbf", b" ", b"\r\n", b"\x0c"])) + raw
+    elif mutation == 4:
+        raw += draw(st.sampled_from([b" ", b"\n", b" x", b",", b"{}", b"\x00"]))
+    elif mutation == 5:
+        raw = raw.replace(b'"s": "', b'"s": "\\ud800', 1).replace(b'"d": "', b'"d": "\\udc00x', 1)
+    elif mutation == 6:
+        raw = raw.replace(b'"i": ', b'"i": ' + b"7" * draw(st.sampled_from([639, 640, 4301, 4302])), 1)
+    return raw
+
+
+def _outcome_of(signature: Any, raw: bytes, query: bytes) -> Any:
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "query_string": query,
+        "headers": [(b"content-type", b"application/json")],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async def run() -> Any:
+        try:
+            inputs = await signature.read(scope, receive, None, max_body_size=1 << 20)
+            values = await signature.bind("the request", inputs, "the tasks")
+        except RequestError as exc:
+            return ("refused", exc.status_code, exc.detail, exc.errors)
+        return ("bound", {key: (type(value), repr(value)) for key, value in values.items()})
+
+    return asyncio.run(run())
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(raw=json_bodies(), query=st.sampled_from([b"", b"d=from-query", b"i=5&i=6", b"o=x", b"s=q&b=no"]))
+@example(raw=b'{"s": "a", "i": 1, "f": 1.5, "b": true}', query=b"")
+@example(raw=b'{"s": "a", "s": "b", "i": 1, "f": 1, "b": "on"}', query=b"d=q")
+@example(raw=b'{"s": "a\\ud800", "i": 1, "f": 1, "b": 1}', query=b"")
+@example(raw=b'{"s": "a", "i": ' + b"9" * 5000 + b', "f": 1, "b": 1}', query=b"")
+@example(raw=b'{"s": "a\tb", "i": 1, "f": 1, "b": 1}', query=b"")
+@example(raw=b'{"i": 1, "f": NaN, "b": 1}', query=b"s=q")
+def test_one_pass_over_a_json_body_binds_what_the_field_by_field_reading_binds(
+    raw: bytes, query: bytes
+) -> None:
+    fast = read_signature(_simple_fields, path_params=set())
+    slow = read_signature(_simple_fields, path_params=set())
+    slow.json_fields = None
+    assert fast.json_fields is not None
+    assert _outcome_of(fast, raw, query) == _outcome_of(slow, raw, query)
+
+
+@pytest.mark.parametrize(
+    ("annotation", "one_pass"),
+    [
+        (str, True),
+        (int | None, True),
+        (Optional[bool], True),  # noqa: UP045 - the typing spelling reads the same
+        (Plan, False),
+        (list[str], False),
+        (int | str, False),
+        (Annotated[int, Field(ge=1)], False),
+        (Literal["a", "b"], False),
+    ],
+)
+def test_only_fields_of_types_read_alike_from_text_take_the_one_pass(annotation: Any, one_pass: bool) -> None:
+    def handler(x: Any) -> None: ...
+
+    handler.__annotations__ = {"x": annotation}
+    assert (read_signature(handler, path_params=set()).json_fields is not None) is one_pass
+
+
+def test_models_and_dependencies_keep_the_field_by_field_reading() -> None:
+    def dependency(token: str) -> str:
+        return token
+
+    def with_model(order: Order, note: str) -> None: ...
+    def with_dependency(note: str, token: str = Depends(dependency)) -> None: ...
+
+    assert read_signature(with_model, path_params=set()).json_fields is None
+    assert read_signature(with_dependency, path_params=set()).json_fields is None
+
+
+@post("/raw-too")
+async def raw_too(name: str, request: Request, count: int = 0) -> dict[str, Any]:
+    return {
+        "name": name,
+        "count": count,
+        "raw": (await request.body()).decode(),
+        "json": await request.json(),
+    }
+
+
+async def test_a_request_still_reads_the_body_its_fields_came_from() -> None:
+    timeline = await record(
+        Ravyn(routes=[raw_too]),
+        "POST",
+        "/raw-too?count=3",
+        content=b'{"name": "ada"}',
+        headers={"content-type": "application/json"},
+    )
+    assert timeline.json() == {"name": "ada", "count": 3, "raw": '{"name": "ada"}', "json": {"name": "ada"}}
+
+
+def test_under_a_lower_interpreter_digit_limit_both_readings_refuse_a_long_integer() -> None:
+    fast = read_signature(_simple_fields, path_params=set())
+    slow = read_signature(_simple_fields, path_params=set())
+    slow.json_fields = None
+    raw = b'{"s": "a", "i": 1, "f": 1, "b": 1, "x": ' + b"9" * 700 + b"}"
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)  # pydantic's parser would take 700 digits; Python refuses them
+    try:
+        outcome = _outcome_of(fast, raw, b"")
+        assert outcome == _outcome_of(slow, raw, b"")
+    finally:
+        sys.set_int_max_str_digits(before)
+    assert outcome[:2] == ("refused", 400) and outcome[3][0]["type"] == "int_too_long"
