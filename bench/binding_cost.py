@@ -8,8 +8,9 @@ body, validation, handler, JSON response; async handlers, so no thread hop):
 a handler with two fields, and one with a dataclass body (`data: Signup`, which
 every version of ravyn reads). Then, for the binding alone, the two ways
 pydantic can validate a two-field JSON body: one `TypeAdapter` per parameter
-on the decoded JSON (what ravyn does), or one model over all the handler's
-fields validating the raw bytes. Only the median of several rounds is shown.
+on the decoded JSON (what ravyn does to word an error), or one model over all
+the handler's fields validating the raw bytes (what ravyn does first, for a
+body of plain fields). Only the median of several rounds is shown.
 """
 
 from __future__ import annotations
