@@ -62,3 +62,22 @@ def test_the_page_is_the_rendering_of_its_results_file() -> None:
     assert report.summary(PAGE_RESULTS) in block
     commit = report.measured_commit(PAGE_RESULTS)
     assert commit is not None and f"on commit `{commit['short']}`" in block
+
+
+def test_the_summary_says_less_when_ravyn_is_cheaper_and_compares_the_guides_style() -> None:
+    cheaper = copy.deepcopy(RESULTS)
+    for row in cheaper["load"]:
+        if row["contender"] == "ravyn":
+            for measured in row["rounds"]:
+                measured["cpu_us"] = 100.0
+    guide = [copy.deepcopy(row) for row in cheaper["load"] if row["scenario"] == "A"]
+    for row in guide:
+        row["scenario"] = "G"
+    cheaper["load"] += guide
+    text = report.summary(cheaper)
+    assert "less CPU per request with one task" in text and "more CPU" not in text
+    ours = next(row for row in guide if row["contender"] == "ravyn")
+    lilya = next(row for row in guide if row["contender"] == "lilya")
+    ratio = ours["best"]["rps"] / lilya["best"]["rps"]
+    assert f"**The guide's style** (scenario G): {ours['best']['rps']:,.0f} requests per second" in text
+    assert f"({ratio:.2f}x), p99 {ours['best']['p99_ms']:.1f} ms" in text
