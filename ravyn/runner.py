@@ -280,10 +280,12 @@ class _Failed:
 class _Run:
     """One request's tasks while they run: what the shutdown drain may cancel.
 
-    Most runs cancel through an anyio cancel scope around them. A run of one
-    async task with no timeout, retries or error hook (the common case) has
-    no scope: its only wait is the future `_await_detached` awaits, which
-    `cancel()` cancels instead, once, as the scope would have.
+    The common case, one plain async task with nobody listening, has no
+    `_Run` at all (see `TaskRunner.run`). Most other runs cancel through an
+    anyio cancel scope around them. A run of one async task with no timeout,
+    retries or error hook (with listeners) has no scope: its only wait is the
+    future `_await_detached` awaits, which `cancel()` cancels instead, once,
+    as the scope would have.
     """
 
     __slots__ = ("cancel_called", "ended", "leaves", "plan", "scope", "waiter")
@@ -369,6 +371,13 @@ class TaskRunner:
         """True once a signal's drain has ended: tasks handed over later are logged lost."""
         self._reserved = 0
         self._active: set[_Run] = set()
+        # the common path (see `run`): one async task awaited in the request's own
+        # asyncio task, keyed by that task. No `_Run`, no scope, no task of its own.
+        self._inline: dict[asyncio.Task[Any], Task] = {}
+        self._cancelled: set[asyncio.Task[Any]] = set()
+        """Request tasks the runner cancelled once (the drain, a second signal) and not back yet."""
+        self._given_up: dict[asyncio.Task[Any], Task] = {}
+        """Inline runs already counted lost that still run (a coroutine ignoring its cancellation)."""
         self._orphans: set[asyncio.Task[Any]] = set()
         self._limiter: anyio.CapacityLimiter | None = None
         self._hook_limiter: anyio.CapacityLimiter | None = None
@@ -400,7 +409,7 @@ class TaskRunner:
 
     def snapshot(self) -> dict[str, int]:
         """The counters as a dict, `abandoned` measured now."""
-        self.stats.abandoned = self.pool.abandoned + len(self._orphans)
+        self.stats.abandoned = self.pool.abandoned + len(self._orphans) + len(self._given_up)
         return asdict(self.stats)
 
     # ----------------------------------------------------------------------- admission
@@ -429,16 +438,50 @@ class TaskRunner:
     async def run(self, *sources: Task | None) -> None:
         """Run every task in `sources` (tasks, collections or `None`), once each."""
         request = _current.get()
-        if request is not None and request.runner is not self:
-            request = None
-        admitted = request is not None and request.reserved
-        if request is not None:
-            self._release(request)
-        if request is not None and request.method in SAFE_METHODS:
-            # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
-            logger.debug("%s request: its background tasks are not run", request.method)
-            return
+        admitted = False
+        if request is not None and request.runner is self:
+            if request.reserved:
+                admitted = True
+                request.reserved = False
+                self._reserved -= 1
+            if request.method in SAFE_METHODS:
+                # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
+                logger.debug("%s request: its background tasks are not run", request.method)
+                return
         leaf = _single_leaf(sources)
+        if (
+            leaf is not None
+            and not isinstance(leaf.func, AsyncCallable)
+            and self.on_task_error is None
+            and not self.listeners
+            and not self.closed
+            and (admitted or self.stats.running + self._reserved < self.max_pending)
+            and getattr(leaf, "timeout", None) is None
+            and not getattr(leaf, "retries", 0)
+            and not _observers.get()
+        ):
+            host = asyncio.current_task()
+            if host is not None and host not in self._inline and not self._given_up:
+                # the common case, one plain async task: awaited right here, in the request's
+                # own asyncio task, as Lilya and Starlette do; the drain cancels this task once
+                stats = self.stats
+                stats.started += 1
+                stats.running += 1
+                self._inline[host] = leaf
+                base = host.cancelling()
+                started = time.perf_counter()
+                try:
+                    await leaf.func(*leaf.args, **leaf.kwargs)
+                except BaseException as exc:
+                    if self._settle_inline(host, leaf, exc, base, started):
+                        raise
+                    return
+                if self._cancelled or self._inline.pop(host, None) is None:
+                    self._settle_inline(host, leaf, None, base, started)
+                else:
+                    stats.running -= 1
+                    stats.succeeded += 1
+                return
         plan: Plan | None = None
         if leaf is None:
             plan = plan_tasks(sources)
@@ -482,6 +525,76 @@ class TaskRunner:
                     self._report_lost(run, "cancelled at shutdown", total=not self.draining)
                 else:  # a cancellation from outside: the server giving up on the request
                     self._report_lost(run, "cancelled from outside the runner")
+
+    def _settle_inline(
+        self,
+        host: asyncio.Task[Any],
+        leaf: Task,
+        exc: BaseException | None,
+        base: int,
+        started: float,
+    ) -> bool:
+        """End an inline run (see `run`) that did not simply succeed, or that the
+        runner cancelled; return whether `exc` must propagate (a cancellation of
+        the request from outside the runner).
+
+        A run the drain or a second signal cancelled is lost, whatever it did
+        then; one already counted lost while it ignored its cancellation is not
+        counted again. The runner's own cancellation is taken back (`uncancel`),
+        so the request's task goes on as a cancel scope would have let it.
+        """
+        counted = self._inline.pop(host, None) is not None
+        ours = host in self._cancelled
+        if ours:
+            self._cancelled.discard(host)
+            host.uncancel()
+        self._given_up.pop(host, None)
+        outside = isinstance(exc, asyncio.CancelledError) and host.cancelling() > base
+        if not counted:  # already counted lost (the drain gave up on it, or a second signal)
+            return outside
+        stats = self.stats
+        stats.running -= 1
+        if ours:
+            stats.lost += 1
+            self._log_lost([leaf], "cancelled at shutdown", total=not self.draining)
+        elif outside:
+            stats.lost += 1
+            self._log_lost([leaf], "cancelled from outside the runner", total=True)
+        elif exc is None:
+            stats.succeeded += 1
+        else:
+            # raised by the task itself, a CancelledError included: a failure, contained
+            stats.failed += 1
+            error = exc if isinstance(exc, asyncio.CancelledError) else _from_callers_frame(exc)
+            self._log_failure(leaf, error, time.perf_counter() - started, 1)
+            if self.stop_on_error:
+                logger.warning("Skipping the remaining background tasks: stop_on_error is set")
+        return outside
+
+    def _cancel_running(self) -> None:
+        """Cancel every run once (the drain): scoped runs through their scope, inline
+        runs with asyncio's `Task.cancel()` on the request's task that runs them."""
+        for run in list(self._active):
+            run.cancel()
+        for host in list(self._inline):
+            if host not in self._cancelled:
+                self._cancelled.add(host)
+                host.cancel()
+
+    def _give_up_inline(self, why: str) -> int:
+        """Count every inline run still running lost (once), cancel those not cancelled
+        yet, and keep them in `abandoned` until they end. Returns how many."""
+        given_up = list(self._inline.items())
+        for host, leaf in given_up:
+            del self._inline[host]
+            self._given_up[host] = leaf
+            self.stats.running -= 1
+            self.stats.lost += 1
+            if host not in self._cancelled:
+                self._cancelled.add(host)
+                host.cancel()
+        self._log_lost([leaf for _, leaf in given_up], why, total=False)
+        return len(given_up)
 
     async def _run_steps(self, run: _Run, leaf: Task | None) -> None:
         if run.plan is not None:
@@ -680,10 +793,13 @@ class TaskRunner:
     def _abandon(self, inner: asyncio.Task[Any]) -> None:
         self._orphans.add(inner)
         inner.add_done_callback(self._orphans.discard)
+        self._log_abandoned()
+
+    def _log_abandoned(self) -> None:
         logger.warning(
             "A background task ignored its cancellation for %gs: abandoned (%d such task(s) still running)",
             CANCEL_GRACE,
-            len(self._orphans),
+            len(self._orphans) + len(self._given_up),
         )
 
     # ----------------------------------------------------------------------- outcomes
@@ -691,6 +807,8 @@ class TaskRunner:
     def _end(
         self, run: _Run, task: Task, outcome: Literal["succeeded", "failed", "skipped", "rejected", "lost"]
     ) -> None:
+        if id(task) in run.ended:  # already counted (lost, when the drain gave up on it)
+            return
         run.ended.add(id(task))
         stats = self.stats
         stats.running -= 1
@@ -719,10 +837,16 @@ class TaskRunner:
 
     def _report_lost(self, run: _Run, why: str, *, total: bool = True) -> int:
         tasks = run.unfinished()
+        for task in tasks:
+            self._end(run, task, "lost")
+        self._log_lost(tasks, why, total=total)
+        return len(tasks)
+
+    def _log_lost(self, tasks: Sequence[Task], why: str, *, total: bool) -> None:
+        """Log each of `tasks` lost by name (and a total), and tell the listeners."""
         listeners = (*self.listeners, *_observers.get())
         now = time.perf_counter()
         for task in tasks:
-            self._end(run, task, "lost")
             logger.error(
                 "Background task %s lost: %s",
                 _described(task),
@@ -733,7 +857,6 @@ class TaskRunner:
                 self._emit(listeners, TaskEvent("lost", task_name(task), task, now))
         if tasks and total:
             logger.error("%d background task(s) lost: %s", len(tasks), why)
-        return len(tasks)
 
     # ----------------------------------------------------------------------- logs and hooks
 
@@ -833,21 +956,31 @@ class TaskRunner:
         self.draining = True
         lost_before = self.stats.lost
         try:
-            if self._active:
+            if self._active or self._inline:
                 logger.info(
-                    "Waiting up to %gs for %d request(s) with background tasks", timeout, len(self._active)
+                    "Waiting up to %gs for %d request(s) with background tasks",
+                    timeout,
+                    len(self._active) + len(self._inline),
                 )
             with anyio.move_on_after(timeout) as self._drain_scope:
-                while self._active or self._reserved:
+                while self._active or self._inline or self._reserved:
                     await anyio.sleep(0.05)
             self._drain_scope = None
-            for run in list(self._active):
-                run.cancel()
+            self._cancel_running()
             with anyio.move_on_after(DRAIN_MARGIN - 0.1):
+                # an inline run that ignores its cancellation holds its request's task: after
+                # CANCEL_GRACE it is given up on, as `_await_detached` gives up on its task
+                with anyio.move_on_after(CANCEL_GRACE):
+                    while self._inline:
+                        await anyio.sleep(0.01)
+                if self._inline:
+                    for _ in range(self._give_up_inline("cancelled at shutdown")):
+                        self._log_abandoned()
                 while self._active:
                     await anyio.sleep(0.01)
             for run in list(self._active):  # only if our own clean-up misbehaved
                 self._report_lost(run, "cancelled at shutdown", total=False)
+            self._give_up_inline("cancelled at shutdown")  # runs handed over meanwhile
         finally:
             self._drain_scope = None
             self.draining = False
@@ -871,6 +1004,7 @@ class TaskRunner:
         for run in list(self._active):
             lost += self._report_lost(run, "cancelled at once by a second signal", total=False)
             run.cancel()
+        lost += self._give_up_inline("cancelled at once by a second signal")
         if self._drain_scope is not None:
             self._drain_scope.cancel()
         self._totalled = self.stats.lost
