@@ -451,7 +451,6 @@ class TaskRunner:
         leaf = _single_leaf(sources)
         if (
             leaf is not None
-            and not isinstance(leaf.func, AsyncCallable)
             and self.on_task_error is None
             and not self.listeners
             and not self.closed
@@ -462,21 +461,29 @@ class TaskRunner:
         ):
             host = asyncio.current_task()
             if host is not None and host not in self._inline and not self._given_up:
-                # the common case, one plain async task: awaited right here, in the request's
-                # own asyncio task, as Lilya and Starlette do; the drain cancels this task once
+                # the common case, one plain task: an async one is awaited right here, in the
+                # request's own asyncio task, as Lilya and Starlette do, a sync one waited for
+                # here; no _Run, no cancel scope: the drain cancels this asyncio task once
                 stats = self.stats
                 stats.started += 1
                 stats.running += 1
                 self._inline[host] = leaf
                 base = host.cancelling()
                 started = time.perf_counter()
+                func = leaf.func
                 try:
-                    await leaf.func(*leaf.args, **leaf.kwargs)
+                    if isinstance(func, AsyncCallable):
+                        call = functools.partial(_capture, func._callable, *leaf.args, **leaf.kwargs)
+                        outcome = await run_in_daemon_thread(call, self.limiter, self.pool)
+                    else:
+                        outcome = await func(*leaf.args, **leaf.kwargs)
                 except BaseException as exc:
                     if self._settle_inline(host, leaf, exc, base, started):
                         raise
                     return
-                if self._cancelled or self._inline.pop(host, None) is None:
+                if isinstance(outcome, _Failed):  # what a sync task raised
+                    self._settle_inline(host, leaf, outcome, base, started)
+                elif self._cancelled or self._inline.pop(host, None) is None:
                     self._settle_inline(host, leaf, None, base, started)
                 else:
                     stats.running -= 1
@@ -530,7 +537,7 @@ class TaskRunner:
         self,
         host: asyncio.Task[Any],
         leaf: Task,
-        exc: BaseException | None,
+        exc: BaseException | _Failed | None,
         base: int,
         started: float,
     ) -> bool:
@@ -565,7 +572,12 @@ class TaskRunner:
         else:
             # raised by the task itself, a CancelledError included: a failure, contained
             stats.failed += 1
-            error = exc if isinstance(exc, asyncio.CancelledError) else _from_callers_frame(exc)
+            if isinstance(exc, _Failed):  # from a sync task's thread, its traceback trimmed there
+                error = exc.error
+            elif isinstance(exc, asyncio.CancelledError):
+                error = exc
+            else:
+                error = _from_callers_frame(exc)
             self._log_failure(leaf, error, time.perf_counter() - started, 1)
             if self.stop_on_error:
                 logger.warning("Skipping the remaining background tasks: stop_on_error is set")

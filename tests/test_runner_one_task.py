@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from contextvars import ContextVar
 
 import anyio
 import pytest
@@ -255,3 +257,48 @@ async def test_a_task_running_another_task_counts_both() -> None:
     assert ran == ["inner", "outer"]
     stats = runner.snapshot()
     assert (stats["started"], stats["succeeded"], stats["running"]) == (2, 2, 0) and balanced(stats)
+
+
+trace_id: ContextVar[str] = ContextVar("trace_id", default="request")
+
+
+async def test_one_sync_task_runs_on_a_task_thread_in_its_own_context(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def step(fail: bool) -> None:
+        seen.append((trace_id.get(), threading.current_thread().name))
+        trace_id.set("set by the task")  # must not leak into the request
+        if fail:
+            raise ValueError("broke")
+
+    runner = TaskRunner()
+    with caplog.at_level(logging.ERROR, logger="ravyn.background"):
+        await runner.run(BackgroundTask(step, False))
+        await runner.run(BackgroundTask(step, True))
+    assert trace_id.get() == "request"
+    assert [trace for trace, _ in seen] == ["request", "request"]
+    assert all(thread.startswith("ravyn-task") for _, thread in seen)
+    assert (runner.stats.succeeded, runner.stats.failed) == (1, 1) and balanced(runner.snapshot())
+    (record,) = caplog.records
+    assert "step(True) failed" in record.getMessage() and record.exc_info is not None
+    error = record.exc_info[1]
+    assert error is not None and error.__traceback__ is not None
+    assert error.__traceback__.tb_frame.f_code.co_name == "step"  # the log starts at the task
+
+
+async def test_the_drain_gives_up_on_one_sync_task_and_the_request_goes_on() -> None:
+    release = threading.Event()
+    runner = TaskRunner()
+    try:
+        with anyio.fail_after(10):
+            host = asyncio.ensure_future(runner.run(BackgroundTask(release.wait, 30)))
+            await anyio.sleep(0.05)
+            assert await runner.drain(timeout=0.05) == 1
+            await host
+        assert not host.cancelled() and host.cancelling() == 0
+        stats = runner.snapshot()
+        assert (stats["lost"], stats["abandoned"], stats["running"]) == (1, 1, 0) and balanced(stats)
+    finally:
+        release.set()
