@@ -286,23 +286,41 @@ class _Run:
     retries or error hook (with listeners) has no scope: its only wait is the
     future `_await_detached` awaits, which `cancel()` cancels instead, once,
     as the scope would have.
+
+    A plan with no group (`host` set) has no scope either: its async tasks
+    with no timeout are awaited in the request's own asyncio task, `host`,
+    which `cancel()` cancels once with asyncio's `Task.cancel()`; the runner
+    takes that cancellation back (`uncancel`) when the run ends.
     """
 
-    __slots__ = ("cancel_called", "ended", "leaves", "plan", "scope", "waiter")
+    __slots__ = ("base", "cancel_called", "ended", "host", "leaves", "plan", "scope", "waiter")
 
-    def __init__(self, plan: Plan | None, leaves: list[Task], *, scoped: bool = True) -> None:
+    def __init__(
+        self,
+        plan: Plan | None,
+        leaves: list[Task],
+        *,
+        scoped: bool = True,
+        host: asyncio.Task[Any] | None = None,
+    ) -> None:
         self.plan = plan
         self.leaves = leaves
         self.ended: set[int] = set()
-        self.scope = anyio.CancelScope() if scoped else None
+        self.scope = anyio.CancelScope() if scoped and host is None else None
         self.waiter: asyncio.Future[None] | None = None
+        self.host = host
+        self.base = host.cancelling() if host is not None else 0
         self.cancel_called = False
 
     def cancel(self) -> None:
-        """Cancel what runs now (the drain, a second signal)."""
+        """Cancel what runs now (the drain, a second signal), once."""
+        if self.cancel_called:
+            return
         self.cancel_called = True
         if self.scope is not None:
             self.scope.cancel()
+        elif self.host is not None:
+            self.host.cancel()
         elif self.waiter is not None:
             self.waiter.cancel()
 
@@ -378,6 +396,10 @@ class TaskRunner:
         """Request tasks the runner cancelled once (the drain, a second signal) and not back yet."""
         self._given_up: dict[asyncio.Task[Any], Task] = {}
         """Inline runs already counted lost that still run (a coroutine ignoring its cancellation)."""
+        self._hosted: dict[asyncio.Task[Any], _Run] = {}
+        """Runs with a host (see `_Run`), by the request task that runs them."""
+        self._given_up_runs: set[_Run] = set()
+        """Runs with a host already counted lost that still run (a task ignoring its cancellation)."""
         self._orphans: set[asyncio.Task[Any]] = set()
         self._limiter: anyio.CapacityLimiter | None = None
         self._hook_limiter: anyio.CapacityLimiter | None = None
@@ -409,7 +431,9 @@ class TaskRunner:
 
     def snapshot(self) -> dict[str, int]:
         """The counters as a dict, `abandoned` measured now."""
-        self.stats.abandoned = self.pool.abandoned + len(self._orphans) + len(self._given_up)
+        self.stats.abandoned = (
+            self.pool.abandoned + len(self._orphans) + len(self._given_up) + len(self._given_up_runs)
+        )
         return asdict(self.stats)
 
     # ----------------------------------------------------------------------- admission
@@ -505,7 +529,12 @@ class TaskRunner:
             and getattr(leaf, "timeout", None) is None
             and not getattr(leaf, "retries", 0)
         )
-        run = _Run(plan, leaves, scoped=scoped)
+        hosted_by: asyncio.Task[Any] | None = None
+        if plan is not None and not any(isinstance(step, tuple) for step in plan):
+            hosted_by = asyncio.current_task()
+            if hosted_by in self._inline or hosted_by in self._hosted or self._given_up:
+                hosted_by = None  # a run inside a task of this request: the scoped way
+        run = _Run(plan, leaves, scoped=scoped, host=hosted_by)
         if self.closed:
             self._report_lost(run, "handed over after the shutdown drain ended")
             return
@@ -513,10 +542,24 @@ class TaskRunner:
             self._reject(run)
             return
         self._active.add(run)
+        taken_back = False
+        if hosted_by is not None:
+            self._hosted[hosted_by] = run
         try:
             if run.scope is not None:
                 with run.scope:
                     await self._run_steps(run, leaf)
+            elif hosted_by is not None:
+                try:
+                    await self._run_steps(run, leaf)
+                except asyncio.CancelledError:
+                    if not run.cancel_called:
+                        raise  # a cancellation of the request itself
+                    taken_back = True
+                    hosted_by.uncancel()
+                    if hosted_by.cancelling() > run.base:
+                        raise  # the server's as well as ours
+                    # ours: the run ends here, as a cancel scope's would
             else:
                 try:
                     await self._run_steps(run, leaf)
@@ -527,6 +570,11 @@ class TaskRunner:
                     # ours, delivered through the waiter: it ends here, as a cancel scope's would
         finally:
             self._active.discard(run)
+            if hosted_by is not None:
+                del self._hosted[hosted_by]
+                self._given_up_runs.discard(run)
+                if run.cancel_called and not taken_back:
+                    hosted_by.uncancel()  # cancelled, but the task swallowed it and returned
             if run.unfinished():
                 if run.cancel_called:  # by the drain, which logs the total
                     self._report_lost(run, "cancelled at shutdown", total=not self.draining)
@@ -623,6 +671,9 @@ class TaskRunner:
         batching = not (self.listeners or _observers.get() or self.on_task_error or self.stop_on_error)
         position = 0
         while position < len(plan):
+            if run.cancel_called:  # a task ignored the cancellation, then returned: start no more
+                self._skip_cancelled(run)
+                return
             step = plan[position]
             leaves = step if isinstance(step, tuple) else (step,)
             if stopped & plan.stoppers[position]:
@@ -750,22 +801,32 @@ class TaskRunner:
     async def _attempt(self, run: _Run, task: Task, timeout: float | None) -> BaseException | None:
         """Run the task once; return what it raised (a timeout is a `TimeoutError`)."""
         if timeout is None:  # the usual case: no timeout scope to enter and leave
-            outcome = await self._invoke(run, task)
+            outcome = await self._invoke(run, task, inline=run.host is not None)
         else:
             with anyio.move_on_after(timeout) as scope:
-                outcome = await self._invoke(run, task)
+                outcome = await self._invoke(run, task, inline=False)
             if scope.cancelled_caught:
                 self.stats.timed_out += 1
                 return TimeoutError(f"timed out after {timeout:g}s")
         return outcome.error if isinstance(outcome, _Failed) else None
 
-    async def _invoke(self, run: _Run, task: Task) -> Any:
+    async def _invoke(self, run: _Run, task: Task, *, inline: bool) -> Any:
         # Lilya's Task (ours included) wraps a sync function in AsyncCallable, for
         # anyio's shared threads: run it on this runner's own threads instead
         if isinstance(task.func, AsyncCallable):
             call = functools.partial(_capture, task.func._callable, *task.args, **task.kwargs)
             return await run_in_daemon_thread(call, self.limiter, self.pool)
-        return await self._await_detached(task.func, task.args, task.kwargs, run)
+        if not inline:
+            return await self._await_detached(task.func, task.args, task.kwargs, run)
+        # a run with a host and no timeout here: awaited in the request's own task
+        try:
+            return await task.func(*task.args, **task.kwargs)
+        except asyncio.CancelledError as exc:
+            if run.host is not None and run.host.cancelling() > run.base:
+                raise  # the drain's, or the server's: a real cancellation
+            return _Failed(exc)  # raised by the task itself: a failure
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit: contained too
+            return _Failed(_from_callers_frame(exc))
 
     async def _await_detached(
         self,
@@ -811,7 +872,7 @@ class TaskRunner:
         logger.warning(
             "A background task ignored its cancellation for %gs: abandoned (%d such task(s) still running)",
             CANCEL_GRACE,
-            len(self._orphans) + len(self._given_up),
+            len(self._orphans) + len(self._given_up) + len(self._given_up_runs),
         )
 
     # ----------------------------------------------------------------------- outcomes
@@ -828,6 +889,10 @@ class TaskRunner:
             stats.succeeded += 1
         else:
             setattr(stats, outcome, getattr(stats, outcome) + 1)
+
+    def _skip_cancelled(self, run: _Run) -> None:
+        """After a cancellation a task ignored: what was not started is lost (once)."""
+        self._report_lost(run, "cancelled at shutdown", total=not self.draining)
 
     def _skip(self, run: _Run, tasks: Iterable[Task]) -> None:
         for task in tasks:
@@ -983,10 +1048,16 @@ class TaskRunner:
                 # an inline run that ignores its cancellation holds its request's task: after
                 # CANCEL_GRACE it is given up on, as `_await_detached` gives up on its task
                 with anyio.move_on_after(CANCEL_GRACE):
-                    while self._inline:
+                    while self._inline or len(self._hosted) > len(self._given_up_runs):
                         await anyio.sleep(0.01)
                 if self._inline:
                     for _ in range(self._give_up_inline("cancelled at shutdown")):
+                        self._log_abandoned()
+                for run in list(self._hosted.values()):
+                    if run not in self._given_up_runs:
+                        self._report_lost(run, "cancelled at shutdown", total=False)
+                        self._given_up_runs.add(run)
+                        self._active.discard(run)  # not waited for any more
                         self._log_abandoned()
                 while self._active:
                     await anyio.sleep(0.01)
