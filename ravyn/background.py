@@ -30,9 +30,12 @@ import inspect
 import reprlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from inspect import CO_COROUTINE
+from types import FunctionType
 from typing import Any, ParamSpec
 
 from lilya.background import Task, Tasks
+from lilya.concurrency import AsyncCallable
 
 __all__ = ["BackgroundTask", "BackgroundTasks", "task_name"]
 
@@ -72,6 +75,7 @@ def task_name(task_or_func: object) -> str:
 
 
 POLICY_KEYWORDS = ("timeout", "retries", "retry_delay")
+_POLICY_SET = frozenset(POLICY_KEYWORDS)
 
 
 class BackgroundTask(Task):
@@ -101,18 +105,36 @@ class BackgroundTask(Task):
     """
 
     call: Callable[..., Any]
-    name: str
     timeout: float | None = None
     retries: int = 0
     retry_delay: float = 0.0
 
     def __init__(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
-        policy = _pop_policy(func, kwargs)
-        super().__init__(func, *args, **kwargs)
+        policy = _pop_policy(func, kwargs) if kwargs and not _POLICY_SET.isdisjoint(kwargs) else None
+        if type(func) is FunctionType:
+            # what Lilya's Task.__init__ does, without inspect's generic checks: a plain
+            # function is a coroutine function exactly when its code says so
+            self.func = func if func.__code__.co_flags & CO_COROUTINE else AsyncCallable(func)
+            self.args = args  # type: ignore[assignment]
+            self.kwargs = kwargs  # type: ignore[assignment]
+        else:
+            super().__init__(func, *args, **kwargs)
         self.call = func
-        self.name = task_name(func)
         if policy:
             self.configure(**policy)
+
+    @property
+    def name(self) -> str:
+        """The task's name for logs and events: its function's `__qualname__`."""
+        # worked out when first read (logs, listeners), not for every task made
+        name: str | None = self.__dict__.get("_name")
+        if name is None:
+            name = self.__dict__["_name"] = task_name(self.call)
+        return name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self.__dict__["_name"] = value
 
     def configure(
         self, *, timeout: float | None = None, retries: int = 0, retry_delay: float = 0.0

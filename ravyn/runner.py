@@ -280,27 +280,47 @@ class _Failed:
 class _Run:
     """One request's tasks while they run: what the shutdown drain may cancel.
 
-    Most runs cancel through an anyio cancel scope around them. A run of one
-    async task with no timeout, retries or error hook (the common case) has
-    no scope: its only wait is the future `_await_detached` awaits, which
-    `cancel()` cancels instead, once, as the scope would have.
+    The common case, one plain async task with nobody listening, has no
+    `_Run` at all (see `TaskRunner.run`). Most other runs cancel through an
+    anyio cancel scope around them. A run of one async task with no timeout,
+    retries or error hook (with listeners) has no scope: its only wait is the
+    future `_await_detached` awaits, which `cancel()` cancels instead, once,
+    as the scope would have.
+
+    A plan with no group (`host` set) has no scope either: its async tasks
+    with no timeout are awaited in the request's own asyncio task, `host`,
+    which `cancel()` cancels once with asyncio's `Task.cancel()`; the runner
+    takes that cancellation back (`uncancel`) when the run ends.
     """
 
-    __slots__ = ("cancel_called", "ended", "leaves", "plan", "scope", "waiter")
+    __slots__ = ("base", "cancel_called", "ended", "host", "leaves", "plan", "scope", "waiter")
 
-    def __init__(self, plan: Plan | None, leaves: list[Task], *, scoped: bool = True) -> None:
+    def __init__(
+        self,
+        plan: Plan | None,
+        leaves: list[Task],
+        *,
+        scoped: bool = True,
+        host: asyncio.Task[Any] | None = None,
+    ) -> None:
         self.plan = plan
         self.leaves = leaves
         self.ended: set[int] = set()
-        self.scope = anyio.CancelScope() if scoped else None
+        self.scope = anyio.CancelScope() if scoped and host is None else None
         self.waiter: asyncio.Future[None] | None = None
+        self.host = host
+        self.base = host.cancelling() if host is not None else 0
         self.cancel_called = False
 
     def cancel(self) -> None:
-        """Cancel what runs now (the drain, a second signal)."""
+        """Cancel what runs now (the drain, a second signal), once."""
+        if self.cancel_called:
+            return
         self.cancel_called = True
         if self.scope is not None:
             self.scope.cancel()
+        elif self.host is not None:
+            self.host.cancel()
         elif self.waiter is not None:
             self.waiter.cancel()
 
@@ -369,8 +389,18 @@ class TaskRunner:
         """True once a signal's drain has ended: tasks handed over later are logged lost."""
         self._reserved = 0
         self._active: set[_Run] = set()
+        # the common path (see `run`): one async task awaited in the request's own
+        # asyncio task, keyed by that task. No `_Run`, no scope, no task of its own.
+        self._inline: dict[asyncio.Task[Any], Task] = {}
+        self._cancelled: set[asyncio.Task[Any]] = set()
+        """Request tasks the runner cancelled once (the drain, a second signal) and not back yet."""
+        self._given_up: dict[asyncio.Task[Any], Task] = {}
+        """Inline runs already counted lost that still run (a coroutine ignoring its cancellation)."""
+        self._hosted: dict[asyncio.Task[Any], _Run] = {}
+        """Runs with a host (see `_Run`), by the request task that runs them."""
+        self._given_up_runs: set[_Run] = set()
+        """Runs with a host already counted lost that still run (a task ignoring its cancellation)."""
         self._orphans: set[asyncio.Task[Any]] = set()
-        self._limiter: anyio.CapacityLimiter | None = None
         self._hook_limiter: anyio.CapacityLimiter | None = None
         self._drain_scope: anyio.CancelScope | None = None
         self._slow_listeners: set[int] = set()
@@ -387,20 +417,15 @@ class TaskRunner:
         self.listeners.remove(listener)
 
     @property
-    def limiter(self) -> anyio.CapacityLimiter:
-        """The capacity limiter for sync tasks (made on first use, inside the loop)."""
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.thread_limit)
-        return self._limiter
-
-    @property
     def pending(self) -> int:
         """Tasks waiting or running, plus one per request admitted and still in its handler."""
         return self.stats.running + self._reserved
 
     def snapshot(self) -> dict[str, int]:
         """The counters as a dict, `abandoned` measured now."""
-        self.stats.abandoned = self.pool.abandoned + len(self._orphans)
+        self.stats.abandoned = (
+            self.pool.abandoned + len(self._orphans) + len(self._given_up) + len(self._given_up_runs)
+        )
         return asdict(self.stats)
 
     # ----------------------------------------------------------------------- admission
@@ -429,16 +454,57 @@ class TaskRunner:
     async def run(self, *sources: Task | None) -> None:
         """Run every task in `sources` (tasks, collections or `None`), once each."""
         request = _current.get()
-        if request is not None and request.runner is not self:
-            request = None
-        admitted = request is not None and request.reserved
-        if request is not None:
-            self._release(request)
-        if request is not None and request.method in SAFE_METHODS:
-            # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
-            logger.debug("%s request: its background tasks are not run", request.method)
-            return
+        admitted = False
+        if request is not None and request.runner is self:
+            if request.reserved:
+                admitted = True
+                request.reserved = False
+                self._reserved -= 1
+            if request.method in SAFE_METHODS:
+                # safe methods must be harmless to repeat (monitors, preflights): like Lilya, no tasks
+                logger.debug("%s request: its background tasks are not run", request.method)
+                return
         leaf = _single_leaf(sources)
+        if (
+            leaf is not None
+            and self.on_task_error is None
+            and not self.listeners
+            and not self.closed
+            and (admitted or self.stats.running + self._reserved < self.max_pending)
+            and getattr(leaf, "timeout", None) is None
+            and not getattr(leaf, "retries", 0)
+            and not _observers.get()
+        ):
+            host = asyncio.current_task()
+            if host is not None and host not in self._inline and not self._given_up:
+                # the common case, one plain task: an async one is awaited right here, in the
+                # request's own asyncio task, as Lilya and Starlette do, a sync one waited for
+                # here; no _Run, no cancel scope: the drain cancels this asyncio task once
+                stats = self.stats
+                stats.started += 1
+                stats.running += 1
+                self._inline[host] = leaf
+                base = host.cancelling()
+                started = time.perf_counter()
+                func = leaf.func
+                try:
+                    if isinstance(func, AsyncCallable):
+                        call = functools.partial(_capture, func._callable, *leaf.args, **leaf.kwargs)
+                        outcome = await run_in_daemon_thread(call, None, self.pool)
+                    else:
+                        outcome = await func(*leaf.args, **leaf.kwargs)
+                except BaseException as exc:
+                    if self._settle_inline(host, leaf, exc, base, started):
+                        raise
+                    return
+                if isinstance(outcome, _Failed):  # what a sync task raised
+                    self._settle_inline(host, leaf, outcome, base, started)
+                elif self._cancelled or self._inline.pop(host, None) is None:
+                    self._settle_inline(host, leaf, None, base, started)
+                else:
+                    stats.running -= 1
+                    stats.succeeded += 1
+                return
         plan: Plan | None = None
         if leaf is None:
             plan = plan_tasks(sources)
@@ -455,7 +521,12 @@ class TaskRunner:
             and getattr(leaf, "timeout", None) is None
             and not getattr(leaf, "retries", 0)
         )
-        run = _Run(plan, leaves, scoped=scoped)
+        hosted_by: asyncio.Task[Any] | None = None
+        if plan is not None and not any(isinstance(step, tuple) for step in plan):
+            hosted_by = asyncio.current_task()
+            if hosted_by in self._inline or hosted_by in self._hosted or self._given_up:
+                hosted_by = None  # a run inside a task of this request: the scoped way
+        run = _Run(plan, leaves, scoped=scoped, host=hosted_by)
         if self.closed:
             self._report_lost(run, "handed over after the shutdown drain ended")
             return
@@ -463,10 +534,24 @@ class TaskRunner:
             self._reject(run)
             return
         self._active.add(run)
+        taken_back = False
+        if hosted_by is not None:
+            self._hosted[hosted_by] = run
         try:
             if run.scope is not None:
                 with run.scope:
                     await self._run_steps(run, leaf)
+            elif hosted_by is not None:
+                try:
+                    await self._run_steps(run, leaf)
+                except asyncio.CancelledError:
+                    if not run.cancel_called:
+                        raise  # a cancellation of the request itself
+                    taken_back = True
+                    hosted_by.uncancel()
+                    if hosted_by.cancelling() > run.base:
+                        raise  # the server's as well as ours
+                    # ours: the run ends here, as a cancel scope's would
             else:
                 try:
                     await self._run_steps(run, leaf)
@@ -477,11 +562,91 @@ class TaskRunner:
                     # ours, delivered through the waiter: it ends here, as a cancel scope's would
         finally:
             self._active.discard(run)
+            if hosted_by is not None:
+                del self._hosted[hosted_by]
+                self._given_up_runs.discard(run)
+                if run.cancel_called and not taken_back:
+                    hosted_by.uncancel()  # cancelled, but the task swallowed it and returned
             if run.unfinished():
                 if run.cancel_called:  # by the drain, which logs the total
                     self._report_lost(run, "cancelled at shutdown", total=not self.draining)
                 else:  # a cancellation from outside: the server giving up on the request
                     self._report_lost(run, "cancelled from outside the runner")
+
+    def _settle_inline(
+        self,
+        host: asyncio.Task[Any],
+        leaf: Task,
+        exc: BaseException | _Failed | None,
+        base: int,
+        started: float,
+    ) -> bool:
+        """End an inline run (see `run`) that did not simply succeed, or that the
+        runner cancelled; return whether `exc` must propagate (a cancellation of
+        the request from outside the runner).
+
+        A run the drain or a second signal cancelled is lost, whatever it did
+        then; one already counted lost while it ignored its cancellation is not
+        counted again. The runner's own cancellation is taken back (`uncancel`),
+        so the request's task goes on as a cancel scope would have let it.
+        """
+        counted = self._inline.pop(host, None) is not None
+        ours = host in self._cancelled
+        if ours:
+            self._cancelled.discard(host)
+            host.uncancel()
+        self._given_up.pop(host, None)
+        outside = isinstance(exc, asyncio.CancelledError) and host.cancelling() > base
+        if not counted:  # already counted lost (the drain gave up on it, or a second signal)
+            return outside
+        stats = self.stats
+        stats.running -= 1
+        if ours:
+            stats.lost += 1
+            self._log_lost([leaf], "cancelled at shutdown", total=not self.draining)
+        elif outside:
+            stats.lost += 1
+            self._log_lost([leaf], "cancelled from outside the runner", total=True)
+        elif exc is None:
+            stats.succeeded += 1
+        else:
+            # raised by the task itself, a CancelledError included: a failure, contained
+            stats.failed += 1
+            if isinstance(exc, _Failed):  # from a sync task's thread, its traceback trimmed there
+                error = exc.error
+            elif isinstance(exc, asyncio.CancelledError):
+                error = exc
+            else:
+                error = _from_callers_frame(exc)
+            self._log_failure(leaf, error, time.perf_counter() - started, 1)
+            if self.stop_on_error:
+                logger.warning("Skipping the remaining background tasks: stop_on_error is set")
+        return outside
+
+    def _cancel_running(self) -> None:
+        """Cancel every run once (the drain): scoped runs through their scope, inline
+        runs with asyncio's `Task.cancel()` on the request's task that runs them."""
+        for run in list(self._active):
+            run.cancel()
+        for host in list(self._inline):
+            if host not in self._cancelled:
+                self._cancelled.add(host)
+                host.cancel()
+
+    def _give_up_inline(self, why: str) -> int:
+        """Count every inline run still running lost (once), cancel those not cancelled
+        yet, and keep them in `abandoned` until they end. Returns how many."""
+        given_up = list(self._inline.items())
+        for host, leaf in given_up:
+            del self._inline[host]
+            self._given_up[host] = leaf
+            self.stats.running -= 1
+            self.stats.lost += 1
+            if host not in self._cancelled:
+                self._cancelled.add(host)
+                host.cancel()
+        self._log_lost([leaf for _, leaf in given_up], why, total=False)
+        return len(given_up)
 
     async def _run_steps(self, run: _Run, leaf: Task | None) -> None:
         if run.plan is not None:
@@ -498,6 +663,9 @@ class TaskRunner:
         batching = not (self.listeners or _observers.get() or self.on_task_error or self.stop_on_error)
         position = 0
         while position < len(plan):
+            if run.cancel_called:  # a task ignored the cancellation, then returned: start no more
+                self._skip_cancelled(run)
+                return
             step = plan[position]
             leaves = step if isinstance(step, tuple) else (step,)
             if stopped & plan.stoppers[position]:
@@ -625,22 +793,32 @@ class TaskRunner:
     async def _attempt(self, run: _Run, task: Task, timeout: float | None) -> BaseException | None:
         """Run the task once; return what it raised (a timeout is a `TimeoutError`)."""
         if timeout is None:  # the usual case: no timeout scope to enter and leave
-            outcome = await self._invoke(run, task)
+            outcome = await self._invoke(run, task, inline=run.host is not None)
         else:
             with anyio.move_on_after(timeout) as scope:
-                outcome = await self._invoke(run, task)
+                outcome = await self._invoke(run, task, inline=False)
             if scope.cancelled_caught:
                 self.stats.timed_out += 1
                 return TimeoutError(f"timed out after {timeout:g}s")
         return outcome.error if isinstance(outcome, _Failed) else None
 
-    async def _invoke(self, run: _Run, task: Task) -> Any:
+    async def _invoke(self, run: _Run, task: Task, *, inline: bool) -> Any:
         # Lilya's Task (ours included) wraps a sync function in AsyncCallable, for
         # anyio's shared threads: run it on this runner's own threads instead
         if isinstance(task.func, AsyncCallable):
             call = functools.partial(_capture, task.func._callable, *task.args, **task.kwargs)
             return await run_in_daemon_thread(call, None, self.pool)
-        return await self._await_detached(task.func, task.args, task.kwargs, run)
+        if not inline:
+            return await self._await_detached(task.func, task.args, task.kwargs, run)
+        # a run with a host and no timeout here: awaited in the request's own task
+        try:
+            return await task.func(*task.args, **task.kwargs)
+        except asyncio.CancelledError as exc:
+            if run.host is not None and run.host.cancelling() > run.base:
+                raise  # the drain's, or the server's: a real cancellation
+            return _Failed(exc)  # raised by the task itself: a failure
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt, GeneratorExit: contained too
+            return _Failed(_from_callers_frame(exc))
 
     async def _await_detached(
         self,
@@ -680,10 +858,13 @@ class TaskRunner:
     def _abandon(self, inner: asyncio.Task[Any]) -> None:
         self._orphans.add(inner)
         inner.add_done_callback(self._orphans.discard)
+        self._log_abandoned()
+
+    def _log_abandoned(self) -> None:
         logger.warning(
             "A background task ignored its cancellation for %gs: abandoned (%d such task(s) still running)",
             CANCEL_GRACE,
-            len(self._orphans),
+            len(self._orphans) + len(self._given_up) + len(self._given_up_runs),
         )
 
     # ----------------------------------------------------------------------- outcomes
@@ -691,6 +872,8 @@ class TaskRunner:
     def _end(
         self, run: _Run, task: Task, outcome: Literal["succeeded", "failed", "skipped", "rejected", "lost"]
     ) -> None:
+        if id(task) in run.ended:  # already counted (lost, when the drain gave up on it)
+            return
         run.ended.add(id(task))
         stats = self.stats
         stats.running -= 1
@@ -698,6 +881,10 @@ class TaskRunner:
             stats.succeeded += 1
         else:
             setattr(stats, outcome, getattr(stats, outcome) + 1)
+
+    def _skip_cancelled(self, run: _Run) -> None:
+        """After a cancellation a task ignored: what was not started is lost (once)."""
+        self._report_lost(run, "cancelled at shutdown", total=not self.draining)
 
     def _skip(self, run: _Run, tasks: Iterable[Task]) -> None:
         for task in tasks:
@@ -719,10 +906,16 @@ class TaskRunner:
 
     def _report_lost(self, run: _Run, why: str, *, total: bool = True) -> int:
         tasks = run.unfinished()
+        for task in tasks:
+            self._end(run, task, "lost")
+        self._log_lost(tasks, why, total=total)
+        return len(tasks)
+
+    def _log_lost(self, tasks: Sequence[Task], why: str, *, total: bool) -> None:
+        """Log each of `tasks` lost by name (and a total), and tell the listeners."""
         listeners = (*self.listeners, *_observers.get())
         now = time.perf_counter()
         for task in tasks:
-            self._end(run, task, "lost")
             logger.error(
                 "Background task %s lost: %s",
                 _described(task),
@@ -733,7 +926,6 @@ class TaskRunner:
                 self._emit(listeners, TaskEvent("lost", task_name(task), task, now))
         if tasks and total:
             logger.error("%d background task(s) lost: %s", len(tasks), why)
-        return len(tasks)
 
     # ----------------------------------------------------------------------- logs and hooks
 
@@ -833,21 +1025,37 @@ class TaskRunner:
         self.draining = True
         lost_before = self.stats.lost
         try:
-            if self._active:
+            if self._active or self._inline:
                 logger.info(
-                    "Waiting up to %gs for %d request(s) with background tasks", timeout, len(self._active)
+                    "Waiting up to %gs for %d request(s) with background tasks",
+                    timeout,
+                    len(self._active) + len(self._inline),
                 )
             with anyio.move_on_after(timeout) as self._drain_scope:
-                while self._active or self._reserved:
+                while self._active or self._inline or self._reserved:
                     await anyio.sleep(0.05)
             self._drain_scope = None
-            for run in list(self._active):
-                run.cancel()
+            self._cancel_running()
             with anyio.move_on_after(DRAIN_MARGIN - 0.1):
+                # an inline run that ignores its cancellation holds its request's task: after
+                # CANCEL_GRACE it is given up on, as `_await_detached` gives up on its task
+                with anyio.move_on_after(CANCEL_GRACE):
+                    while self._inline or len(self._hosted) > len(self._given_up_runs):
+                        await anyio.sleep(0.01)
+                if self._inline:
+                    for _ in range(self._give_up_inline("cancelled at shutdown")):
+                        self._log_abandoned()
+                for run in list(self._hosted.values()):
+                    if run not in self._given_up_runs:
+                        self._report_lost(run, "cancelled at shutdown", total=False)
+                        self._given_up_runs.add(run)
+                        self._active.discard(run)  # not waited for any more
+                        self._log_abandoned()
                 while self._active:
                     await anyio.sleep(0.01)
             for run in list(self._active):  # only if our own clean-up misbehaved
                 self._report_lost(run, "cancelled at shutdown", total=False)
+            self._give_up_inline("cancelled at shutdown")  # runs handed over meanwhile
         finally:
             self._drain_scope = None
             self.draining = False
@@ -871,6 +1079,7 @@ class TaskRunner:
         for run in list(self._active):
             lost += self._report_lost(run, "cancelled at once by a second signal", total=False)
             run.cancel()
+        lost += self._give_up_inline("cancelled at once by a second signal")
         if self._drain_scope is not None:
             self._drain_scope.cancel()
         self._totalled = self.stats.lost

@@ -260,7 +260,7 @@ async def test_sync_tasks_use_the_runners_own_thread_limit() -> None:
         group.add_task(busy)
     await runner.run(group)
     assert peak <= 2
-    assert runner.limiter.total_tokens == 2
+    assert runner.pool.size == 2 and runner.pool.threads <= 2  # the pool's size is the bound
     assert anyio.to_thread.current_default_thread_limiter().borrowed_tokens == 0
 
 
@@ -379,3 +379,29 @@ async def test_lilyas_sync_tasks_run_on_the_runners_own_threads() -> None:
     await TaskRunner().run(Tasks(tasks=[Task(on_which_thread)]))
     assert where and where[0].startswith("ravyn-task")
     assert anyio.to_thread.current_default_thread_limiter().borrowed_tokens == 0
+
+
+def test_a_plain_function_is_wrapped_as_lilyas_task_would_wrap_it() -> None:
+    import functools
+
+    from lilya.concurrency import AsyncCallable
+
+    async def on_loop(x: int) -> None: ...
+
+    def on_thread(x: int) -> None: ...
+
+    class Callable_:
+        async def __call__(self, x: int) -> None: ...
+
+    for func in (on_loop, on_thread, functools.partial(on_loop), Callable_(), print):
+        ours, lilyas = BackgroundTask(func, 1), Task(func, 1)  # type: ignore[arg-type]
+        assert type(ours.func) is type(lilyas.func)
+        if isinstance(ours.func, AsyncCallable):
+            assert ours.func._callable is func
+        else:
+            assert ours.func is func
+        assert (ours.args, ours.kwargs) == (lilyas.args, lilyas.kwargs) == ((1,), {})
+        assert ours.name == task_name(func)
+    renamed = BackgroundTask(on_thread, 1)
+    renamed.name = "nightly"
+    assert renamed.name == "nightly" and repr(renamed) == "BackgroundTask(nightly(1))"
