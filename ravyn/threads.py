@@ -25,11 +25,11 @@ threads in all; the abandoned thread rejoins the pool if its call ever returns.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import contextvars
 import functools
 import logging
+import queue
 import sys
 import threading
 import time
@@ -87,9 +87,9 @@ BACKLOG = 64
 """Queued calls past which a busy event loop lends the GIL to the pool's threads
 (see `DaemonThreadPool.submit`)."""
 
-BACKLOG_PAUSE = 0.002
-"""The longest the event loop waits, per call it queues past `BACKLOG`, for the
-pool's threads to take queued calls."""
+BACKLOG_PAUSE = 0.0005
+"""How long the event loop sleeps, per call it queues past `BACKLOG`, so that
+the pool's threads can take the GIL and the queued calls."""
 
 
 class _Job:
@@ -130,9 +130,7 @@ class DaemonThreadPool:
         self.name = name
         self.max_abandoned = size if max_abandoned is None else max_abandoned
         self._lock = threading.Lock()
-        self._wakeup = threading.Condition(self._lock)
-        self._taken = threading.Condition(self._lock)
-        self._queue: collections.deque[_Job] = collections.deque()
+        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._running: set[_Job] = set()
         self._finished: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         self._threads = 0
@@ -162,11 +160,9 @@ class DaemonThreadPool:
         job = _Job(work, loop)
         arm = False
         with self._lock:
-            self._queue.append(job)
-            if self._idle:
-                self._idle -= 1  # that thread is as good as taken
-                self._wakeup.notify()
-                spawn = False
+            self._queue.put(job)
+            if self._idle >= self._queue.qsize():
+                spawn = False  # an idle thread takes it
             else:
                 spawn = self._may_spawn()
                 arm = not spawn and not self._check_armed and loop is not None
@@ -177,29 +173,30 @@ class DaemonThreadPool:
         elif arm:
             assert loop is not None
             loop.call_later(SPAWN_AFTER, self._check)
-        if len(self._queue) > BACKLOG:
+        if self._queue.qsize() > BACKLOG:
             self._lend_the_gil()
         return job
 
     def _lend_the_gil(self) -> None:
-        """Wait (at most `BACKLOG_PAUSE`) for a thread to take queued calls,
-        when calls pile up although no thread is stuck on a slow one.
+        """Sleep `BACKLOG_PAUSE`, the GIL free, when calls pile up although
+        no thread is stuck on a slow one.
 
         A thread that waits for the GIL only gets it when the holder waits for
         something; an event loop under load waits for nothing long, so the
         pool's threads run a few calls now and then while the loop queues
-        thousands. Waiting here hands them the GIL: the loop takes new requests
+        thousands. Sleeping here hands them the GIL: the loop takes new requests
         a little slower, and the calls it queued keep pace instead of piling up.
         """
         with self._lock:
-            if self._should_lend():
-                self._taken.wait(BACKLOG_PAUSE)
+            lend = self._should_lend()
+        if lend:
+            time.sleep(BACKLOG_PAUSE)  # the GIL is free meanwhile
 
     def _should_lend(self) -> bool:
         """Whether queued calls wait for the GIL rather than for a thread (the
         lock is held): calls are queued, a thread is there to take them, none
         is stuck on a slow call, and the caller is not one of the pool's threads."""
-        if len(self._queue) <= BACKLOG or self._threads - self._abandoned == 0:
+        if self._queue.qsize() <= BACKLOG or self._threads - self._abandoned == 0:
             return False
         if threading.current_thread().name.startswith(f"{self.name}-"):
             return False
@@ -234,7 +231,7 @@ class DaemonThreadPool:
         start a thread if they still are, and look again later while calls wait."""
         with self._lock:
             self._check_armed = False
-            waiting = bool(self._queue) and not self._idle
+            waiting = self._queue.qsize() > self._idle
             spawn = waiting and self._may_spawn()
             self._check_armed = again = waiting
             number = self._count_new_thread() if spawn else 0
@@ -270,12 +267,10 @@ class DaemonThreadPool:
     def _serve(self) -> None:
         while True:
             with self._lock:
-                while not self._queue:
-                    self._idle += 1
-                    self._wakeup.wait()  # whoever notifies takes this thread off _idle
-                job = self._queue.popleft()
-                if len(self._queue) <= BACKLOG // 2:
-                    self._taken.notify_all()
+                self._idle += 1
+            job = self._queue.get()
+            with self._lock:
+                self._idle -= 1
                 if job.state == "cancelled":
                     continue
                 job.state = "running"

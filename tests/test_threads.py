@@ -183,9 +183,10 @@ def test_the_loop_lends_the_gil_only_to_quick_calls_past_the_backlog() -> None:
     quick = _Job(lambda: None, None)
     quick.started = time.perf_counter()
     pool._running = {quick}
-    pool._queue.extend(_Job(lambda: None, None) for _ in range(BACKLOG))
+    for _ in range(BACKLOG):
+        pool._queue.put(_Job(lambda: None, None))
     assert not pool._should_lend()  # at the backlog, not past it
-    pool._queue.append(_Job(lambda: None, None))
+    pool._queue.put(_Job(lambda: None, None))
     assert pool._should_lend()
     slow = _Job(lambda: None, None)
     slow.started = time.perf_counter() - 10 * SPAWN_AFTER
