@@ -77,10 +77,11 @@ async def run_sync(call: Callable[[], T]) -> T:
 
 
 SPAWN_AFTER = 0.02
-"""Seconds every thread of a pool must have spent on its current call before
-a queued call starts another thread. Sooner, a burst of quick calls on a busy
-event loop would start a thread per call, and threads that fight over the GIL
-run fewer calls, not more."""
+"""Seconds every thread of a pool must have spent on its current call, or the
+call a thread took last must have waited in the queue, before a queued call
+starts another thread (while every thread is running a call). Sooner, a burst
+of quick calls on a busy event loop would start a thread per call, and threads
+that fight over the GIL run fewer calls, not more."""
 
 
 BACKLOG = 64
@@ -95,7 +96,7 @@ the pool's threads can take the GIL and the queued calls."""
 class _Job:
     """One submitted call and where it stands: queued, running, done, or given up on."""
 
-    __slots__ = ("abandoned", "error", "future", "loop", "started", "state", "value", "work")
+    __slots__ = ("abandoned", "error", "future", "loop", "queued", "started", "state", "value", "work")
 
     def __init__(self, work: Callable[[], Any], loop: asyncio.AbstractEventLoop | None) -> None:
         self.work = work
@@ -103,6 +104,7 @@ class _Job:
         self.future: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
         self.state = "queued"
         self.abandoned = False
+        self.queued = time.perf_counter()
         self.started = 0.0
         self.value: Any = None
         self.error: BaseException | None = None
@@ -138,6 +140,8 @@ class DaemonThreadPool:
         self._abandoned = 0
         self._started = 0
         self._check_armed = False
+        self._last_wait = 0.0
+        """How long the call a thread took last had waited in the queue."""
 
     @property
     def threads(self) -> int:
@@ -214,6 +218,8 @@ class DaemonThreadPool:
         busy = [job for job in self._running if not job.abandoned]
         if len(busy) < live:
             return False  # a thread is between calls: it takes the next one itself
+        if self._last_wait >= SPAWN_AFTER:
+            return True  # calls of a few milliseconds each, queued behind each other
         now = time.perf_counter()
         return all(now - job.started >= SPAWN_AFTER for job in busy)
 
@@ -275,6 +281,7 @@ class DaemonThreadPool:
                     continue
                 job.state = "running"
                 job.started = time.perf_counter()
+                self._last_wait = job.started - job.queued
                 self._running.add(job)
             try:
                 job.value = job.work()

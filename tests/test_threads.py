@@ -201,3 +201,12 @@ def test_the_loop_lends_the_gil_only_to_quick_calls_past_the_backlog() -> None:
     inside.start()
     inside.join()
     assert verdict == [False]  # a pool thread never waits for its own pool
+
+
+async def test_calls_of_a_few_milliseconds_queued_behind_each_other_get_more_threads() -> None:
+    pool = DaemonThreadPool(8)
+    # each call is shorter than SPAWN_AFTER, but forty in a row on one thread keep the last waiting long
+    async with anyio.create_task_group() as group:
+        for _ in range(40):
+            group.start_soon(run_in_daemon_thread, functools.partial(time.sleep, SPAWN_AFTER / 2), None, pool)
+    assert pool.threads > 1
