@@ -60,8 +60,10 @@ class DirectRoute:
 
 class DirectRoutes:
     """The app's paths that requests may reach without Lilya's router, and
-    whether the app as a whole allows it. Worked out again whenever the
-    app's route list changes (`refresh`)."""
+    whether the app as a whole allows it. Worked out again (`refresh`) when
+    the number of the router's routes changes and when `Ravyn.add_route`
+    registers a handler, as Lilya's own fast path does; a route replaced in
+    place in `app.router.routes` after the first request is not seen."""
 
     __slots__ = ("paths", "replay", "size", "usable")
 
