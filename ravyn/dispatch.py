@@ -21,6 +21,10 @@ route middleware and permissions, before/after-request hooks, a settings
 module, `populate_global_context`, an app `root_path`, or an earlier route
 (a Lilya `Path`, an `Include`, a `Host`...) that could answer the same path.
 Set `Ravyn.direct_dispatch = False` to send everything through Lilya.
+
+One thing differs: Lilya's internal `ContinueRouting`, raised from a handler
+served directly, is not re-routed to the routes after it (Lilya's router would
+try them); no Ravyn handler raises it.
 """
 
 from __future__ import annotations
