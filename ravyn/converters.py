@@ -26,7 +26,7 @@ import typing_extensions
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PydanticUserError, TypeAdapter
 from pydantic_core import PydanticCustomError
 
-__all__ = ["adapter_for", "fields_adapter", "is_body_model"]
+__all__ = ["adapter_for", "fields_adapter", "is_body_model", "is_union", "strip_annotated"]
 
 _CONFIG = ConfigDict(allow_inf_nan=False)
 
@@ -100,7 +100,7 @@ def fields_adapter(annotations: dict[str, Any]) -> TypeAdapter[Any] | None:
 def _same_from_json_text(annotation: Any) -> bool:
     if any(annotation is simple for simple in _SAME_FROM_JSON_TEXT):
         return True
-    if get_origin(annotation) in (Union, types.UnionType):
+    if is_union(annotation):
         args = get_args(annotation)
         if len(args) == 2 and type(None) in args:
             other = args[0] if args[1] is type(None) else args[1]
@@ -111,9 +111,9 @@ def _same_from_json_text(annotation: Any) -> bool:
 def is_body_model(annotation: Any) -> bool:
     """Whether `annotation` describes a JSON object read as a whole: a pydantic
     model, a dataclass, a `TypedDict`, or a list or optional of those."""
-    annotation = _strip_annotated(annotation)
+    annotation = strip_annotated(annotation)
     origin = get_origin(annotation)
-    if origin in (Union, types.UnionType):
+    if is_union(annotation):
         options = [arg for arg in get_args(annotation) if arg is not type(None)]
         return len(options) == 1 and is_body_model(options[0])
     if origin is list:
@@ -126,10 +126,16 @@ def is_body_model(annotation: Any) -> bool:
     )
 
 
-def _strip_annotated(annotation: Any) -> Any:
+def strip_annotated(annotation: Any) -> Any:
+    """`annotation` without its `Annotated[...]` wrappers: `Annotated[int, Field(ge=1)]` gives `int`."""
     while get_origin(annotation) is Annotated:
         annotation = get_args(annotation)[0]
     return annotation
+
+
+def is_union(annotation: Any) -> bool:
+    """Whether `annotation` is a union, written `Union[A, B]`, `Optional[A]` or `A | B`."""
+    return get_origin(annotation) in (Union, types.UnionType)
 
 
 def _prepare(annotation: Any) -> Any:
@@ -146,7 +152,7 @@ def _prepare(annotation: Any) -> Any:
         return Annotated[annotation, BeforeValidator(_literal_from_text(args))]
     if origin is Annotated:
         return Annotated[(_prepare(args[0]), *annotation.__metadata__)]
-    if origin in (Union, types.UnionType):
+    if is_union(annotation):
         return Union[tuple(_prepare(arg) for arg in args)]  # noqa: UP007
     if origin in (list, set, frozenset, tuple, dict) and args:
         return origin[tuple(_prepare(arg) for arg in args)]

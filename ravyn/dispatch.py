@@ -122,9 +122,9 @@ class DirectRoutes:
     async def serve(self, app: Ravyn, found: DirectRoute, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request as Lilya's walk would, with the same scope keys."""
         scope["app"] = app
-        error_handler = app.exception_handlers.get(500) or app.exception_handlers.get(Exception)
+        error_handler = app._get_error_handler()  # read per request, as Lilya's __call__ does
         if error_handler:
-            scope["lilya.error_handler"] = app._get_error_handler()
+            scope["lilya.error_handler"] = error_handler
         token = g_context.set(_G_ACTIVE)
         try:
             if _monkay_current(app):

@@ -33,8 +33,7 @@ import json
 import re
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qsl
 
 import pydantic
@@ -42,11 +41,12 @@ from lilya._internal._connection import ClientDisconnect
 from lilya.contrib.multipart.exceptions import ParseError as MultipartError
 from lilya.exceptions import HTTPException
 from lilya.requests import Request
+from lilya.responses import Response
 from lilya.types import Receive, Scope
 from pydantic import TypeAdapter
 
 from ravyn.background import BackgroundTask, BackgroundTasks
-from ravyn.converters import adapter_for, fields_adapter, is_body_model
+from ravyn.converters import adapter_for, fields_adapter, is_body_model, is_union, strip_annotated
 from ravyn.dependencies import Dependency, RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, ValidationError
 
@@ -125,8 +125,14 @@ class HandlerSignature:
         ```
     """
 
-    def __init__(self, parameters: list[Parameter]) -> None:
+    def __init__(self, parameters: list[Parameter], returns: Any = None) -> None:
         self.parameters = parameters
+        returned = strip_annotated(returns)
+        # a response may carry background tasks (`JSONResponse(..., background=...)`)
+        self.returns_response: bool = any(
+            isinstance(each, type) and issubclass(each, Response)
+            for each in (get_args(returned) if is_union(returned) else (returned,))
+        )
         nested = [p.signature for p in parameters if p.signature is not None]
         self.has_dependencies = bool(nested)
         wants_tasks = any(p.source == "tasks" for p in parameters)
@@ -299,7 +305,7 @@ def read_signature(handler: Callable[..., Any], *, path_params: set[str]) -> Han
             raise TypeError(f"{_qualname(handler)}: *{name} parameters are not supported in handlers")
         annotation = hints.get(name, Any)
         parameters.append(_read_parameter(handler, name, annotation, spec.default, path_params))
-    return HandlerSignature(parameters)
+    return HandlerSignature(parameters, hints.get("return"))
 
 
 def _read_parameter(
@@ -309,7 +315,7 @@ def _read_parameter(
     if dependency is not None:
         signature = read_signature(dependency.dependency, path_params=path_params)
         return Parameter(name, "dependency", annotation, dependency=dependency, signature=signature)
-    bare = _strip_annotated(annotation)
+    bare = strip_annotated(annotation)
     if isinstance(bare, type) and issubclass(bare, Request):
         return Parameter(name, "request", annotation)
     if isinstance(bare, type) and issubclass(bare, BackgroundTask):
@@ -335,18 +341,12 @@ def _dependency_of(annotation: Any, default: Any) -> Dependency | None:
     return None
 
 
-def _strip_annotated(annotation: Any) -> Any:
-    while get_origin(annotation) is Annotated:
-        annotation = get_args(annotation)[0]
-    return annotation
-
-
 def _is_list(annotation: Any) -> bool:
     """Whether a field takes a list (so repeated query keys are all kept)."""
-    annotation = _strip_annotated(annotation)
+    annotation = strip_annotated(annotation)
     if annotation is list or get_origin(annotation) is list:
         return True
-    if get_origin(annotation) in (Union, UnionType):
+    if is_union(annotation):
         return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
     return False
 

@@ -29,8 +29,6 @@ import functools
 import inspect
 import logging
 import re
-import types
-import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
@@ -135,19 +133,6 @@ async def _send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-def _returns_response(func: Callable[..., Any]) -> bool:
-    """Whether `func`'s return annotation names a `Response` (or a union holding one)."""
-    try:
-        annotation = typing.get_type_hints(func).get("return")
-    except Exception:  # an annotation that does not resolve: nothing to go by
-        return False
-    candidates = typing.get_args(annotation) if typing.get_origin(annotation) in _UNIONS else (annotation,)
-    return any(isinstance(each, type) and issubclass(each, Response) for each in candidates)
-
-
-_UNIONS = (typing.Union, types.UnionType)
-
-
 class RouteHandler(Generic[P, R]):
     """A handler function with everything needed to route requests to it.
 
@@ -194,7 +179,6 @@ class RouteHandler(Generic[P, R]):
         else:
             self.bind_path(path)
         functools.update_wrapper(self, func)
-        self.returns_response = _returns_response(func)
         declares_tasks = self.signature.wants_tasks or background is not None
         if declares_tasks and ("OPTIONS" in self.methods or set(self.methods) <= SAFE_METHODS):
             logger.warning(
@@ -211,7 +195,7 @@ class RouteHandler(Generic[P, R]):
         `background=`). Then a request may be refused (503) before the handler
         runs when the app holds too many tasks, instead of its tasks being
         rejected after the client got its answer."""
-        return self.signature.wants_tasks or self.background is not None or self.returns_response
+        return self.signature.wants_tasks or self.background is not None or self.signature.returns_response
 
     def bind_path(self, path: str) -> None:
         """Set the path and compile the signature against its parameters."""
