@@ -27,14 +27,9 @@ from ravyn import BackgroundTask, BackgroundTasks, Ravyn, post, route
 from ravyn.responses import JSONResponse
 from ravyn.runner import CANCEL_GRACE, DRAIN_MARGIN, TaskRunner, escape_text
 from ravyn.testing import Recorder, record
+from tests.support.runner import balanced
 
 pytestmark = pytest.mark.anyio
-
-
-def balanced(stats: dict[str, int]) -> bool:
-    """Every task handed over is counted once: ended one way, or still running."""
-    ended = ("succeeded", "failed", "skipped", "rejected", "lost", "running")
-    return stats["started"] == sum(stats[key] for key in ended)
 
 
 @pytest.fixture

@@ -14,13 +14,9 @@ import pytest
 
 from ravyn import BackgroundTask, BackgroundTasks
 from ravyn.runner import TaskRunner, serving
+from tests.support.runner import Stubborn, balanced
 
 pytestmark = pytest.mark.anyio
-
-
-def balanced(stats: dict[str, int]) -> bool:
-    ended = ("succeeded", "failed", "skipped", "rejected", "lost", "running")
-    return stats["started"] == sum(stats[key] for key in ended)
 
 
 async def test_one_task_and_a_collection_of_one_run_in_the_requests_own_task() -> None:
@@ -190,20 +186,10 @@ async def test_a_task_that_catches_the_drains_cancellation_and_returns_is_lost_o
 
 
 async def test_a_second_signal_on_a_task_that_ignores_it_counts_it_once() -> None:
-    stop = anyio.Event()
-    swallowed = 0
-
-    async def stubborn() -> None:
-        nonlocal swallowed
-        while not stop.is_set():
-            try:
-                await anyio.sleep(0.02)
-            except asyncio.CancelledError:
-                swallowed += 1
-
+    stubborn = Stubborn()
     runner = TaskRunner()
     with anyio.fail_after(10):
-        host = asyncio.ensure_future(runner.run(BackgroundTask(stubborn)))
+        host = asyncio.ensure_future(runner.run(BackgroundTask(stubborn.run)))
         await anyio.sleep(0.05)
         drain = asyncio.ensure_future(runner.drain(30))
         await anyio.sleep(0.05)
@@ -211,9 +197,9 @@ async def test_a_second_signal_on_a_task_that_ignores_it_counts_it_once() -> Non
         assert await drain == 1
         await anyio.sleep(0.05)
         assert runner.snapshot()["abandoned"] == 1 and balanced(runner.snapshot())
-        stop.set()
+        stubborn.stop.set()
         await host
-    assert swallowed == 1 and host.cancelling() == 0
+    assert stubborn.swallowed == 1 and host.cancelling() == 0
     stats = runner.snapshot()
     assert (stats["lost"], stats["running"], stats["abandoned"]) == (1, 0, 0) and balanced(stats)
 

@@ -12,13 +12,9 @@ import pytest
 
 from ravyn import BackgroundTask, BackgroundTasks
 from ravyn.runner import TaskRunner
+from tests.support.runner import Stubborn, balanced
 
 pytestmark = pytest.mark.anyio
-
-
-def balanced(stats: dict[str, int]) -> bool:
-    ended = ("succeeded", "failed", "skipped", "rejected", "lost", "running")
-    return stats["started"] == sum(stats[key] for key in ended)
 
 
 async def test_a_plans_async_tasks_run_in_order_in_the_requests_task(
@@ -77,30 +73,20 @@ async def test_the_drain_cancels_a_plan_once_and_never_starts_the_rest() -> None
 
 
 async def test_a_plan_task_ignoring_the_drain_is_counted_once_and_the_rest_never_start() -> None:
-    stop = anyio.Event()
-    swallowed = 0
+    stubborn = Stubborn()
     ran: list[str] = []
-
-    async def stubborn() -> None:
-        nonlocal swallowed
-        while not stop.is_set():
-            try:
-                await anyio.sleep(0.02)
-            except asyncio.CancelledError:
-                swallowed += 1
-
     runner = TaskRunner()
     tasks = BackgroundTasks()
-    tasks.add_task(stubborn)
+    tasks.add_task(stubborn.run)
     tasks.add_task(ran.append, "after")
     with anyio.fail_after(10):
         host = asyncio.ensure_future(runner.run(tasks))
         await anyio.sleep(0.05)
         assert await runner.drain(timeout=0.05) == 2
         assert runner.snapshot()["abandoned"] == 1 and balanced(runner.snapshot())
-        stop.set()
+        stubborn.stop.set()
         await host
-    assert swallowed == 1 and ran == []
+    assert stubborn.swallowed == 1 and ran == []
     assert not host.cancelled() and host.cancelling() == 0
     stats = runner.snapshot()
     assert (stats["lost"], stats["succeeded"], stats["running"], stats["abandoned"]) == (2, 0, 0, 0)
