@@ -489,8 +489,7 @@ class TaskRunner:
                 func = leaf.func
                 try:
                     if isinstance(func, AsyncCallable):
-                        call = functools.partial(_capture, func._callable, *leaf.args, **leaf.kwargs)
-                        outcome = await run_in_daemon_thread(call, None, self.pool)
+                        outcome = await self._on_thread(leaf)
                     else:
                         outcome = await func(*leaf.args, **leaf.kwargs)
                 except BaseException as exc:
@@ -802,12 +801,16 @@ class TaskRunner:
                 return TimeoutError(f"timed out after {timeout:g}s")
         return outcome.error if isinstance(outcome, _Failed) else None
 
+    async def _on_thread(self, task: Task) -> Any:
+        """Run a sync task on this runner's threads (Lilya's `Task` wraps a sync
+        function in `AsyncCallable`, for anyio's shared threads); return what it
+        returned, or a `_Failed` with what it raised."""
+        call = functools.partial(_capture, _sync_function(task), *task.args, **task.kwargs)
+        return await run_in_daemon_thread(call, None, self.pool)
+
     async def _invoke(self, run: _Run, task: Task, *, inline: bool) -> Any:
-        # Lilya's Task (ours included) wraps a sync function in AsyncCallable, for
-        # anyio's shared threads: run it on this runner's own threads instead
         if isinstance(task.func, AsyncCallable):
-            call = functools.partial(_capture, task.func._callable, *task.args, **task.kwargs)
-            return await run_in_daemon_thread(call, None, self.pool)
+            return await self._on_thread(task)
         if not inline:
             return await self._await_detached(task.func, task.args, task.kwargs, run)
         # a run with a host and no timeout here: awaited in the request's own task
