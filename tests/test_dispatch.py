@@ -324,3 +324,22 @@ def test_the_replay_never_sends_its_marker_to_the_server() -> None:
     starts = [m for m in outcome["messages"] if m["type"] == "http.response.start"]
     assert [m["status"] for m in starts] == [200]  # the marker was swallowed, no second start
     assert outcome["raised"] is not None  # and the error still reaches the server
+
+
+HOSTILE_BODIES = [
+    b"a" * (2 * 1024 * 1024),  # past max_body_size
+    b'{"name": "' + b"x" * (1024 * 1024 - 20) + b'"}',  # just under it
+    b'{"name": 1' + b"0" * 5000 + b"}",  # an integer past the digit limit
+    b"[" * 20000 + b"]" * 20000,  # deep nesting
+    b'{"name": "ada", "name": "bob"}',  # a repeated key
+    b"\xff\xfe not utf-8",
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES, ids=lambda body: repr(body[:12]))
+@pytest.mark.parametrize("path", ["/register", "/guide"])
+def test_hostile_bodies_get_the_same_answer_both_ways(path: str, body: bytes) -> None:
+    asyncio.run(both("plain", "POST", path, body, ""))
+    app, _ = build(True, "plain")
+    outcome = asyncio.run(drive(app, "POST", path, body, ""))
+    assert outcome["raised"] is None and outcome["messages"][0]["status"] < 500
