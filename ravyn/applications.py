@@ -14,9 +14,12 @@ from lilya.logging import StandardLoggingConfig
 from lilya.requests import Request
 from lilya.responses import JSONResponse, Response
 from lilya.routing import Path
-from lilya.types import Message, Receive, Scope, Send
+from lilya.types import ASGIApp, Message, Receive, Scope, Send
 
-from ravyn.dispatch import DirectRoutes
+from ravyn._lilya import app_call
+from ravyn._lilya.app_call import call_http
+from ravyn._lilya.routes import refresh_fast_route
+from ravyn._pipeline import compose
 from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
 from ravyn.routing import (
@@ -111,10 +114,11 @@ class Ravyn(Lilya):
     False on a subclass or an instance to leave the collector alone."""
 
     direct_dispatch: bool = True
-    """Serve requests for the app's own static paths straight from a lookup,
-    skipping Lilya's middleware walk and router where that provably changes
-    nothing (see `ravyn.dispatch`). Set it to False on a subclass or an
-    instance to send every request through Lilya's full stack."""
+    """Build the app's middleware stack as `ravyn._pipeline.compose` does: the
+    user's middleware around a lean core that serves the app's own routes from
+    a compiled route table, with Lilya's semantics and error layers. Set it to
+    False on a subclass or an instance (before the first request) to keep
+    Lilya's own stack and router walk."""
 
     def __init__(
         self,
@@ -161,7 +165,8 @@ class Ravyn(Lilya):
         self._restore_signals: Callable[[], None] = _no_signals_hooked
         self.handlers: list[RouteHandler[Any, Any]] = []
         self._endpoints: dict[str, tuple[Path, PathEndpoint]] = {}
-        self._direct = DirectRoutes()
+        self._lean_call = app_call.available()
+        """Whether HTTP requests skip `Lilya.__call__`'s other branches (`ravyn._lilya.app_call`)."""
         self.title = title
         self.api_version = version
         for handler in handlers:
@@ -178,20 +183,32 @@ class Ravyn(Lilya):
         return self.task_runner.snapshot()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
+        kind = scope["type"]
+        if kind == "lifespan":
             await super().__call__(scope, self._lifespan_receive(receive), send)
-        elif scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-        elif self.task_runner.draining or self.task_runner.closed:
+        elif kind == "http" and (self.task_runner.draining or self.task_runner.closed):
             await error_response(SHUTTING_DOWN)(scope, receive, send)
         else:
-            # whichever route serves it, this request's tasks go to this app's runner
-            with serving(self.task_runner, scope["method"]):
-                direct = self._direct.find(self, scope) if self.direct_dispatch else None
-                if direct is not None:
-                    await self._direct.serve(self, direct, scope, receive, send)
+            # whichever route serves it, this connection's tasks go to this app's runner
+            with serving(self.task_runner, scope.get("method", "WEBSOCKET")):
+                if kind == "http" and self._lean_call:
+                    await call_http(self, scope, receive, send)
                 else:
                     await super().__call__(scope, receive, send)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """The app's middleware stack, built by Lilya at the first request: the
+        user's middleware composed around a lean core (`ravyn._pipeline`), or
+        Lilya's own stack when `direct_dispatch` is False."""
+        if self.direct_dispatch:
+            stack = compose(self)
+            if stack is not None:
+                return stack
+        return super().build_middleware_stack()
+
+    def endpoints_by_route(self) -> dict[int, PathEndpoint]:
+        """Our endpoint behind each Lilya `Path` this app registered, by `id` of the `Path`."""
+        return {id(lilya_path): endpoint for lilya_path, endpoint in self._endpoints.values()}
 
     def _lifespan_receive(self, receive: Receive) -> Receive:
         """Hook the app's own steps into the lifespan messages the server sends."""
@@ -334,8 +351,7 @@ class Ravyn(Lilya):
             allowed.append("HEAD")
         lilya_path.methods = allowed
         self.handlers.append(handler)
-        self._direct.size = -1  # the methods of a path may have changed: work it out again
-        self._fast_route = self._compute_fast_route()
+        refresh_fast_route(self)
 
 
 def _no_signals_hooked() -> None:

@@ -32,8 +32,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from lilya._internal._connection import ClientDisconnect
-from lilya._internal._path_transformers import Transformer
 from lilya.background import Task
 from lilya.compat import is_async_callable
 from lilya.exceptions import HTTPException
@@ -41,6 +39,7 @@ from lilya.requests import Request
 from lilya.responses import RESPONSE_TRANSFORM_KWARGS, Response
 from lilya.types import Receive, Scope, Send
 
+from ravyn._lilya.names import ClientDisconnect, Transformer
 from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response

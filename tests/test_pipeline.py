@@ -16,14 +16,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lilya.apps import Lilya
 from lilya.context import _G_ACTIVE, g_context
 from lilya.exceptions import HTTPException
+from lilya.middleware import DefineMiddleware
+from lilya.middleware.cors import CORSMiddleware
 from lilya.requests import Request
 from lilya.responses import PlainText
-from lilya.routing import Include, Path
+from lilya.routing import Host, Include, Path, Router
 
-from ravyn import BackgroundTask, BackgroundTasks, Ravyn, get, post
+from ravyn import BackgroundTask, BackgroundTasks, Ravyn, delete, get, post
 from ravyn.responses import JSONResponse, Response, StreamingResponse
 
 
@@ -31,12 +32,37 @@ class Teapot(Exception):
     """An exception the app has its own handler for."""
 
 
+class Tagging:
+    """A user's middleware that changes its scope (a key, a request header) and
+    reads the route's metadata from its own scope when the response starts."""
+
+    def __init__(self, app: Any, seen: list[Any]) -> None:
+        self.app = app
+        self.seen = seen
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope["tag"] = "tagged"
+        scope["headers"] = [*scope["headers"], (b"x-tag", b"1")]
+
+        async def noting(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                self.seen.append(("middleware saw", scope.get("route_path_template"), "handler" in scope))
+                message = {**message, "headers": [*message.get("headers", []), (b"x-tagged", b"yes")]}
+            await send(message)
+
+        await self.app(scope, receive, noting)
+
+
 def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
-    """One app of a variant, and the list its handlers and tasks write to."""
+    """One app of a variant, and the list its handlers, hooks and tasks write to."""
     seen: list[Any] = []
 
     def note_scope(request: Request) -> None:
         scope = request.scope
+        g_value = g_context.get()
         seen.append(
             {
                 "keys": sorted(scope),
@@ -53,7 +79,8 @@ def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
                     getattr(key, "__name__", str(key)) for key in scope["lilya.exception_handlers"][0]
                 ),
                 "error_handler": getattr(scope.get("lilya.error_handler"), "__name__", None),
-                "g": g_context.get() is _G_ACTIVE,
+                "g": "active" if g_value is _G_ACTIVE else repr(getattr(g_value, "_context", g_value)),
+                "tag": scope.get("tag"),
             }
         )
 
@@ -98,6 +125,37 @@ def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
         note_scope(request)
         return {"item_id": item_id}
 
+    @post("/users/{user_id:int}/posts/{slug}")
+    async def user_post(user_id: int, slug: str, request: Request, tasks: BackgroundTasks) -> dict[str, Any]:
+        note_scope(request)
+        tasks.add_task(seen.append, f"post {user_id} {slug}")
+        return {"user_id": user_id, "slug": slug}
+
+    @get("/users/{user_id:int}/posts/{slug}")
+    async def read_post(user_id: int, slug: str, request: Request) -> dict[str, Any]:
+        note_scope(request)
+        return {"read": slug}
+
+    @get("/files/{rest:path}")
+    async def files(rest: str, request: Request) -> dict[str, str]:
+        note_scope(request)
+        return {"rest": rest}
+
+    @get("/price/{amount:float}")
+    async def price(amount: float, request: Request) -> dict[str, float]:
+        note_scope(request)
+        return {"amount": amount}
+
+    @get("/tags/{name}")
+    async def tag(name: str, request: Request) -> dict[str, str]:
+        note_scope(request)
+        return {"tag": name}
+
+    @get("/tags/all")  # after /tags/{name}: that one answers first, in both
+    async def all_tags(request: Request) -> dict[str, str]:
+        note_scope(request)
+        return {"tags": "all"}
+
     @get("/plain")
     def plain(request: Request) -> Response:
         note_scope(request)
@@ -107,41 +165,79 @@ def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
         return PlainText("lilya's")
 
     async def teapot_handler(request: Request, exc: Exception) -> PlainText:
-        return PlainText(f"teapot: {exc} at {request.scope.get('route_path_template')}", status_code=418)
+        where = request.scope.get("route_path_template")
+        params = request.scope.get("path_params")
+        return PlainText(f"teapot: {exc} at {where} with {params}", status_code=418)
 
     def conflict_handler(request: Request, exc: Exception) -> PlainText:
         return PlainText(f"status handler: {request.url.path}", status_code=409)
 
-    routes: list[Any] = [register, guide, boom, teapot, http_error, late, item, plain]
+    def hook(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(("router hook", scope.get("path")))
+
+    ours: list[Any] = [register, guide, boom, teapot, http_error, late, item, user_post, read_post, files]
+    ours += [price, tag, all_tags, plain]
+    routes: list[Any] = ours
     options: dict[str, Any] = {"exception_handlers": {Teapot: teapot_handler}}
-    if variant == "shadowed":  # an earlier Lilya route answers /guide and /boom itself
-        routes = [Path("/guide", shadow, methods=["POST"]), Path("/{name}", shadow), *routes]
-    elif variant == "included":  # an Include before our routes may answer anything under /
-        routes = [Include("/other", routes=[Path("/x", shadow)]), *routes]
+    if (
+        variant == "shadowed"
+    ):  # earlier Lilya routes answer /guide, /tags/all and one-segment paths themselves
+        routes = [
+            Path("/guide", shadow, methods=["POST"]),
+            Path("/tags/all", shadow),
+            Path("/{name}", shadow),
+        ]
+        routes += ours
+    elif variant == "included":  # an Include at / before our routes may answer anything
+        routes = [Include("/", routes=[Path("/x", shadow)]), *ours]
+    elif variant == "mounted":  # an Include at /sub (before ours: Ravyn registers Lilya routes first)
+        routes = [*ours, Include("/sub", routes=[Path("/x", shadow)])]
+    elif variant == "host":  # a Host route: Lilya's router decides everything after it
+        routes = [Host("other.example", app=Include("/", routes=[Path("/x", shadow)])), *ours]
     elif variant == "status_handler":
         options["exception_handlers"][409] = conflict_handler
     elif variant == "debug":
         options["debug"] = True
+    elif variant == "middleware":
+        options["middleware"] = [
+            DefineMiddleware(Tagging, seen=seen),
+            DefineMiddleware(CORSMiddleware, allow_origins=["https://example.com"], allow_credentials=True),
+        ]
+    elif variant == "intercept":
+        options["enable_intercept_global_exceptions"] = True
+    elif variant == "root_path":
+        options["root_path"] = "/api"
     app = Ravyn(routes=routes, **options)
     app.direct_dispatch = direct
     if variant == "overrides":
         app.router.dependency_overrides["unused"] = lambda: 1
+    elif variant == "global_context":
+        app.populate_global_context = lambda connection: {"user": connection.url.path}
+    elif variant == "router_hook":
+        app.router.before_request.append(hook)
     return app, seen
 
 
 outer_headers: list[Any] = [None]
 
 PATHS = ["/register", "/guide", "/boom", "/teapot", "/http", "/late", "/items/3", "/items/x", "/plain"]
-PATHS += ["/register/", "/nowhere", "/", "/other/x", "/REGISTER", "/guide?x=1"]
+PATHS += ["/register/", "/nowhere", "/", "/other/x", "/REGISTER", "/guide?x=1", "/sub/x", "/openapi.json"]
+PATHS += ["/users/7/posts/hello", "/users/x/posts/a", "/users/7/posts/", "/files/a/b/c", "/files/"]
+PATHS += ["/price/1.5", "/price/1e400", "/tags/all", "/tags/x", "/items/" + "9" * 5000]
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"]
 BODIES = [b'{"name": "ada"}', b'{"name": 3}', b"{}", b"not json", b"", b'{"name": "\\ud800"}']
-VARIANTS = ["plain", "shadowed", "included", "status_handler", "overrides", "debug"]
+VARIANTS = ["plain", "shadowed", "included", "mounted", "host", "status_handler", "overrides", "debug"]
+VARIANTS += ["middleware", "intercept", "root_path", "global_context", "router_hook"]
 
 
 async def drive(app: Ravyn, method: str, path: str, body: bytes, root_path: str) -> dict[str, Any]:
     """One raw ASGI call: what the server would see of it."""
     raw_path, _, query = path.partition("?")
-    headers = [(b"host", b"test"), (b"content-type", b"application/json")]
+    headers = [
+        (b"host", b"test"),
+        (b"content-type", b"application/json"),
+        (b"origin", b"https://example.com"),
+    ]
     headers.append((b"content-length", str(len(body)).encode()))
     outer_headers[-1] = headers
     scope: dict[str, Any] = {
@@ -228,48 +324,47 @@ def test_direct_dispatch_is_indistinguishable_from_lilyas_walk(
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("method", ["GET", "POST", "HEAD"])
-def test_every_path_of_every_variant_matches(variant: str, path: str, method: str) -> None:
-    asyncio.run(both(variant, method, path, b'{"name": "ada"}', ""))
+def test_every_path_and_method_of_a_variant_matches(variant: str) -> None:
+    async def all_of_them() -> None:
+        for path in PATHS:
+            for method in ("GET", "POST", "HEAD"):
+                await both(variant, method, path, b'{"name": "ada"}', "")
+
+    asyncio.run(all_of_them())
 
 
 @pytest.fixture
 def walks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths of the requests that go through Lilya's own `__call__` (its full walk)."""
+    """The paths of the HTTP requests that reach an app's own Lilya router (its walk over the routes)."""
     seen: list[str] = []
-    lilya_call = Lilya.__call__
+    router_call = Router.__call__
 
-    async def counted(self: Lilya, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
+    async def counted(self: Router, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self.is_sub_router:
             seen.append(scope["path"])
-        await lilya_call(self, scope, receive, send)
+        await router_call(self, scope, receive, send)
 
-    monkeypatch.setattr(Lilya, "__call__", counted)
+    monkeypatch.setattr(Router, "__call__", counted)
     return seen
 
 
-def test_our_static_paths_skip_lilyas_walk_and_the_rest_take_it(walks: list[str]) -> None:
-    app, _ = build(True, "plain")
-    for method, path in [("POST", "/register"), ("POST", "/guide"), ("GET", "/boom"), ("GET", "/plain")]:
+@pytest.mark.parametrize("variant", ["plain", "middleware", "global_context", "intercept", "mounted"])
+def test_our_routes_are_served_from_the_table_and_the_rest_by_lilyas_router(
+    variant: str, walks: list[str]
+) -> None:
+    app, _ = build(True, variant)
+    ours = [("POST", "/register"), ("POST", "/guide"), ("GET", "/boom"), ("GET", "/plain")]
+    ours += [("GET", "/items/3"), ("POST", "/users/7/posts/hi"), ("GET", "/files/a/b"), ("GET", "/tags/x")]
+    for method, path in ours:
         asyncio.run(drive(app, method, path, b'{"name": "ada"}', ""))
     assert walks == []
-    for method, path in [("GET", "/items/3"), ("GET", "/register"), ("GET", "/nowhere")]:
+    for method, path in [("GET", "/register"), ("GET", "/nowhere"), ("GET", "/sub/x"), ("GET", "/items/x")]:
         asyncio.run(drive(app, method, path, b"", ""))
-    assert walks == ["/items/3", "/register", "/nowhere"]
+    assert walks == ["/register", "/nowhere", "/sub/x", "/items/x"]
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        "middleware",
-        "router_hook",
-        "global_context",
-        "settings_off",
-        "shadowed",
-    ],
-)
-def test_anything_that_adds_a_layer_sends_requests_through_lilya(change: str, walks: list[str]) -> None:
+@pytest.mark.parametrize("change", ["router_hook", "router_middleware", "settings_off", "shadowed", "host"])
+def test_what_the_table_cannot_skip_goes_through_lilyas_router(change: str, walks: list[str]) -> None:
     class Tag:
         def __init__(self, app: Any) -> None:
             self.app = app
@@ -277,13 +372,11 @@ def test_anything_that_adds_a_layer_sends_requests_through_lilya(change: str, wa
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             await self.app(scope, receive, send)
 
-    app, _ = build(True, "shadowed" if change == "shadowed" else "plain")
-    if change == "middleware":
-        app.add_middleware(Tag)
-    elif change == "router_hook":
+    app, _ = build(True, change if change in ("shadowed", "host") else "plain")
+    if change == "router_hook":
         app.router.before_request.append(lambda scope, receive, send: None)
-    elif change == "global_context":
-        app.populate_global_context = lambda connection: {"user": "ada"}
+    elif change == "router_middleware":
+        app.router.middleware_stack = Tag(app.router.middleware_stack)
     elif change == "settings_off":
         app.direct_dispatch = False
     path = "/guide" if change == "shadowed" else "/register"
@@ -291,22 +384,72 @@ def test_anything_that_adds_a_layer_sends_requests_through_lilya(change: str, wa
     assert walks == [path]
 
 
+@pytest.mark.parametrize("change", ["router_hook", "router_middleware", "global_context"])
+def test_a_hook_or_layer_set_after_the_first_request_is_honoured(change: str) -> None:
+    app, seen = build(True, "plain")
+    asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
+    calls: list[str] = []
+
+    class Tag:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            calls.append("router middleware")
+            await self.app(scope, receive, send)
+
+    if change == "router_hook":
+        app.router.before_request.append(lambda scope, receive, send: calls.append("router hook"))
+    elif change == "router_middleware":
+        app.router.middleware_stack = Tag(app.router.middleware_stack)
+    else:
+        app.populate_global_context = lambda connection: {"late": True}
+    seen.clear()
+    outcome = asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
+    assert outcome["messages"][0]["status"] == 201
+    if change == "global_context":
+        assert seen[0]["g"] == "{'late': True}"
+    else:
+        assert calls == [change.replace("_", " ")]
+
+
+def test_middleware_added_after_the_first_request_is_refused_as_by_lilya() -> None:
+    for direct in (True, False):
+        app, _ = build(direct, "plain")
+        asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
+        with pytest.raises(RuntimeError, match="cannot be added once the application has started"):
+            app.add_middleware(CORSMiddleware, allow_origins=["*"])
+
+
 def test_a_route_added_later_is_seen(walks: list[str]) -> None:
     app, _ = build(True, "plain")
     asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
 
-    @post("/later")
-    async def later(name: str) -> dict[str, str]:
-        return {"later": name}
+    @post("/later/{n:int}")
+    async def later(n: int, name: str) -> dict[str, Any]:
+        return {"later": name, "n": n}
 
     app.add_route(later)
     walks.clear()
-    outcome = asyncio.run(drive(app, "POST", "/later", b'{"name": "ada"}', ""))
+    outcome = asyncio.run(drive(app, "POST", "/later/5", b'{"name": "ada"}', ""))
     assert outcome["messages"][0]["status"] == 201
+    assert outcome["messages"][1]["body"] == b'{"later":"ada","n":5}'
     assert walks == []
 
 
-def test_a_lilya_route_appended_in_front_takes_the_path_back() -> None:
+def test_a_method_added_to_a_served_path_later_is_seen() -> None:
+    app, _ = build(True, "plain")
+    assert asyncio.run(drive(app, "DELETE", "/items/3", b"", ""))["messages"][0]["status"] == 405
+
+    @delete("/items/{item_id:int}")
+    async def remove(item_id: int) -> None:
+        return None
+
+    app.add_route(remove)
+    assert asyncio.run(drive(app, "DELETE", "/items/3", b"", ""))["messages"][0]["status"] == 204
+
+
+def test_a_lilya_route_put_in_front_takes_the_path_back() -> None:
     app, _ = build(True, "plain")
     asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
 
@@ -315,6 +458,9 @@ def test_a_lilya_route_appended_in_front_takes_the_path_back() -> None:
 
     app.router.routes.insert(0, Path("/register", other, methods=["POST"]))
     outcome = asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
+    assert outcome["messages"][1]["body"] == b"lilya's"
+    app.router.routes[0] = Path("/items/{n}", other)  # replaced in place: seen too
+    outcome = asyncio.run(drive(app, "GET", "/items/3", b"", ""))
     assert outcome["messages"][1]["body"] == b"lilya's"
 
 
