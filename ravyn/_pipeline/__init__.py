@@ -5,7 +5,8 @@ middleware, its `ExceptionMiddleware` and the router, each layer behind two
 scope-isolation wrappers. [`compose`][ravyn._pipeline.compose] builds the same
 stack with the same semantics, cheaper: Lilya's error layers are kept (fed an
 exception only when one comes up), each layer gets its own copy of the scope
-once, and the router at the bottom is preceded by a compiled route table that
+once (none for a layer that declares `keeps_scope_unchanged = True`, such as
+`ravyn.middleware.CORSMiddleware`), and the router at the bottom is preceded by a compiled route table that
 serves our handlers directly, static paths and paths with parameters alike.
 `Ravyn.build_middleware_stack` uses it; `Ravyn.direct_dispatch = False` keeps
 Lilya's own stack (the reference the differential tests compare against).
@@ -39,5 +40,7 @@ def compose(app: Any) -> ASGIApp | None:
         return Core(app, errors, outermost=True)
     stack: ASGIApp = Core(app, errors, outermost=False)
     for cls, args, options in reversed(middleware):
-        stack = Isolated(cls(stack, *args, **options))
+        layer = cls(stack, *args, **options)
+        # a boundary keeps the layer's scope changes from its callers: one that makes none needs none
+        stack = layer if getattr(cls, "keeps_scope_unchanged", False) else Isolated(layer)
     return ServerErrors(stack, errors)
