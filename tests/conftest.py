@@ -59,12 +59,61 @@ def site(built_site: Build) -> Path:
     return built_site.site
 
 
+# Where the tests that need more than this process live, by path under tests/:
+# `browser` drives Chromium, `server` starts a real server (uvicorn, Redis, a
+# Celery worker), `slow` takes seconds per test (the site build, load, fuzzing,
+# the tutorial's subprocesses). The framework's own fast lane is
+#     pytest -m "not slow and not browser and not server"
+# and CI runs everything. A path here is a prefix of the test file's path.
+LANES: dict[str, tuple[str, ...]] = {
+    "browser": (
+        "docs/test_docs_browser.py",
+        "docs/test_docs_accessibility.py",
+        "playground/test_playground_browser.py",
+        "playground/test_playground_site.py",
+    ),
+    "server": (
+        "test_server.py",
+        "test_shutdown",
+        "test_testing.py",
+        "docs_src/test_real_server.py",
+        "docs_src/test_webhook.py",
+        "docs_src/test_practical_examples_page.py",
+        "docs_src/test_celery.py",
+        "docs_src/test_queue_job_status.py",
+        "tutorial/test_server.py",
+        "tutorial/test_lessons.py",
+        "queue/",
+        "loadtest/",
+        "bench/test_bench_quick.py",
+        "docs/test_docs_as_printed.py",
+    ),
+    "slow": ("docs/", "playground/", "fuzz/", "bench/", "loadtest/", "queue/", "tutorial/"),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: drives a headless Chromium (tests/conftest.py LANES)")
+    config.addinivalue_line("markers", "server: starts a real server or service (tests/conftest.py LANES)")
+    config.addinivalue_line("markers", "slow: seconds per test; not in the framework's fast lane")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`scripts/test` runs two workers, `--dist loadgroup`),
-    keep every test that needs the built site on one worker: the site is then
-    built once per run, and one Chromium at a time drives its pages."""
+    """Mark each test with its lanes (`LANES`). Under pytest-xdist (`scripts/test`
+    runs two workers, `--dist loadgroup`), keep every test that needs the built
+    site on one worker: the site is then built once per run, and one Chromium
+    at a time drives its pages."""
+    tests_dir = Path(__file__).resolve().parent
     for item in items:
+        try:
+            where = item.path.resolve().relative_to(tests_dir).as_posix()
+        except ValueError:
+            where = ""
+        for lane, prefixes in LANES.items():
+            if where.startswith(prefixes):
+                item.add_marker(getattr(pytest.mark, lane))
         if "built_site" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.xdist_group("site"))
 
 

@@ -260,3 +260,41 @@ async def test_each_lifespan_unhooks_its_signal_handlers_again() -> None:
     for _ in range(3):
         await record(app, "GET", "/ping")
     assert {sig: signal.getsignal(sig) for sig in before} == before
+
+
+def test_a_websocket_handlers_tasks_run_through_the_apps_runner() -> None:
+    """A task a WebSocket handler runs goes through the app's runner: it is
+    counted, and its failure reaches `on_task_error`, as for HTTP."""
+    from lilya.background import Task
+    from lilya.routing import WebSocketPath
+    from lilya.testclient import TestClient
+    from lilya.websockets import WebSocket
+
+    ran: list[str] = []
+    reported: list[str] = []
+
+    def note(message: str) -> None:
+        ran.append(message)
+
+    def fail() -> None:
+        raise RuntimeError("the task failed")
+
+    async def chat(websocket: WebSocket) -> None:
+        await websocket.accept()
+        text = await websocket.receive_text()
+        await Task(note, text)()
+        await Task(fail)()
+        await websocket.send_text(f"echo {text}")
+        await websocket.close()
+
+    app = Ravyn(
+        routes=[WebSocketPath("/chat", chat)],
+        on_task_error=lambda task, exc: reported.append(str(exc)),
+    )
+    with TestClient(app) as client, client.websocket_connect("/chat") as websocket:
+        websocket.send_text("hi")
+        assert websocket.receive_text() == "echo hi"
+    stats = app.task_stats()
+    assert ran == ["hi"]
+    assert reported == ["the task failed"]
+    assert (stats["started"], stats["succeeded"], stats["failed"]) == (2, 1, 1)
