@@ -37,9 +37,10 @@ from lilya.compat import is_async_callable
 from lilya.exceptions import HTTPException
 from lilya.requests import Request
 from lilya.responses import RESPONSE_TRANSFORM_KWARGS, Response
+from lilya.transformers import Transformer
 from lilya.types import Receive, Scope, Send
 
-from ravyn._lilya.names import ClientDisconnect, Transformer
+from ravyn._lilya.names import ClientDisconnect
 from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
