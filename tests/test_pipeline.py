@@ -225,6 +225,13 @@ PATHS += ["/register/", "/nowhere", "/", "/other/x", "/REGISTER", "/guide?x=1", 
 PATHS += ["/users/7/posts/hello", "/users/x/posts/a", "/users/7/posts/", "/files/a/b/c", "/files/"]
 PATHS += ["/price/1.5", "/price/1e400", "/tags/all", "/tags/x", "/items/" + "9" * 5000]
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"]
+WORDS = ["users", "items", "posts", "files", "price", "tags", "api", "sub", "all", ""]
+SEGMENTS = (
+    st.sampled_from(WORDS)
+    | st.text(alphabet=st.characters(codec="utf-8", exclude_characters="/?#"), max_size=8)
+    | st.integers(min_value=-(10**30), max_value=10**30).map(str)
+    | st.floats(allow_nan=True).map(str)
+)
 BODIES = [b'{"name": "ada"}', b'{"name": 3}', b"{}", b"not json", b"", b'{"name": "\\ud800"}']
 VARIANTS = ["plain", "shadowed", "included", "mounted", "host", "status_handler", "overrides", "debug"]
 VARIANTS += ["middleware", "intercept", "root_path", "global_context", "router_hook"]
@@ -308,12 +315,13 @@ async def both(variant: str, method: str, path: str, body: bytes, root_path: str
     assert results[0] == results[1], (variant, method, path, body, root_path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     variant=st.sampled_from(VARIANTS),
     method=st.sampled_from(METHODS),
     path=st.sampled_from(PATHS)
-    | st.text(alphabet="/abcgiudr", min_size=1, max_size=12).map(lambda p: "/" + p),
+    | st.text(alphabet="/abcgiudr", min_size=1, max_size=12).map(lambda p: "/" + p)
+    | st.lists(SEGMENTS, min_size=1, max_size=5).map(lambda parts: "/" + "/".join(parts)),
     body=st.sampled_from(BODIES),
     root_path=st.sampled_from(["", "/api"]),
 )
