@@ -16,6 +16,7 @@ from lilya.responses import JSONResponse, Response
 from lilya.routing import Path
 from lilya.types import Message, Receive, Scope, Send
 
+from ravyn._lilya.tasks import route_lilya_tasks_through_runner
 from ravyn.dispatch import DirectRoutes
 from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
@@ -156,6 +157,7 @@ class Ravyn(Lilya):
             max_pending=max_pending_tasks,
             hook_timeout=on_task_error_timeout,
         )
+        self._unroute_lilya_tasks = route_lilya_tasks_through_runner(self)
         self.task_drain_timeout = task_drain_timeout
         self.drain_task: asyncio.Task[int] | None = None
         self._restore_signals: Callable[[], None] = _no_signals_hooked
