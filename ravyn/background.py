@@ -224,7 +224,9 @@ class BackgroundTasks(Tasks, BackgroundTask):
         each isolated from the others."""
         await current_runner().run(self)
 
+    @reprlib.recursive_repr()
     def __repr__(self) -> str:
+        # recursive_repr: a task given its own collection as an argument shows it as `...`
         options = f"as_group={self.as_group}" + (", stop_on_error=True" if self.stop_on_error else "")
         return f"BackgroundTasks({list(self.tasks)!r}, {options})"
 

@@ -151,6 +151,7 @@ class TaskRunner(StepRunner):
             if request.reserved:
                 admitted = True
                 request.reserved = False
+                request.overflowed = False  # its handler caught TooManyTasks: not refused
                 self._reserved -= 1
             if request.method in METHODS_WITHOUT_TASKS:
                 logger.debug("%s request: its background tasks are not run", request.method)
