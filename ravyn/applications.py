@@ -19,6 +19,7 @@ from lilya.types import ASGIApp, Message, Receive, Scope, Send
 from ravyn._lilya import app_call
 from ravyn._lilya.app_call import call_http
 from ravyn._lilya.routes import refresh_fast_route
+from ravyn._lilya.tasks import route_lilya_tasks_through_runner
 from ravyn._pipeline import compose
 from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
@@ -160,6 +161,7 @@ class Ravyn(Lilya):
             max_pending=max_pending_tasks,
             hook_timeout=on_task_error_timeout,
         )
+        self._unroute_lilya_tasks = route_lilya_tasks_through_runner(self)
         self.task_drain_timeout = task_drain_timeout
         self.drain_task: asyncio.Task[int] | None = None
         self._restore_signals: Callable[[], None] = _no_signals_hooked

@@ -24,11 +24,8 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import importlib
 import inspect
 import reprlib
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from inspect import CO_COROUTINE
 from types import FunctionType
@@ -36,8 +33,13 @@ from typing import Any, ParamSpec
 
 from lilya.background import Task, Tasks
 from lilya.concurrency import AsyncCallable
+from lilya.exceptions import HTTPException
 
-__all__ = ["BackgroundTask", "BackgroundTasks", "task_name"]
+import ravyn.runner
+from ravyn.runner import current_runner, task_name
+from ravyn.runner.requests import current_request
+
+__all__ = ["BackgroundTask", "BackgroundTasks", "TooManyTasks", "task_name"]
 
 P = ParamSpec("P")
 
@@ -45,33 +47,6 @@ _short_repr = reprlib.Repr()
 _short_repr.maxstring = 60
 _short_repr.maxother = 60
 _short_repr.maxlong = 40
-
-
-def task_name(task_or_func: object) -> str:
-    """Return a readable name for a task or a function: its `__qualname__`.
-
-    Works for our tasks, Lilya's tasks (whose `func` may be a thread wrapper)
-    and plain callables.
-
-    Example:
-        ```python
-        from ravyn.background import BackgroundTask, task_name
-
-        def send_email(to: str) -> None: ...
-
-        assert task_name(BackgroundTask(send_email, "a@b.c")) == "send_email"
-        ```
-    """
-    if isinstance(task_or_func, BackgroundTask) and not isinstance(task_or_func, Tasks):
-        return task_or_func.name
-    if isinstance(task_or_func, Tasks):
-        return type(task_or_func).__name__
-    func = getattr(task_or_func, "func", task_or_func) if isinstance(task_or_func, Task) else task_or_func
-    func = getattr(func, "_callable", func)  # Lilya's AsyncCallable thread wrapper
-    while isinstance(func, functools.partial):
-        func = func.func
-    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
-    return str(name) if name else repr(func)
 
 
 POLICY_KEYWORDS = ("timeout", "retries", "retry_delay")
@@ -162,7 +137,7 @@ class BackgroundTask(Task):
     async def __call__(self) -> None:
         """Run this task through the runner of the app serving the current
         request (the default runner outside one): a failure is logged, never raised."""
-        await _runner_module().current_runner().run(self)
+        await current_runner().run(self)
 
     def __repr__(self) -> str:
         return f"BackgroundTask({self.describe()})"
@@ -218,7 +193,20 @@ class BackgroundTasks(Tasks, BackgroundTask):
         self.stop_on_error = stop_on_error
 
     def add_task(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
-        """Append a call of `func(*args, **kwargs)` to run after the response."""
+        """Append a call of `func(*args, **kwargs)` to run after the response.
+
+        Inside a request of a `Ravyn` app, a request may add at most as many
+        tasks as the app had room for when its handler started
+        (`max_pending_tasks` less the tasks pending then): past that, this raises
+        `TooManyTasks`, which answers the request 503 if its handler lets it
+        propagate (a task that adds one fails with it, logged)."""
+        request = current_request()
+        if request is not None and request.room is not None:
+            if request.added >= request.room:
+                if request.reserved:  # still in the handler: the request is answered 503
+                    request.overflowed = True
+                raise TooManyTasks(request.room)
+            request.added += 1
         self.tasks.append(BackgroundTask(func, *args, **kwargs))
 
     def describe(self) -> str:
@@ -234,16 +222,28 @@ class BackgroundTasks(Tasks, BackgroundTask):
     async def __call__(self) -> None:
         """Run the tasks through the current app's runner (see `BackgroundTask.__call__`),
         each isolated from the others."""
-        await _runner_module().current_runner().run(self)
+        await current_runner().run(self)
 
+    @reprlib.recursive_repr()
     def __repr__(self) -> str:
+        # recursive_repr: a task given its own collection as an argument shows it as `...`
         options = f"as_group={self.as_group}" + (", stop_on_error=True" if self.stop_on_error else "")
         return f"BackgroundTasks({list(self.tasks)!r}, {options})"
 
 
-def _runner_module() -> Any:
-    # ravyn.runner imports this module: look it up when a task runs, not at import
-    return sys.modules.get("ravyn.runner") or importlib.import_module("ravyn.runner")
+class TooManyTasks(HTTPException):
+    """A request tried to add more background tasks than its app has room for
+    (see `BackgroundTasks.add_task`): answered 503 with `Retry-After`, its
+    tasks not run, and counted in `refused`."""
+
+    def __init__(self, room: int) -> None:
+        super().__init__(
+            status_code=503,
+            detail=f"Too many background tasks: a request may add at most {room} now "
+            "(max_pending_tasks); try again shortly",
+            headers={"retry-after": "1"},
+        )
+        self.room = room
 
 
 _MOVED_TO_RUNNER = frozenset(
@@ -263,5 +263,5 @@ _MOVED_TO_RUNNER = frozenset(
 def __getattr__(name: str) -> Any:
     # the runner lived here before `ravyn.runner`: old imports keep working
     if name in _MOVED_TO_RUNNER:
-        return getattr(_runner_module(), name)
+        return getattr(ravyn.runner, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

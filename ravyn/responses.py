@@ -52,7 +52,7 @@ from lilya.responses import (
 from lilya.serializers import CompactSerializer
 from lilya.types import Receive, Scope, Send
 
-from ravyn.runner import SAFE_METHODS
+from ravyn.runner import METHODS_WITHOUT_TASKS
 
 __all__ = [
     "FileResponse",
@@ -162,7 +162,7 @@ class _DeferredHeaders(Response):
             headers.append(_content_type_header(deferred[1][1]))
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
-        if self.background is not None and scope.get("method", "").upper() not in SAFE_METHODS:
+        if self.background is not None and scope.get("method", "").upper() not in METHODS_WITHOUT_TASKS:
             await self.background()
 
 

@@ -46,7 +46,7 @@ from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_signature
 from ravyn.responses import JSONResponse, encode_json
-from ravyn.runner import SAFE_METHODS, current_runner
+from ravyn.runner import METHODS_WITHOUT_TASKS, current_runner
 from ravyn.threads import run_sync
 
 __all__ = [
@@ -180,7 +180,7 @@ class RouteHandler(Generic[P, R]):
             self.bind_path(path)
         functools.update_wrapper(self, func)
         declares_tasks = self.signature.wants_tasks or background is not None
-        if declares_tasks and ("OPTIONS" in self.methods or set(self.methods) <= SAFE_METHODS):
+        if declares_tasks and ("OPTIONS" in self.methods or set(self.methods) <= METHODS_WITHOUT_TASKS):
             logger.warning(
                 "%s is declared for %s and adds background tasks: HEAD and OPTIONS "
                 "responses run none, so its tasks never run for those methods",
@@ -247,7 +247,7 @@ class RouteHandler(Generic[P, R]):
     ) -> None:
         app = scope.get("app")
         runner = current_runner()
-        safe = scope["method"] in SAFE_METHODS
+        safe = scope["method"] in METHODS_WITHOUT_TASKS
         if self.adds_tasks and not safe and not runner.admit():
             await error_response(TOO_MANY_TASKS)(scope, receive, send)
             return

@@ -405,3 +405,14 @@ def test_a_plain_function_is_wrapped_as_lilyas_task_would_wrap_it() -> None:
     renamed = BackgroundTask(on_thread, 1)
     renamed.name = "nightly"
     assert renamed.name == "nightly" and repr(renamed) == "BackgroundTask(nightly(1))"
+
+
+def test_a_task_given_its_own_collection_describes_it_without_recursing() -> None:
+    def step(collection: BackgroundTasks) -> None: ...
+
+    tasks = BackgroundTasks()
+    for _ in range(30):  # each repr once re-entered the others: exponential, in effect endless
+        tasks.add_task(step, tasks)
+    described = tasks.tasks[0].describe()  # type: ignore[attr-defined]
+    assert described.startswith("test_a_task_given_its_own_collection_describes_it_without_recursing")
+    assert "..." in repr(tasks)

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from ravyn.threads import BACKLOG, SPAWN_AFTER, DaemonThreadPool, _Job, run_in_daemon_thread
+from ravyn.runner.threads import BACKLOG, SPAWN_AFTER, DaemonThreadPool, _Job, run_in_daemon_thread
 
 pytestmark = pytest.mark.anyio
 

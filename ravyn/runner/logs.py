@@ -1,0 +1,117 @@
+"""How tasks are named and logged: on the `ravyn.background` logger, with text
+from clients escaped so that it cannot forge a log line."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import traceback
+from typing import Any
+
+from lilya.background import Task, Tasks
+
+from ravyn._lilya.concurrency import sync_function
+
+__all__ = ["describe", "escape_text", "log_attempt", "log_failure", "logger", "task_name"]
+
+logger = logging.getLogger("ravyn.background")
+
+
+def task_name(task_or_func: object) -> str:
+    """Return a readable name for a task or a function: its `__qualname__`.
+
+    Works for our tasks (their `name`), Lilya's tasks (whose `func` may be a
+    thread wrapper) and plain callables; a collection is named by its class.
+
+    Example:
+        ```python
+        from ravyn.background import BackgroundTask, task_name
+
+        def send_email(to: str) -> None: ...
+
+        assert task_name(BackgroundTask(send_email, "a@b.c")) == "send_email"
+        ```
+    """
+    if isinstance(task_or_func, Tasks):
+        return type(task_or_func).__name__
+    if isinstance(task_or_func, Task):
+        name = getattr(task_or_func, "name", None)  # a BackgroundTask's
+        if isinstance(name, str):
+            return name
+        func: Any = task_or_func.func
+        func = sync_function(func) or func  # Lilya's AsyncCallable thread wrapper
+    else:
+        func = task_or_func
+    while isinstance(func, functools.partial):
+        func = func.func
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    return str(name) if name else repr(func)
+
+
+def describe(task: Task) -> str:
+    """The task for a log line: `name(args...)` for ours, its name for Lilya's."""
+    described = getattr(task, "describe", None)
+    return str(described()) if callable(described) else task_name(task)
+
+
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL |= {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def escape_text(text: str) -> str:
+    """`text` with its control characters (newlines included) escaped, so that
+    text from a client cannot forge a log line."""
+    return text.translate(_CONTROL)
+
+
+def log_attempt(task: Task, error: BaseException, attempt: int, attempts: int, elapsed: float) -> None:
+    """Log an attempt that failed, with another one to follow."""
+    logger.warning(
+        "Background task %s attempt %d/%d failed after %.3fs: %s: %s; retrying",
+        describe(task),
+        attempt,
+        attempts,
+        elapsed,
+        type(error).__name__,
+        escape_text(str(error)),
+        extra={"task_name": task_name(task)},
+    )
+
+
+def log_failure(task: Task, error: BaseException, elapsed: float, attempts: int) -> None:
+    """Log a task that failed for good, with its traceback."""
+    tries = f" (after {attempts} attempts)" if attempts > 1 else ""
+    logger.error(
+        "Background task %s failed after %.3fs%s: %s: %s",
+        describe(task),
+        elapsed,
+        tries,
+        type(error).__name__,
+        escape_text(str(error)),
+        exc_info=error,
+        extra={"task_name": task_name(task)},
+    )
+
+
+def _escape_exception_text(record: logging.LogRecord) -> bool:
+    """A filter of the `ravyn.background` logger: format a record's traceback
+    once, with the exception messages escaped (a handler reuses `exc_text`)."""
+    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+        formatted = traceback.TracebackException.from_exception(record.exc_info[1])
+        seen: set[int] = set()
+        pending = [formatted]
+        while pending:
+            current = pending.pop()
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            message = getattr(current, "_str", None)  # the exception's text, as formatted
+            if isinstance(message, str):
+                setattr(current, "_str", escape_text(message))  # noqa: B010
+            pending += [link for link in (current.__cause__, current.__context__) if link is not None]
+        record.exc_text = "".join(formatted.format()).rstrip("\n")
+    return True
+
+
+# our own logger, configured once: every handler of it sees escaped tracebacks
+logger.addFilter(_escape_exception_text)

@@ -1,0 +1,61 @@
+"""The request being served: which runner its tasks go to, and the place it
+holds among the app's pending tasks (`max_pending_tasks`)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for annotations only: the runner imports this module
+    from ravyn.runner.core import TaskRunner
+
+__all__ = ["METHODS_WITHOUT_TASKS", "RequestSlot", "current_request", "serving"]
+
+METHODS_WITHOUT_TASKS = frozenset({"HEAD", "OPTIONS"})
+"""Methods whose responses run no background tasks (like Lilya): monitors and
+CORS preflights repeat them freely, so they must have no side effects."""
+
+
+class RequestSlot:
+    """The runner serving the current request, and what the request holds there:
+    a reserved place (`reserved`), the most tasks it may add (`room`, known once
+    it is admitted), how many it added (`added`) and whether its handler tried
+    to add more (`overflowed`)."""
+
+    __slots__ = ("added", "method", "overflowed", "reserved", "room", "runner")
+
+    def __init__(self, runner: TaskRunner, method: str) -> None:
+        self.runner = runner
+        self.method = method
+        self.reserved = False
+        self.room: int | None = None
+        self.added = 0
+        self.overflowed = False
+
+
+_current: ContextVar[RequestSlot | None] = ContextVar("ravyn_current_request", default=None)
+
+
+def current_request() -> RequestSlot | None:
+    """The request a `Ravyn` app serves in the current context, or None."""
+    return _current.get()
+
+
+class serving:
+    """Mark the code inside as serving one request of `runner`'s app: tasks
+    called there run through `runner`, and a place it reserved for tasks is
+    given back when the request ends. Used by `Ravyn.__call__`."""
+
+    __slots__ = ("request", "token")
+
+    def __init__(self, runner: TaskRunner, method: str) -> None:
+        self.request = RequestSlot(runner, method)
+
+    def __enter__(self) -> None:
+        self.token = _current.set(self.request)
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.reset(self.token)
+        request = self.request
+        if request.reserved or request.overflowed:
+            request.runner.release(request)

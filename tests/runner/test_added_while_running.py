@@ -1,0 +1,90 @@
+"""A task added to a collection while the collection's tasks run is run, after
+them, in order; never dropped silently. Bounded like the handler's own adds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ravyn import BackgroundTasks, Ravyn, post
+from ravyn.runner import TaskRunner
+from ravyn.testing import record
+from tests.support.runner import balanced
+
+pytestmark = pytest.mark.anyio
+
+
+def _steps(kind: str, done: list[str]) -> Callable[..., Any]:
+    """A task that notes its name and, the first time, adds `then` to `collection`."""
+
+    def sync_step(collection: BackgroundTasks, name: str, then: str | None) -> None:
+        done.append(name)
+        if then is not None:
+            collection.add_task(sync_step, collection, then, None)
+
+    async def async_step(collection: BackgroundTasks, name: str, then: str | None) -> None:
+        done.append(name)
+        if then is not None:
+            collection.add_task(async_step, collection, then, None)
+
+    return sync_step if kind == "sync" else async_step
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("first", [1, 2])
+async def test_a_task_adding_to_its_own_collection_in_a_request_is_run(kind: str, first: int) -> None:
+    done: list[str] = []
+    step = _steps(kind, done)
+
+    @post("/chain")
+    async def chain(tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(step, tasks, "first", "added")
+        if first == 2:
+            tasks.add_task(step, tasks, "second", None)
+        return {"ok": "chained"}
+
+    app = Ravyn(routes=[chain])
+    assert (await record(app, "POST", "/chain")).status == 201
+    expected = ["first", "added"] if first == 1 else ["first", "second", "added"]
+    assert done == expected
+    stats = app.task_stats()
+    assert (stats["started"], stats["succeeded"]) == (len(expected), len(expected)) and balanced(stats)
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_a_task_adding_to_its_collection_outside_an_app_is_run(kind: str) -> None:
+    done: list[str] = []
+    collection = BackgroundTasks()
+    collection.add_task(_steps(kind, done), collection, "first", "added")
+    runner = TaskRunner()
+    await runner.run(collection)
+    assert done == ["first", "added"]
+    assert runner.stats.succeeded == 2 and balanced(runner.snapshot())
+
+
+async def test_a_task_that_keeps_adding_itself_stops_at_the_requests_room(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    runs: list[int] = []
+
+    def again(collection: BackgroundTasks) -> None:
+        runs.append(len(runs))
+        collection.add_task(again, collection)
+
+    @post("/forever")
+    async def forever(tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(again, tasks)
+        return {"ok": "started"}
+
+    app = Ravyn(routes=[forever], max_pending_tasks=5)
+    with caplog.at_level(logging.ERROR, logger="ravyn.background"):
+        assert (await record(app, "POST", "/forever")).status == 201
+    assert runs == [0, 1, 2, 3, 4]  # the request could hold five tasks in all
+    stats = app.task_stats()
+    assert (stats["started"], stats["succeeded"], stats["failed"]) == (5, 4, 1) and balanced(stats)
+    assert stats["refused"] == 0  # the response had gone: the last add failed its task instead
+    failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
+    assert len(failures) == 1 and "TooManyTasks" in failures[0]
