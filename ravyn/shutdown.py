@@ -144,12 +144,15 @@ class _Watchdog:
     def __init__(self, app: Ravyn) -> None:
         self.app = app
         self.deadline = float("inf")
+        self.why = ""
         self.wake = threading.Event()
         self.thread: threading.Thread | None = None
 
-    def arm(self, seconds: float) -> None:
-        """End the process `seconds` from now, unless an earlier deadline is set."""
-        self.deadline = min(self.deadline, time.monotonic() + seconds)
+    def arm(self, seconds: float, why: str) -> None:
+        """End the process `seconds` from now, unless an earlier deadline is set;
+        `why` says, in the last log line, what the deadline counts from."""
+        if time.monotonic() + seconds < self.deadline:
+            self.deadline, self.why = time.monotonic() + seconds, why
         if self.thread is None:
             self.thread = threading.Thread(target=self._watch, name="ravyn-shutdown-watchdog", daemon=True)
             self.thread.start()
@@ -163,9 +166,10 @@ class _Watchdog:
                 break
         stats = self.app.task_runner.stats
         logger.critical(
-            "Shutdown still not over %.1fs past task_drain_timeout: ending the process now "
+            "Shutdown still not over %.1fs %s: ending the process now "
             "(%d background task(s) lost in all, %d still counted running)",
             SHUTDOWN_MARGIN,
+            self.why,
             stats.lost,
             stats.running,
         )
@@ -175,23 +179,32 @@ class _Watchdog:
 
 
 class _QuietCancelled(logging.Filter):
-    """Drops the server's "Exception in ASGI application" record, and its
-    traceback, for each request we cancelled at a second signal: one line of
-    ours counts them instead."""
+    """Once a second signal stopped things at once, drops the tracebacks the
+    server would log for what we cancelled: an "Exception in ASGI application"
+    for each request cancelled in its handler (one line of ours counts them),
+    and the app's lifespan cancelled as the loop closes, when the server had to
+    be told to quit (one line of ours says so)."""
 
-    def __init__(self, cancelled: set[asyncio.Task[Any]]) -> None:
+    def __init__(self, cancelled: set[asyncio.Task[Any]], lifespan: asyncio.Task[Any] | None) -> None:
         super().__init__()
         self.cancelled = cancelled
+        self.lifespan = lifespan
 
     def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if not isinstance(exc, asyncio.CancelledError):
-            return True
         try:
             task = asyncio.current_task()
         except RuntimeError:  # logged outside any event loop
             return True
-        return task not in self.cancelled
+        if task is None:
+            return True
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, asyncio.CancelledError) and task in self.cancelled:
+            return False
+        # the lifespan's failure comes as a message: the traceback's text
+        if task is self.lifespan and record.getMessage().rstrip().endswith("CancelledError"):
+            logger.warning("The app's lifespan was cancelled as the server quit at once (traceback left out)")
+            return False
+        return True
 
 
 def _requests_in_flight(app: Ravyn, lifespan: asyncio.Task[Any] | None) -> list[asyncio.Task[Any]]:
@@ -265,7 +278,7 @@ class _SignalChain:
         self.rule = StopSignals(_supervisor())
         self.server_log = logging.getLogger("uvicorn.error")
         self.cancelled: set[asyncio.Task[Any]] = set()
-        self.quiet = _QuietCancelled(self.cancelled)
+        self.quiet = _QuietCancelled(self.cancelled, self.lifespan)
         self.stopping: set[asyncio.Task[None]] = set()  # the loop holds tasks only weakly
         self.pending: list[tuple[int, FrameType | None]] = []
         self.busy = False
@@ -293,6 +306,8 @@ class _SignalChain:
     def restore(self) -> None:
         """Put the previous handlers back, unless someone installed one after ours."""
         self.unhooked = True
+        if all(task.done() for task in self.cancelled):
+            self.server_log.removeFilter(self.quiet)
         for sig, previous in self.restored.items():
             # == not is: each `self.on_signal` is a new bound method, equal to the others
             if signal.getsignal(sig) == self.on_signal and previous is not None:
@@ -314,7 +329,7 @@ class _SignalChain:
         meaning = self.rule.meaning(signum)
         name = signal.Signals(signum).name
         if meaning == "drain":
-            self.watchdog.arm(self.app.task_drain_timeout + SHUTDOWN_MARGIN)
+            self.watchdog.arm(self.app.task_drain_timeout + SHUTDOWN_MARGIN, "past task_drain_timeout")
             self._soon(self._start_drain)
         elif meaning == "relay":
             # the server already stops: a second stop could make it quit at once
@@ -324,7 +339,7 @@ class _SignalChain:
             self._soon(_log_info, "%s during the drain: the drain goes on (SIGINT stops at once)", name)
             return
         else:
-            self.watchdog.arm(SHUTDOWN_MARGIN)
+            self.watchdog.arm(SHUTDOWN_MARGIN, "after a second signal")
             if callable(self.server[signum]) and self._soon(self._stop_at_once, signum, frame):
                 return  # the server hears of it once the requests' clean-up had its chance
         self._tell_server(signum, frame)
@@ -367,6 +382,7 @@ class _SignalChain:
             self._tell_server(signum, frame)
             return
         self.gave_up = True
+        self.server_log.addFilter(self.quiet)
         runner = self.app.task_runner
         try:
             if not runner.closed:
@@ -374,15 +390,17 @@ class _SignalChain:
             requests = _requests_in_flight(self.app, self.lifespan)
             if requests:
                 self.cancelled.update(requests)
-                self.server_log.addFilter(self.quiet)
                 for task in requests:
                     task.cancel("stopped at once by a second signal")
                 _, busy = await asyncio.wait(requests, timeout=CANCEL_GRACE)
+                done = len(requests) - len(busy)
                 logger.warning(
-                    "%d request(s) still in their handler cancelled at once: their `yield` dependencies "
-                    "were closed as after an error in the handler%s",
+                    "%d request(s) still in their handler cancelled at once: %d closed their `yield` "
+                    "dependencies, as after an error in the handler%s",
                     len(requests),
-                    f" ({len(busy)} still closing after {CANCEL_GRACE}s: their clean-up may not finish)"
+                    done,
+                    f"; {len(busy)} ignored the cancellation for {CANCEL_GRACE}s and end with the process, "
+                    "their clean-up skipped"
                     if busy
                     else "",
                 )

@@ -107,7 +107,18 @@ async def slow_report(
     return {"report": report}
 
 
+@post("/stubborn-report")
+async def stubborn_report(report: str, audit: str = Depends(audit_trail)) -> dict[str, str]:
+    """A handler that swallows its cancellation and carries on (a bug seen in real code)."""
+    (OUT / f"{report}.handler").touch()
+    while True:
+        try:
+            await anyio.sleep(0.2)
+        except asyncio.CancelledError:
+            print("stubborn_report: ignoring a cancellation", flush=True)
+
+
 app = Ravyn(
-    routes=[start_export, start_misbehaving, slow_checkout, slow_report],
+    routes=[start_export, start_misbehaving, slow_checkout, slow_report, stubborn_report],
     task_drain_timeout=float(os.environ.get("DRAIN_SECONDS", "30")),
 )

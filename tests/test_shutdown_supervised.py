@@ -250,6 +250,45 @@ def test_a_second_signal_closes_the_yield_dependencies_of_requests_in_their_hand
         # each dependency's `finally` ran, once per request
         assert (group.out / "session.closed").read_text().count("closed") == 3, output
         assert (group.out / "audit.closed").read_text().count("closed") == 3, output
-        assert output.count("3 request(s) still in their handler cancelled at once") == 1, output
+        assert output.count("3 request(s) still in their handler cancelled at once: 3 closed") == 1, output
+        assert "Traceback" not in output, output
+        assert "Exception in ASGI application" not in output, output
+
+
+def test_a_clean_ctrl_c_under_reload_logs_nothing_lost(tmp_path: Path) -> None:
+    with group_server(tmp_path, "--reload") as group:
+        group.signal_group(signal.SIGINT)
+        group.wait_exit(timeout=DRAIN_SECONDS)
+        output = group.output
+        assert "Application shutdown complete." in output
+        assert "lost" not in output, output
+        assert "Traceback" not in output, output
+
+
+def test_a_handler_ignoring_its_cancellation_at_a_second_signal_ends_with_the_process_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """Ctrl+C twice under --reload while two handlers swallow every cancellation:
+    the server has to be told to quit, and the process still ends within
+    `SHUTDOWN_MARGIN` of the second signal, without a traceback."""
+    with group_server(tmp_path, "--reload") as group:
+        clients = [
+            threading.Thread(
+                target=_post_quietly, args=(f"{group.url}/stubborn-report", {"report": f"r{n}"}), daemon=True
+            )
+            for n in range(2)
+        ]
+        for client in clients:
+            client.start()
+        _until(lambda: len(list(group.out.glob("*.handler"))) == 2, "two requests in their handler", 10)
+        group.signal_group(signal.SIGINT)
+        time.sleep(1)
+        group.signal_group(signal.SIGINT)
+        exited_after = group.wait_exit(timeout=DRAIN_SECONDS)
+        output = group.output
+        assert exited_after < 10, output
+        line = "2 request(s) still in their handler cancelled at once: 0 closed their `yield` dependencies"
+        assert output.count(line) == 1, output
+        assert "2 ignored the cancellation" in output, output
         assert "Traceback" not in output, output
         assert "Exception in ASGI application" not in output, output
