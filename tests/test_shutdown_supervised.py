@@ -292,3 +292,14 @@ def test_a_handler_ignoring_its_cancellation_at_a_second_signal_ends_with_the_pr
         assert "2 ignored the cancellation" in output, output
         assert "Traceback" not in output, output
         assert "Exception in ASGI application" not in output, output
+
+
+def test_sighup_under_reload_drains_the_worker_its_supervisor_left_behind(tmp_path: Path) -> None:
+    """uvicorn's reloader does not handle SIGHUP and dies of it at once; the
+    worker, which got the SIGHUP too, drains on its own and then ends."""
+    with group_server(tmp_path, "--reload") as group:
+        batches = start_exports(group, workers=1)
+        group.signal_group(signal.SIGHUP)
+        group.wait_exit(timeout=10)  # the reloader
+        _until(lambda: "Finished server process" in group.output, "the worker's drain", DRAIN_SECONDS)
+        assert_each_finished_once(group, batches)
