@@ -48,7 +48,7 @@ from ravyn.runner import CANCEL_GRACE, DRAIN_MARGIN
 if TYPE_CHECKING:
     from ravyn.applications import Ravyn
 
-__all__ = ["RELAY_WINDOW", "SHUTDOWN_MARGIN", "StopSignals", "drain_on_signals"]
+__all__ = ["RELAY_WINDOW", "SERVER_GRACE", "SHUTDOWN_MARGIN", "Meaning", "StopSignals", "drain_on_signals"]
 
 logger = logging.getLogger("ravyn.shutdown")
 
@@ -75,6 +75,9 @@ Meaning = Literal["drain", "relay", "again", "at once"]
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 """The signals the server stops on, and we chain onto."""
+
+SIGHUP: signal.Signals | None = getattr(signal, "SIGHUP", None)
+"""SIGHUP, where there is one (not on Windows)."""
 
 
 def _supervisor() -> int | None:
@@ -122,7 +125,7 @@ class StopSignals:
         if self.first is None:
             self.first, self.first_at = signum, now
             return "drain"
-        if signum == signal.SIGHUP:
+        if signum == SIGHUP:
             return "again"
         if signum == signal.SIGTERM and not self.relayed and self._relay_expected(now):
             self.relayed = True
@@ -132,7 +135,7 @@ class StopSignals:
     def _relay_expected(self, now: float) -> bool:
         if self.supervisor is None or self.parent_pid() != self.supervisor:
             return False  # no supervisor, or it is gone (we were orphaned): nobody relays
-        return self.first == signal.SIGHUP or now - self.first_at <= RELAY_WINDOW
+        return self.first == SIGHUP or now - self.first_at <= RELAY_WINDOW
 
 
 class _Watchdog:
@@ -258,7 +261,7 @@ def drain_on_signals(app: Ravyn) -> Callable[[], None]:
     return _SignalChain(app).install()
 
 
-Handler = Callable[[int, FrameType | None], Any]
+_Handler = Callable[[int, FrameType | None], Any]
 
 
 class _SignalChain:
@@ -284,7 +287,7 @@ class _SignalChain:
         self.busy = False
         self.gave_up = False
         self.unhooked = False
-        self.server: dict[int, Handler | int | None] = {}
+        self.server: dict[int, _Handler | int | None] = {}
         self.restored: dict[int, Any] = {}
 
     def install(self) -> Callable[[], None]:
@@ -293,13 +296,13 @@ class _SignalChain:
         hooked = list(STOP_SIGNALS)
         # SIGHUP would end the process on the spot, tasks and all: drain instead, when the
         # server stops gracefully on SIGTERM and nobody else handles (or ignores) SIGHUP
-        if hasattr(signal, "SIGHUP") and callable(term) and signal.getsignal(signal.SIGHUP) == signal.SIG_DFL:
-            hooked.append(signal.SIGHUP)
+        if SIGHUP is not None and callable(term) and signal.getsignal(SIGHUP) == signal.SIG_DFL:
+            hooked.append(SIGHUP)
         for sig in hooked:
             previous = signal.getsignal(sig)
             self.restored[sig] = previous
             # the server does not know SIGHUP: it is told to stop as on SIGTERM
-            self.server[sig] = term if sig == signal.SIGHUP else previous
+            self.server[sig] = term if sig == SIGHUP else previous
             signal.signal(sig, self.on_signal)
         return self.restore
 
