@@ -303,3 +303,23 @@ def test_sighup_under_reload_drains_the_worker_its_supervisor_left_behind(tmp_pa
         group.wait_exit(timeout=10)  # the reloader
         _until(lambda: "Finished server process" in group.output, "the worker's drain", DRAIN_SECONDS)
         assert_each_finished_once(group, batches)
+
+
+def test_misbehaving_tasks_under_workers_are_lost_once_within_the_drain_after_a_group_sigterm(
+    tmp_path: Path,
+) -> None:
+    """A task that swallows its cancellation and one that never returns, in a
+    worker that also gets its supervisor's relay: the drain still ends on time,
+    and each task is logged lost once, not once per signal."""
+    with group_server(tmp_path, "--workers", "2", workers=2, DRAIN_SECONDS="2") as group:
+        assert httpx.post(f"{group.url}/misbehaving", timeout=10).status_code == 201
+        _until(lambda: (group.out / "stuck.started").exists(), "the stuck task started", 10)
+        group.signal_group(signal.SIGTERM)
+        exited_after = group.wait_exit(timeout=DRAIN_SECONDS)
+        output = group.output
+        # the drain (2 s) and its margin, with room for a loaded machine
+        assert exited_after < 2 + 5, output
+        for task in ("stubborn_sync_of_crm('ada')", "wait_for_a_reply_that_never_comes('t-1')"):
+            assert output.count(f"{task} lost: cancelled at shutdown") == 1, output
+        assert "second signal" not in output, output
+        assert "Traceback" not in output, output
