@@ -343,8 +343,10 @@ class _SignalChain:
             return
         else:
             self.watchdog.arm(SHUTDOWN_MARGIN, "after a second signal")
-            if callable(self.server[signum]) and self._soon(self._stop_at_once, signum, frame):
-                return  # the server hears of it once the requests' clean-up had its chance
+            # a server with a handler hears of it once the requests' clean-up had its chance
+            told_later = callable(self.server[signum])
+            if self._soon(self._stop_at_once, signum, frame, told_later) and told_later:
+                return
         self._tell_server(signum, frame)
 
     def _soon(self, callback: Callable[..., Any], *args: Any) -> bool:
@@ -369,20 +371,22 @@ class _SignalChain:
             # keep a reference: the loop holds tasks only weakly
             app.drain_task = self.loop.create_task(runner.drain(app.task_drain_timeout, close=True))
 
-    def _stop_at_once(self, signum: int, frame: FrameType | None) -> None:
-        task = self.loop.create_task(self._give_up(signum, frame))
+    def _stop_at_once(self, signum: int, frame: FrameType | None, tell: bool) -> None:
+        task = self.loop.create_task(self._give_up(signum, frame, tell))
         self.stopping.add(task)
         task.add_done_callback(self.stopping.discard)
 
-    async def _give_up(self, signum: int, frame: FrameType | None) -> None:
+    async def _give_up(self, signum: int, frame: FrameType | None, tell: bool) -> None:
         """The operator's second signal: every task lost at once, the requests
         still in their handler cancelled (the clean-up of their `yield`
         dependencies runs as after an error, within `CANCEL_GRACE`). The server,
         stopping since the first signal, then has nothing left to wait for and
         ends cleanly (its lifespan shutdown runs); it is told to quit only if it
-        has not within `SERVER_GRACE`, or at a third signal."""
+        has not within `SERVER_GRACE`, or at a third signal (`tell`: the server
+        has a handler to tell; otherwise the signal handler already acted)."""
         if self.gave_up:
-            self._tell_server(signum, frame)
+            if tell:
+                self._tell_server(signum, frame)
             return
         self.gave_up = True
         self.server_log.addFilter(self.quiet)
@@ -413,7 +417,7 @@ class _SignalChain:
             while not self.unhooked and self.loop.time() < deadline:
                 await asyncio.sleep(0.02)
         finally:
-            if not self.unhooked:
+            if tell and not self.unhooked:
                 self._tell_server(signum, frame)
 
 

@@ -9,10 +9,12 @@ import signal
 from collections.abc import Iterator
 from types import FrameType
 
+import anyio
 import pytest
 
-from ravyn import Ravyn
+from ravyn import BackgroundTasks, Ravyn, post
 from ravyn.shutdown import Meaning, StopSignals, _SignalChain
+from ravyn.testing import Recorder
 
 pytestmark = pytest.mark.anyio
 
@@ -176,3 +178,44 @@ async def test_a_third_signal_tells_the_server_at_once(server: Server) -> None:
         "after a second signal",
         "after a second signal",
     ]
+
+
+async def test_without_a_server_handler_a_second_signal_still_gives_up_on_the_tasks(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Served by something that installs no SIGTERM handler: nobody to tell, but
+    the running task is still given up on at once, and logged lost."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    started = anyio.Event()
+
+    async def export_orders() -> None:
+        started.set()
+        await anyio.sleep(60)
+
+    @post("/exports")
+    def start_export(tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(export_orders)
+        return {"status": "exporting"}
+
+    app = Ravyn(routes=[start_export], task_drain_timeout=30)
+    chain = chain_for(app, supervisor=None)
+    restore = chain.install()
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(Recorder(app).request, "POST", "/exports")
+            with anyio.fail_after(10):
+                await started.wait()
+            deliver(signal.SIGTERM)
+            await settle()
+            assert app.task_stats()["lost"] == 0  # the drain waits for it
+            deliver(signal.SIGTERM)
+            await settle()
+            await asyncio.gather(*chain.stopping)
+    finally:
+        restore()
+        if app.drain_task is not None:
+            await app.drain_task
+    assert app.task_stats()["lost"] == 1
+    assert "export_orders() lost: cancelled at once by a second signal" in caplog.text
+    assert server.heard == []
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
