@@ -23,8 +23,10 @@ What each signal means, in the process that serves the app:
   running task is given up on at once (each logged lost), requests still in
   their handler are cancelled, so that their `yield` dependencies are closed
   as after an error in the handler, within `CANCEL_GRACE` (one line says how
-  many, never a traceback per request), and only then is the server told to
-  stop (a second SIGINT makes uvicorn quit at once).
+  many, never a traceback per request). The server, stopping since the first
+  signal, then has nothing left to wait for and ends cleanly; it is passed the
+  signal (a second SIGINT makes uvicorn quit at once) only if it has not
+  ended within `SERVER_GRACE`, or at a third signal.
   SIGINT is never a relay: pressing Ctrl+C twice always stops at once.
 - A SIGHUP after the first signal asks for what is already happening (a
   supervisor's second restart, say) and is only logged.
