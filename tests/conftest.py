@@ -74,7 +74,8 @@ LANES: dict[str, tuple[str, ...]] = {
     ),
     "server": (
         "test_server.py",
-        "test_shutdown",
+        "test_shutdown.py",
+        "test_shutdown_supervised.py",
         "test_testing.py",
         "docs_src/test_real_server.py",
         "docs_src/test_webhook.py",
