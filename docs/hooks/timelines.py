@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import os
+import posixpath
 import re
 import sys
 import tempfile
@@ -156,7 +157,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
                 f"known: {sorted(OPTIONS)}"
             )
         measurement = measure(name)
-        parts = [] if "no-try" in options else [try_it(measurement.example)]
+        setup = posixpath.relpath(SETUP_PAGE, posixpath.dirname(page.file.src_uri) or ".")
+        parts = [] if "no-try" in options else [try_it(measurement.example, setup)]
         parts.append(PLACEHOLDER.format(len(figures)))
         figures.append(render_figure(measurement, full="full" in options))
         return textwrap.indent("\n\n".join(parts), indent)
@@ -456,13 +458,23 @@ def local_urls(value: Any) -> list[str]:
 # --------------------------------------------------------------------------- rendering
 
 
-def try_it(example: Any) -> str:
-    """Markdown: how to start the example and the request to send it."""
+SETUP_PAGE = "index.md"
+SETUP_ANCHOR = "set-up"
+"""Where the site's one set-up box is: every "Try it" links to it."""
+
+
+def try_it(example: Any, setup: str = SETUP_PAGE) -> str:
+    """Markdown: how to start the example and the request to send it.
+
+    `setup` is the home page's path relative to the page being built: the box
+    links to the set-up every command in it relies on (the activated `.venv`).
+    """
     return "\n".join(
         [
             '!!! example "Try it"',
             "",
-            "    From the repository's root, start the app:",
+            f"    In a terminal at the repository's root, with the virtual environment active"
+            f" ([set up once]({setup}#{SETUP_ANCHOR})), start the app:",
             "",
             "    ```bash",
             f"    {example.command()}",
