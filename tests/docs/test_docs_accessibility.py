@@ -59,10 +59,6 @@ def page_urls(site: Path, base_url: str) -> list[str]:
     return [base_url + ("" if path == "." else path + "/") for path in pages]
 
 
-SAVE_DATA = "Object.defineProperty(navigator, 'connection', {value: {saveData: true}});"
-"""An init script that makes `navigator.connection.saveData` true in the page."""
-
-
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Any]:
     """A page of a fresh context with the viewport and colour scheme asked for."""
@@ -70,10 +66,6 @@ def open_page(browser: Any) -> Iterator[Any]:
 
     def make(viewport: dict[str, int], scheme: str) -> Any:
         context = browser.new_context(viewport=viewport, color_scheme=scheme)
-        # a reader with Save-Data on: the playground does not start Python as
-        # panels scroll near, which these page checks do not need (and which,
-        # on a busy 2-core machine, can stall a screenshot past its timeout)
-        context.add_init_script(SAVE_DATA)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
