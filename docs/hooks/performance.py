@@ -44,8 +44,10 @@ END = "<!-- bench:results:end -->"
 CHART = "![Requests per second by scenario and contender](assets/performance.svg)"
 WHAT_RUNS = "## What runs"
 
-MOVED = {"how-it-works.md#the-short-way-to-a-handler": "internals.md#dispatch"}
-"""Old link -> where that section lives now, for text the bench generates."""
+MOVED = {
+    "[how it works](how-it-works.md#the-short-way-to-a-handler)": "[internals](internals.md#dispatch)",
+}
+"""An old link of the bench's wording -> the link to where that section lives now."""
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def render_page(markdown: str, results: dict[str, Any], changes: Changes | None)
         ) from exc
     body = replace_provenance(body, report.provenance(results), provenance(results, changes))
     for old, new in MOVED.items():
-        body = body.replace(f"]({old})", f"]({new})")
+        body = body.replace(old, new)
     block = f"{START}\n<!-- drawn from {RESULTS} when the site is built -->\n\n{body}\n{CHART}\n\n{END}"
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
     markdown = pattern.sub(lambda _: block, markdown)

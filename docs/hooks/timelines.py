@@ -136,6 +136,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 def on_pre_build(config: MkDocsConfig) -> None:
     """Forget the last build's measurements and modules, so edited examples are measured anew."""
+    quiet_celery_worker()
     _measured.clear()
     for name in list(sys.modules):
         if name == EXAMPLES_PACKAGE or name.startswith(EXAMPLES_PACKAGE + "."):
@@ -179,6 +180,25 @@ def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 # --------------------------------------------------------------------------- measuring
+
+
+def leave_logging_alone(**_: Any) -> None:
+    """A `celery.signals.setup_logging` receiver that configures nothing."""
+
+
+def quiet_celery_worker() -> None:
+    """Keep the queue examples' embedded Celery worker from printing its log to the build's output.
+
+    The worker configures logging when it starts (a handler printing every job
+    it receives and finishes) unless a receiver of Celery's `setup_logging`
+    signal is connected. The figures do not need those lines: the recorder
+    takes the examples' own log records itself.
+    """
+    try:
+        from celery import signals
+    except ImportError:  # no Celery: no queue example runs either
+        return
+    signals.setup_logging.connect(leave_logging_alone, weak=False, dispatch_uid="ravyn-docs-build")
 
 
 def project_root(config: MkDocsConfig) -> Path:
