@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -46,6 +46,19 @@ def test_the_guide_is_boosted_and_the_reference_lowered() -> None:
     assert guide > home > hook.boost_for("reference/runner.md")
     assert hook.boost_for("how-it-works.md") == hook.boost_for("guide/quick-start.md")
     assert hook.boost_for("performance.md") == 1.0
+
+
+def test_a_pages_own_front_matter_wins_over_the_hook() -> None:
+    page = SimpleNamespace(
+        meta={"search": {"boost": 9, "exclude": False}}, file=SimpleNamespace(src_uri="guide/x.md")
+    )
+    plain = SimpleNamespace(meta={}, file=SimpleNamespace(src_uri="reference/x.md"))
+
+    hook.on_page_markdown("", page, None, None)
+    hook.on_page_markdown("", plain, None, None)
+
+    assert page.meta["search"] == {"boost": 9, "exclude": False}
+    assert plain.meta["search"] == {"boost": hook.boost_for("reference/x.md")}
 
 
 def test_the_built_index_carries_each_pages_boost(site: Path) -> None:
