@@ -441,6 +441,32 @@ _add(
 )
 _add(
     Example(
+        module="session_commit_after_tasks_wrong",
+        title="Pitfall: a session that commits after yield, after the tasks",
+        method="POST",
+        path="/orders",
+        json={"item": "teapot"},
+        status=201,
+        body={"order_id": 1, "status": "placed"},
+        tasks=("send_confirmation",),
+        effects=("Order 1 not found: no confirmation sent", "Order committed"),
+    )
+)
+_add(
+    Example(
+        module="session_commit_before_response_right",
+        title="Fix: commit, then respond, then run",
+        method="POST",
+        path="/orders",
+        json={"item": "teapot"},
+        status=201,
+        body={"order_id": 1, "status": "placed"},
+        tasks=("send_confirmation",),
+        effects=("Confirmation sent for order 1 (teapot)", "Session closed"),
+    )
+)
+_add(
+    Example(
         module="pipeline_stop_on_error",
         title="A pipeline that stops at its first failure",
         method="POST",

@@ -1,8 +1,7 @@
 // The playground's Python, in a worker: the page stays responsive while Pyodide
 // starts or an example runs, and Stop can end a run that never returns.
 //
-// Messages in:  {type: "boot"}                   (start Python ahead of the first run)
-//               {id, module, source, method, path, json, tempDirs}
+// Messages in:  {id, module, source, method, path, json, tempDirs}  (a run; the first starts Python)
 // Messages out: {type: "ready"}                  (Python is up)
 //               {type: "progress", step, steps, text}
 //               {type: "result", id, result}     (result: the runner's JSON, parsed)
@@ -102,9 +101,5 @@ function start() {
 }
 
 self.onmessage = (event) => {
-  if (event.data.type === "boot") {
-    start().catch(() => {});
-  } else {
-    queue = queue.then(() => handle(event.data));
-  }
+  queue = queue.then(() => handle(event.data));
 };

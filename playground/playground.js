@@ -6,8 +6,10 @@
 // navigation the page changes without reloading, so one worker (and one Python)
 // serves every page of the visit, and the panels are bound on each page change
 // (`document$`). The worker (playground-worker.js) starts Pyodide from this site
-// when a panel comes near the screen (or at the first Run), installs the wheels,
-// and runs each example through ravyn.testing.record.
+// at the first Run, and never before: Python is a large download (the panel's
+// hint says how large), and a reader who only reads, on a phone say, must not
+// pay for it. Then it installs the wheels and runs each example through
+// ravyn.testing.record.
 
 const SCRIPT = new URL(import.meta.url);
 const BASE = new URL("./", SCRIPT);
@@ -33,13 +35,6 @@ class Runtime {
       event.preventDefault();
       this.fail(new Error(event.message || "the playground's worker failed to start"));
     };
-  }
-
-  // Start Python ahead of the first Run (a panel is coming into view).
-  warm() {
-    if (this.worker) return;
-    this.start();
-    this.worker.postMessage({ type: "boot" });
   }
 
   receive(message) {
@@ -311,35 +306,15 @@ class Panel {
 
 // --------------------------------------------------------------------------- the page
 
-// Python starts when a panel is about one and a half screens away, so that it
-// is up by the time the reader gets there; not for readers saving data.
-const saveData = Boolean(navigator.connection && navigator.connection.saveData);
-const nearby =
-  "IntersectionObserver" in window && !saveData
-    ? new IntersectionObserver(
-        (entries) => {
-          if (entries.some((entry) => entry.isIntersecting)) {
-            runtime.warm();
-            nearby.disconnect();
-          }
-        },
-        { rootMargin: "0px 0px 150% 0px" },
-      )
-    : null;
-
 function bind() {
   for (const root of document.querySelectorAll(".rp-playground")) {
     if (!root.playground) root.playground = new Panel(root);
-    if (nearby && !runtime.worker) nearby.observe(root);
   }
 }
 
 // The theme's document$ emits on the first load and after each instant page change.
 if (window.document$ && typeof window.document$.subscribe === "function") {
-  window.document$.subscribe(() => {
-    nearby?.disconnect();
-    bind();
-  });
+  window.document$.subscribe(() => bind());
 } else {
   bind();
 }

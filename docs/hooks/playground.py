@@ -220,7 +220,7 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     Run button and then follows a link gets the new page's content without its
     scripts: the playground has to be there already, and it binds the panels of
     each page as the page changes (`document$`). It is small; Pyodide itself
-    only loads when a panel comes near the screen.
+    only loads when the reader presses Run.
     """
     if _bundle is None:
         return output

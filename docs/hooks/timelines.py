@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import os
+import posixpath
 import re
 import sys
 import tempfile
@@ -135,6 +136,7 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 def on_pre_build(config: MkDocsConfig) -> None:
     """Forget the last build's measurements and modules, so edited examples are measured anew."""
+    quiet_celery_worker()
     _measured.clear()
     for name in list(sys.modules):
         if name == EXAMPLES_PACKAGE or name.startswith(EXAMPLES_PACKAGE + "."):
@@ -156,7 +158,8 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
                 f"known: {sorted(OPTIONS)}"
             )
         measurement = measure(name)
-        parts = [] if "no-try" in options else [try_it(measurement.example)]
+        setup = posixpath.relpath(SETUP_PAGE, posixpath.dirname(page.file.src_uri) or ".")
+        parts = [] if "no-try" in options else [try_it(measurement.example, setup)]
         parts.append(PLACEHOLDER.format(len(figures)))
         figures.append(render_figure(measurement, full="full" in options))
         return textwrap.indent("\n\n".join(parts), indent)
@@ -177,6 +180,25 @@ def on_page_content(html_text: str, page: Page, config: MkDocsConfig, files: Fil
 
 
 # --------------------------------------------------------------------------- measuring
+
+
+def leave_logging_alone(**_: Any) -> None:
+    """A `celery.signals.setup_logging` receiver that configures nothing."""
+
+
+def quiet_celery_worker() -> None:
+    """Keep the queue examples' embedded Celery worker from printing its log to the build's output.
+
+    The worker configures logging when it starts (a handler printing every job
+    it receives and finishes) unless a receiver of Celery's `setup_logging`
+    signal is connected. The figures do not need those lines: the recorder
+    takes the examples' own log records itself.
+    """
+    try:
+        from celery import signals
+    except ImportError:  # no Celery: no queue example runs either
+        return
+    signals.setup_logging.connect(leave_logging_alone, weak=False, dispatch_uid="ravyn-docs-build")
 
 
 def project_root(config: MkDocsConfig) -> Path:
@@ -456,13 +478,23 @@ def local_urls(value: Any) -> list[str]:
 # --------------------------------------------------------------------------- rendering
 
 
-def try_it(example: Any) -> str:
-    """Markdown: how to start the example and the request to send it."""
+SETUP_PAGE = "index.md"
+SETUP_ANCHOR = "set-up"
+"""Where the site's one set-up box is: every "Try it" links to it."""
+
+
+def try_it(example: Any, setup: str = SETUP_PAGE) -> str:
+    """Markdown: how to start the example and the request to send it.
+
+    `setup` is the home page's path relative to the page being built: the box
+    links to the set-up every command in it relies on (the activated `.venv`).
+    """
     return "\n".join(
         [
             '!!! example "Try it"',
             "",
-            "    From the repository's root, start the app:",
+            f"    In a terminal at the repository's root, with the virtual environment active"
+            f" ([set up once]({setup}#{SETUP_ANCHOR})), start the app:",
             "",
             "    ```bash",
             f"    {example.command()}",

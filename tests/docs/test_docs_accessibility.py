@@ -59,10 +59,6 @@ def page_urls(site: Path, base_url: str) -> list[str]:
     return [base_url + ("" if path == "." else path + "/") for path in pages]
 
 
-SAVE_DATA = "Object.defineProperty(navigator, 'connection', {value: {saveData: true}});"
-"""An init script that makes `navigator.connection.saveData` true in the page."""
-
-
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Any]:
     """A page of a fresh context with the viewport and colour scheme asked for."""
@@ -70,10 +66,6 @@ def open_page(browser: Any) -> Iterator[Any]:
 
     def make(viewport: dict[str, int], scheme: str) -> Any:
         context = browser.new_context(viewport=viewport, color_scheme=scheme)
-        # a reader with Save-Data on: the playground does not start Python as
-        # panels scroll near, which these page checks do not need (and which,
-        # on a busy 2-core machine, can stall a screenshot past its timeout)
-        context.add_init_script(SAVE_DATA)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
@@ -124,14 +116,53 @@ def test_timeline_task_names_are_whole_on_a_phone(open_page: Any, base_url: str)
     assert cut == []
 
 
-def test_the_comparison_table_scrolls_rather_than_squeezes_on_a_phone(open_page: Any, base_url: str) -> None:
+def test_the_comparison_table_stacks_into_labelled_cards_on_a_phone(open_page: Any, base_url: str) -> None:
     page = open_page(PHONE, "light")
     page.goto(base_url + "guide/task-queues/")
-    table = page.locator(".md-typeset__scrollwrap").first
+    table = page.locator(".md-typeset table").first
     table.wait_for()
-    cells = table.locator("td").evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
-    assert min(cells) >= 100, cells  # 6.5rem and more: a few words a line, not one
-    assert table.get_attribute("tabindex") == "0"  # a keyboard can scroll it
+    page.wait_for_function("document.querySelector('.md-typeset table').classList.contains('rp-stack')")
+    assert page.locator(".md-typeset table.rp-stack thead").first.is_hidden()
+    cells = table.locator("td").evaluate_all(
+        "els => els.map(e => [e.getBoundingClientRect().width, e.dataset.label,"
+        " getComputedStyle(e, '::before').content])"
+    )
+    headings = table.locator("thead th").all_inner_texts()
+    assert min(width for width, _, _ in cells) > 300  # a card as wide as the screen, not a squeezed column
+    assert [label for _, label, _ in cells[: len(headings)]] == [text.strip() for text in headings]
+    assert all(before.strip('"') == label for _, label, before in cells)  # each cell shows its heading
+    assert table.get_attribute("role") == "table"  # display: block keeps its semantics
+
+
+def test_a_table_of_figures_keeps_its_columns_on_a_phone(open_page: Any, base_url: str) -> None:
+    page = open_page(PHONE, "light")
+    page.goto(base_url + "performance/")
+    page.locator(".md-typeset table").first.wait_for()
+    page.wait_for_timeout(300)  # site.js has looked at every table
+    stacked = page.locator(".md-typeset table.rp-stack").count()
+    numbers = page.locator(".md-typeset table:not(.rp-stack)").count()
+    assert numbers > 3 and stacked == 0, (numbers, stacked)
+
+
+def test_the_comparison_table_is_a_plain_table_on_a_desktop(open_page: Any, base_url: str) -> None:
+    page = open_page(DESKTOP, "light")
+    page.goto(base_url + "guide/task-queues/")
+    page.wait_for_function("document.querySelector('.md-typeset table').classList.contains('rp-stack')")
+    assert page.locator(".md-typeset table thead").first.is_visible()
+
+
+def test_the_task_queue_diagram_is_drawn_for_the_screen_it_is_on(open_page: Any, base_url: str) -> None:
+    shown = {}
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page = open_page(viewport, "light")
+        page.goto(base_url + "guide/task-queues/")
+        wide, narrow = page.locator("img.rp-diagram-wide"), page.locator("img.rp-diagram-narrow")
+        visible = wide if wide.is_visible() else narrow
+        assert wide.is_visible() != narrow.is_visible()
+        shown[name] = (visible.get_attribute("src"), visible.evaluate("e => e.getBoundingClientRect().width"))
+    src, width = shown["phone"]
+    assert src.endswith("task-queue-narrow.svg") and width > 330  # 360 px drawn, about its own size
+    assert shown["desktop"][0].endswith("task-queue.svg")
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])

@@ -7,6 +7,10 @@ and the answer must have the status and body of the example's figure (which
 the docs build checks against `docs_src/catalogue.py`). `--reload` is left
 out: it only restarts the server when a file changes.
 
+The home page's set-up box, which every "Try it" links to, is run as printed
+in a copy of the project (under CI, or with `RAVYN_TEST_SET_UP=1`: it installs
+from PyPI), and no printed command starts with a shell prompt.
+
 The Testing page's test modules (its blocks titled `test_*.py`, with its
 `conftest.py`) are written to an empty folder and run with pytest, as a reader
 would run them after pasting them.
@@ -161,6 +165,91 @@ def test_a_printed_curl_that_gets_another_answer_is_caught() -> None:
         "status 400, the figure shows 201",
         "body {'detail': 'no'}, the figure shows " + repr(example.body),
     ]
+
+
+# --------------------------------------------------------------------------- the set-up box
+
+SET_UP_HEADING = re.compile(r'<h2 id="set-up">.*?</h2>(?P<rest>.*)', re.S)
+TRY_IT = re.compile(
+    r'<div class="admonition example">\s*<p class="admonition-title">Try it</p>.*?</div>', re.S
+)
+
+
+def set_up_box(site: Path) -> str:
+    """The first code block after the home page's "Set up" heading, as printed."""
+    match = SET_UP_HEADING.search((site / "index.html").read_text("utf-8"))
+    assert match, "the home page has no Set up section (id set-up)"
+    return code_blocks(match.group("rest"))[0]
+
+
+def test_the_set_up_box_activates_a_virtual_environment_and_installs_pytest(site: Path) -> None:
+    box = set_up_box(site).splitlines()
+    assert box[0].startswith("python3 -m venv .venv")
+    assert ". .venv/bin/activate" in box, "without activating it, uvicorn is not on the PATH"
+    assert any(line.startswith("python -m pip install") and "pytest" in line for line in box)
+
+
+def test_every_try_it_links_to_the_set_up_box(site: Path) -> None:
+    boxes = 0
+    for page in sorted(site.rglob("*.html")):
+        for block in TRY_IT.findall(page.read_text("utf-8")):
+            boxes += 1
+            [href] = re.findall(r'href="([^"]*#set-up)"', block) or [f"none in {page}"]
+            target = (page.parent / href.split("#")[0]).resolve()
+            target = target / "index.html" if target.is_dir() else target
+            assert target == (site / "index.html").resolve(), f"{page}: {href}"
+    assert boxes >= len(set(EXAMPLES) - HELPERS)
+
+
+def test_no_printed_command_starts_with_a_prompt(site: Path) -> None:
+    prompts = []
+    for page in sorted(site.rglob("*.html")):
+        for block in code_blocks(page.read_text("utf-8")):
+            prompts += [
+                f"{page.relative_to(site)}: {line}" for line in block.splitlines() if line.startswith("$ ")
+            ]
+    assert prompts == [], "a reader who copies the block copies the prompt too"
+
+
+set_up_enabled = pytest.mark.skipif(
+    os.environ.get("CI") != "true" and os.environ.get("RAVYN_TEST_SET_UP") != "1",
+    reason="installs the project from PyPI into a new .venv: runs under CI, or with RAVYN_TEST_SET_UP=1",
+)
+
+
+@set_up_enabled
+def test_the_set_up_box_works_as_printed_in_a_fresh_checkout(site: Path, tmp_path: Path) -> None:
+    checkout = tmp_path / "ravyn"
+    checkout.mkdir()
+    ignore = shutil.ignore_patterns(".venv", "__pycache__", "node_modules", ".cache", "*.egg-info", "site")
+    for name in ("pyproject.toml", "README.md", "ravyn", "ravyn_tutorial", "docs_src"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, checkout / name, ignore=ignore)
+        else:
+            shutil.copy2(source, checkout / name)
+    # what a reader does next: the box, then the commands of "Try it" and of the Testing page
+    script = (
+        "set -e\n"
+        + set_up_box(site)
+        + "\ncommand -v uvicorn\nuvicorn --version\npython -m pytest --version\n"
+    )
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")
+    }
+    environment["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # no other environment's uvicorn to find
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert str(checkout / ".venv" / "bin" / "uvicorn") in done.stdout.splitlines()
+    assert "pytest" in done.stdout + done.stderr
 
 
 # --------------------------------------------------------------------------- the Testing page

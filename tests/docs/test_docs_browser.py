@@ -51,12 +51,12 @@ def unavailable(reason: str) -> None:
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
-    """Serves the built site as if it were deployed at its `site_url`.
+    """Serves the built site as a static host would, on whatever port it was given.
 
-    The theme's instant navigation only takes over links to pages listed in
-    `sitemap.xml`, compared with their port: the sitemap names `site_url`'s
-    (127.0.0.1:8000), so it is served with this server's address instead.
-    It also gives the types a module script and WebAssembly need.
+    The sitemap still names `site_url` (127.0.0.1:8000): the site's own script
+    (`js/instant-anywhere.js`) makes the theme's instant navigation work here
+    anyway, as it must wherever the site is deployed. It also gives the types a
+    module script and WebAssembly need.
     """
 
     extensions_map = {
@@ -69,19 +69,6 @@ class SiteHandler(SimpleHTTPRequestHandler):
         ".py": "text/plain; charset=utf-8",
         ".txt": "text/plain; charset=utf-8",
     }
-
-    def do_GET(self) -> None:
-        if self.path.split("?")[0] != "/sitemap.xml":
-            super().do_GET()
-            return
-        host, port = self.server.server_address[:2]
-        text = (Path(self.directory) / "sitemap.xml").read_text("utf-8")
-        body = re.sub(r"<loc>https?://[^/<]+/", f"<loc>http://{host}:{port}/", text).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

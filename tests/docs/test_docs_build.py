@@ -118,7 +118,24 @@ def test_the_wrong_pitfalls_show_their_harm_in_their_figures(site: Path) -> None
 
 def test_the_task_queue_page_draws_web_process_broker_and_workers(site: Path) -> None:
     html = (site / "guide/task-queues/index.html").read_text("utf-8")
-    image = re.search(r'<img alt="([^"]+)" src="../../assets/task-queue.svg"', html)
-    assert image and "broker" in image.group(1) and "worker" in image.group(1)
-    svg = (site / "assets/task-queue.svg").read_text("utf-8")
-    assert "<title" in svg and "<desc" in svg and "http" not in svg.replace("http://www.w3.org/2000/svg", "")
+    for name in ("task-queue.svg", "task-queue-narrow.svg"):  # drawn for a desktop and for a phone
+        [tag] = [tag for tag in re.findall(r"<img [^>]+>", html) if f'src="../../assets/{name}"' in tag]
+        alt = re.search(r'alt="([^"]+)"', tag)
+        assert alt and "broker" in alt.group(1) and "worker" in alt.group(1)
+        svg = (site / "assets" / name).read_text("utf-8")
+        assert "<title" in svg and "<desc" in svg
+        assert "http" not in svg.replace("http://www.w3.org/2000/svg", "")  # nothing loaded from elsewhere
+
+
+def test_the_build_prints_no_celery_worker_lines(built_site: Build) -> None:
+    # the queue examples start an embedded Celery worker, whose own log would fill the build's output
+    worker_lines = [line for line in built_site.output.splitlines() if re.search(r"MainProcess|celery", line)]
+    assert worker_lines == []
+    assert built_site.returncode == 0  # and the queue examples were still measured
+
+
+def test_building_this_site_documents_both_builders(site: Path) -> None:
+    html = (site / "building-this-site" / "index.html").read_text("utf-8")
+    page = unescape(re.sub(r"<[^>]+>", "", html))  # the code blocks' text, without their highlighting
+    for command in ("bash scripts/docs", "mkdocs build --strict", "zensical build --strict"):
+        assert command in page, command

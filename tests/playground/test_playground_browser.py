@@ -181,7 +181,9 @@ def test_the_quick_start_runs_in_the_browser(context: Any, server: tuple[str, li
     # the first run, pressed as soon as the page shows: Pyodide from the site, the wheels, then the example
     page, panel = open_quick_start(context, base)
     assert panel.locator(".rp-output").is_hidden()
-    assert python_state(page) == "starting"  # the panel is in view: Python starts before any Run
+    page.wait_for_load_state("networkidle")
+    assert python_state(page) is None  # the panel is in view, and still no Python before Run
+    assert not any("/playground/pyodide/" in path for path in served), "Pyodide loaded before Run"
     cold = run_and_wait(panel)
     items = events(panel)
     response = index_of(items, "the client has its answer")
