@@ -1,4 +1,4 @@
-"""Tests for ravyn/dispatch.py: the direct path behaves exactly as Lilya's full walk.
+"""Tests for ravyn/_pipeline: a Ravyn app's own middleware stack behaves exactly as Lilya's.
 
 Each case builds the same app twice, once with `direct_dispatch` on and once
 off, drives both with the same raw ASGI requests (drawn by Hypothesis), and
