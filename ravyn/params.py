@@ -45,6 +45,7 @@ from lilya.responses import Response
 from lilya.types import Receive, Scope
 from pydantic import TypeAdapter
 
+from ravyn._binding.errors import ErrorLog
 from ravyn.background import BackgroundTask, BackgroundTasks
 from ravyn.converters import adapter_for, fields_adapter, is_body_model, is_union, strip_annotated
 from ravyn.dependencies import Dependency, RequestDependencies
@@ -183,58 +184,59 @@ class HandlerSignature:
         inputs: Inputs,
         tasks: BackgroundTasks | None,
         dependencies: RequestDependencies | None = None,
+        errors: ErrorLog | None = None,
     ) -> dict[str, Any]:
         """Return the keyword arguments for the handler, or raise `ValidationError`.
 
-        `request` may be None when no parameter takes it (`needs_request`)."""
+        `request` may be None when no parameter takes it (`needs_request`).
+        Given `errors` (a dependency's parameters, bound for its handler), the
+        problems are recorded there instead of raised."""
         fields = inputs.fields
         values: dict[str, Any] = {} if fields is None else dict(fields)
-        errors: list[FieldError] = []
+        log = ErrorLog() if errors is None else errors
         for param in self.parameters:
             source = param.source
             if source == "field":
                 if fields is None:
-                    _bind_field(param, inputs, values, errors)
+                    _bind_field(param, inputs, values, log)
                 elif param.name not in fields:  # the body is an object without this key
-                    _bind_from_query(param, inputs, values, errors, "body")
+                    _bind_from_query(param, inputs, values, log, "body")
             elif source == "request":
                 values[param.name] = request
             elif source == "tasks":
                 values[param.name] = tasks
             elif source == "path":
-                _validate(param, inputs.path.get(param.name), ("path", param.name), values, errors)
+                _validate(param, inputs.path.get(param.name), ("path", param.name), values, log)
             elif source == "body":
-                self._bind_body(param, inputs.body, values, errors)
+                self._bind_body(param, inputs.body, values, log)
             else:
-                await _bind_dependency(param, request, inputs, tasks, dependencies, values, errors)
-        if errors:
-            raise ValidationError(errors)
+                await _bind_dependency(param, request, inputs, tasks, dependencies, values, log)
+        if log and errors is None:
+            raise ValidationError(log.shown, total=log.total)
         return values
 
-    def _bind_body(
-        self, param: Parameter, body: Any, values: dict[str, Any], errors: list[FieldError]
-    ) -> None:
+    def _bind_body(self, param: Parameter, body: Any, values: dict[str, Any], errors: ErrorLog) -> None:
         if self.embeds_models:
             if not isinstance(body, dict):
                 if body is not None:
-                    errors.append(FieldError(["body"], "dict_type", "Input should be a valid dictionary"))
+                    errors.add(FieldError(["body"], "dict_type", "Input should be a valid dictionary"))
                     return
                 body = {}
             if param.name in body:
                 _validate(param, body[param.name], ("body", param.name), values, errors)
             elif param.required:
-                errors.append(FieldError(["body", param.name], "missing", "Field required"))
+                errors.add(FieldError(["body", param.name], "missing", "Field required"))
             else:
                 values[param.name] = param.default
         elif body is not None:
             _validate(param, body, ("body",), values, errors)
         elif param.required:
-            errors.append(FieldError(["body"], "missing", "A request body is required"))
+            errors.add(FieldError(["body"], "missing", "A request body is required"))
         else:
             values[param.name] = param.default
 
 
-def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors: list[FieldError]) -> None:
+def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog) -> None:
     body = inputs.body
     if isinstance(body, dict) and param.name in body:
         raw = body[param.name]
@@ -246,7 +248,7 @@ def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors
 
 
 def _bind_from_query(
-    param: Parameter, inputs: Inputs, values: dict[str, Any], errors: list[FieldError], missing_from: str
+    param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog, missing_from: str
 ) -> None:
     """A field the body does not hold: from the query string, else its default."""
     found = inputs.query.get(param.name)
@@ -255,7 +257,7 @@ def _bind_from_query(
     elif not param.required:
         values[param.name] = param.default
     else:
-        errors.append(FieldError([missing_from, param.name], "missing", "Field required"))
+        errors.add(FieldError([missing_from, param.name], "missing", "Field required"))
 
 
 async def _bind_dependency(
@@ -265,31 +267,27 @@ async def _bind_dependency(
     tasks: BackgroundTasks | None,
     dependencies: RequestDependencies | None,
     values: dict[str, Any],
-    errors: list[FieldError],
+    errors: ErrorLog,
 ) -> None:
     assert param.dependency is not None and param.signature is not None and dependencies is not None
     call = param.dependency.dependency
     if param.dependency.use_cache and call in dependencies.results:
         values[param.name] = dependencies.results[call]
         return
-    try:
-        kwargs = await param.signature.bind(request, inputs, tasks, dependencies)
-    except ValidationError as exc:
-        errors.extend(error for error in exc.errors if error not in errors)
-        return
+    # the same log: a field the handler reads too is counted once
+    kwargs = await param.signature.bind(request, inputs, tasks, dependencies, errors)
     if not errors:  # a request already at fault runs no more dependencies
         values[param.name] = await dependencies.call(param.dependency, kwargs)
 
 
 def _validate(
-    param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: list[FieldError]
+    param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: ErrorLog
 ) -> None:
     assert param.adapter is not None
     try:
         values[param.name] = param.adapter.validate_python(raw)
     except pydantic.ValidationError as exc:
-        for error in exc.errors(include_url=False, include_context=False, include_input=False):
-            errors.append(FieldError((*loc, *error["loc"]), error["type"], error["msg"]))
+        errors.add_pydantic(loc, param.adapter, raw, exc)
 
 
 def read_signature(handler: Callable[..., Any], *, path_params: set[str]) -> HandlerSignature:
