@@ -21,16 +21,17 @@ Which parameter gets what:
   optional.
 
 Values are validated and converted by pydantic (`TypeAdapter`s built here,
-once). Every problem of a request is collected and answered at once with a
-400 listing pydantic's `loc`, `type` and `msg` for each field, `loc` starting
-with where the value was looked for (`body`, `query`, `path`).
+once). The problems of a request are collected and answered at once with a
+400 listing pydantic's `loc`, `type` and `msg` for each, `loc` starting with
+where the value was looked for (`body`, `query`, `path`): the first
+`MAX_ERRORS` (20) of them, and in `"more_errors"` how many more there were.
+A JSON body holding a number that is not finite (`NaN`, `Infinity`, `1e400`)
+is a 400 naming where, whatever the parameter's type.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
-import re
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
@@ -46,13 +47,16 @@ from lilya.types import Receive, Scope
 from pydantic import TypeAdapter
 
 from ravyn._binding.errors import ErrorLog
+from ravyn._binding.json_body import MAX_INTEGER_DIGITS, decode_json, validate_fields
+from ravyn._binding.surrogates import refuse_surrogates
 from ravyn.background import BackgroundTask, BackgroundTasks
 from ravyn.converters import adapter_for, fields_adapter, is_body_model, is_union, strip_annotated
 from ravyn.dependencies import Dependency, RequestDependencies
-from ravyn.exceptions import FieldError, RequestError, ValidationError
+from ravyn.exceptions import MAX_ERRORS, FieldError, RequestError, ValidationError
 
 __all__ = [
     "BODY_METHODS",
+    "MAX_ERRORS",
     "MAX_FIELDS",
     "MAX_INTEGER_DIGITS",
     "HandlerSignature",
@@ -67,9 +71,6 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 MAX_FIELDS = 1000
 """At most this many fields in a query string, a form or a multipart body (else a 413)."""
-
-MAX_INTEGER_DIGITS = 4300
-"""At most this many digits in an integer of a JSON body (else a 400): Python's own default limit."""
 
 WHOLE_BODY_NAMES = frozenset({"data", "payload"})
 
@@ -389,10 +390,10 @@ async def _read_inputs(
         content_type = content_type.split(";", 1)[0].strip().lower()
     if content_type in JSON_TYPES or content_type.endswith("+json"):
         if json_fields is not None:
-            fields = _validate_fields(json_fields, raw)
+            fields = validate_fields(json_fields, raw)
             if fields is not None:
                 return Inputs(path, query, None, fields=fields)
-        return Inputs(path, query, _decode_json(raw))
+        return Inputs(path, query, decode_json(raw))
     if content_type == "application/x-www-form-urlencoded":
         return Inputs(path, query, _form_to_mapping(_group(_parse_pairs(raw, "body"))), True)
     if content_type == "multipart/form-data":
@@ -501,7 +502,7 @@ async def _read_multipart(request: Request) -> list[tuple[str, str]]:
             400, f"Malformed multipart body: {problem}", [FieldError(["body"], "multipart_invalid", problem)]
         ) from exc
     pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-    _refuse_surrogates(pairs, "body")
+    refuse_surrogates(pairs, "body")
     return pairs
 
 
@@ -511,110 +512,6 @@ def _too_large(limit: int) -> RequestError:
         f"Request body is larger than the limit of {limit} bytes",
         [FieldError(["body"], "too_large", f"at most {limit} bytes are accepted")],
     )
-
-
-class _IntegerTooLong(ValueError):
-    """An integer literal with more than `MAX_INTEGER_DIGITS` digits."""
-
-
-def _bounded_int(text: str) -> int:
-    # checked before int(): converting a long digit string costs quadratic time
-    if len(text) > MAX_INTEGER_DIGITS + 1:
-        raise _IntegerTooLong(text)
-    return int(text)
-
-
-_JSON = json.JSONDecoder(parse_int=_bounded_int)  # built once: json.loads(parse_int=...) builds one per call
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _decode_json(raw: bytes) -> Any:
-    try:
-        # RFC 8259: JSON on the wire is UTF-8 (json.loads would guess UTF-16 from a BOM)
-        value = _JSON.decode(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise RequestError(
-            400, "Malformed JSON body: not valid UTF-8", [_bad_json("not valid UTF-8")]
-        ) from None
-    except json.JSONDecodeError as exc:
-        problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-        raise RequestError(400, f"Malformed JSON body: {problem}", [_bad_json(problem)]) from None
-    except ValueError:  # _IntegerTooLong, or the interpreter's own digit limit if it is lower
-        problem = f"an integer has more than {MAX_INTEGER_DIGITS} digits"
-        raise RequestError(
-            400, f"Invalid JSON body: {problem}", [FieldError(["body"], "int_too_long", problem)]
-        ) from None
-    except RecursionError:
-        raise RequestError(
-            400, "Malformed JSON body: nested too deeply", [_bad_json("nested too deeply")]
-        ) from None
-    # a lone surrogate can only come from an escape: look for one only then
-    if _SURROGATE_ESCAPE.search(raw):
-        errors = [
-            FieldError(["body", *loc], "string_surrogate", _SURROGATE_MSG) for loc in _surrogates(value)
-        ]
-        if errors:
-            raise RequestError(400, "Invalid JSON body: text holds a lone surrogate", errors)
-    return value
-
-
-_SURROGATE_MSG = "text must not hold a lone surrogate (\\ud800-\\udfff)"
-
-# Python refuses to convert integers of more digits than its limit, which may
-# be set as low as 640 (sys.set_int_max_str_digits): a body with a run of that
-# many digits is left to _decode_json, which refuses long integers by its rule.
-_DIGIT_RUN = re.compile(rb"[0-9]{640}")
-
-
-def _validate_fields(adapter: TypeAdapter[Any], raw: bytes) -> dict[str, Any] | None:
-    """The handler's fields of a JSON object body, validated straight from its
-    text; None when this one pass cannot stand for the usual reading.
-
-    When it succeeds it gives what `_decode_json` and then one validation per
-    field would: pydantic's parser reads the same JSON (keys repeated: the last
-    wins; text must be UTF-8; it stops at 200 levels of nesting, far under the
-    interpreter's recursion limit where `json` stops), so only what the usual
-    reading refuses for its own reasons is sent there first: an escaped lone
-    surrogate, and runs of digits that may exceed an integer limit.
-    """
-    if _SURROGATE_ESCAPE.search(raw) is not None or (len(raw) >= 640 and _DIGIT_RUN.search(raw)):
-        return None
-    try:
-        fields: dict[str, Any] = adapter.validate_json(raw)
-    except pydantic.ValidationError:
-        return None
-    return fields
-
-
-def _surrogates(value: Any, loc: tuple[str | int, ...] = ()) -> Iterable[tuple[str | int, ...]]:
-    """Where in a decoded JSON value text holds a lone surrogate (in keys or values)."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, loc)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                yield where
-        elif isinstance(item, dict):
-            for key, inner in item.items():
-                shown = _shown(key)
-                if shown != key:
-                    yield (*where, shown)
-                stack.append((inner, (*where, shown)))
-        elif isinstance(item, list):
-            stack.extend((inner, (*where, index)) for index, inner in enumerate(item))
-
-
-def _shown(text: str) -> str:
-    """`text` as it can be sent back: a lone surrogate written as its escape."""
-    if _SURROGATE.search(text) is None:
-        return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _bad_json(problem: str) -> FieldError:
-    return FieldError(["body"], "json_invalid", problem)
 
 
 def _parse_pairs(raw: bytes, where: Literal["query", "body"]) -> list[tuple[str, str]]:
@@ -640,19 +537,9 @@ def _parse_pairs(raw: bytes, where: Literal["query", "body"]) -> list[tuple[str,
             f"The {what} has more than {MAX_FIELDS} fields",
             [FieldError([where], "too_many_fields", f"at most {MAX_FIELDS} fields are accepted")],
         ) from None
-    _refuse_surrogates(pairs, where)
+    refuse_surrogates(pairs, where)
     return pairs
 
 
 def _parse_qsl(text: str) -> list[tuple[str, str]]:
     return parse_qsl(text, keep_blank_values=True, errors="surrogatepass", max_num_fields=MAX_FIELDS)
-
-
-def _refuse_surrogates(pairs: list[tuple[str, str]], where: str) -> None:
-    errors = [
-        FieldError([where, _shown(key)], "string_surrogate", _SURROGATE_MSG)
-        for key, value in pairs
-        if _SURROGATE.search(key) or _SURROGATE.search(value)
-    ]
-    if errors:
-        raise RequestError(400, f"Invalid {where}: text holds a lone surrogate", errors)
