@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import anyio
 import pytest
 from lilya.dependencies import _Depends, inject
+from lilya.exceptions import HTTPException
 
 from ravyn import BackgroundTasks, Depends, Ravyn, Request, get, post
 from ravyn.testing import mark, record
@@ -300,3 +301,117 @@ async def test_fastapis_background_tasks_tutorial_runs_with_our_imports(
         assert timeline.json() == {"message": "Message sent"}
         assert log == "found query: some-query\nmessage to foo@example.com\n"
         assert timeline.task_names() == ["write_log", "write_log"]
+
+
+# --- a yield dependency that catches the handler's exception (issue 21) ---------------------
+
+swallowed: list[str] = []
+
+
+def swallowing_session() -> Iterator[str]:
+    try:
+        yield "session"
+    except Exception as exc:  # what is tested: caught, not raised again
+        swallowed.append(f"sync: {exc}")
+
+
+async def swallowing_async_session() -> AsyncIterator[str]:
+    try:
+        yield "session"
+    except Exception as exc:
+        swallowed.append(f"async: {exc}")
+
+
+def answering_session() -> Iterator[str]:
+    try:
+        yield "session"
+    except RuntimeError:
+        raise HTTPException(status_code=409, detail="conflict, rolled back") from None
+
+
+@get("/swallow/sync")
+def fail_sync(session: str = Depends(swallowing_session)) -> dict[str, str]:
+    raise RuntimeError("handler failed")
+
+
+@get("/swallow/async")
+async def fail_async(session: str = Depends(swallowing_async_session)) -> dict[str, str]:
+    raise RuntimeError("handler failed")
+
+
+@get("/swallow/answer")
+def fail_answered(session: str = Depends(answering_session)) -> dict[str, str]:
+    raise RuntimeError("handler failed")
+
+
+@get("/swallow/not-found")
+async def fail_not_found(session: str = Depends(swallowing_async_session)) -> dict[str, str]:
+    raise HTTPException(status_code=404, detail="no such note")
+
+
+async def _raw_asgi(target: Ravyn, path: str) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """The messages `target` sends for a GET of `path`, and what it raised to the server."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"test")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    raised: BaseException | None = None
+    try:
+        await target(scope, receive, send)
+    except Exception as exc:
+        raised = exc
+    return sent, raised
+
+
+def _swallow_app(direct: bool) -> Ravyn:
+    app = Ravyn(routes=[fail_sync, fail_async, fail_answered, fail_not_found])
+    app.direct_dispatch = direct
+    return app
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-lilya"])
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_a_yield_dependency_that_swallows_the_handlers_error_still_leaves_a_json_500(
+    direct: bool, flavour: str
+) -> None:
+    swallowed.clear()
+    sent, raised = await _raw_asgi(_swallow_app(direct), f"/swallow/{flavour}")
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 500
+    assert sent[1]["body"] == b'{"detail":"Internal Server Error"}'
+    # the dependency's except block ran, and the error still reaches the server's log
+    assert swallowed == [f"{flavour}: handler failed"]
+    assert isinstance(raised, RuntimeError)
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-lilya"])
+async def test_the_handlers_http_error_is_answered_though_a_dependency_caught_it(direct: bool) -> None:
+    sent, raised = await _raw_asgi(_swallow_app(direct), "/swallow/not-found")
+    assert sent[0]["status"] == 404
+    assert sent[1]["body"] == b'{"detail":"no such note"}'
+    assert raised is None
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-lilya"])
+async def test_an_http_error_raised_in_a_dependencys_except_replaces_the_handlers_error(direct: bool) -> None:
+    sent, raised = await _raw_asgi(_swallow_app(direct), "/swallow/answer")
+    assert sent[0]["status"] == 409
+    assert sent[1]["body"] == b'{"detail":"conflict, rolled back"}'
+    assert raised is None
