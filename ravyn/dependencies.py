@@ -35,6 +35,7 @@ from typing import Any
 
 from lilya.dependencies import _Depends
 
+from ravyn._binding.callables import runs_as
 from ravyn.threads import run_sync
 
 __all__ = ["Dependency", "Depends", "RequestDependencies"]
@@ -63,13 +64,15 @@ class Dependency(_Depends):
     def is_generator(self) -> bool:
         """Whether the dependency is written with `yield` (sync or async)."""
         call = self.dependency
-        return inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call)
+        target = runs_as(call)
+        return inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target)
 
     @property
     def is_async(self) -> bool:
         """Whether the dependency runs on the event loop (else on a worker thread)."""
         call = self.dependency
-        return inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+        target = runs_as(call)
+        return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
 
 
 def Depends(dependency: Callable[..., Any], *, use_cache: bool = True) -> Any:
@@ -111,11 +114,11 @@ class RequestDependencies:
         call = dependency.dependency
         if dependency.use_cache and call in self.results:
             return self.results[call]
-        if inspect.isasyncgenfunction(call):
+        if dependency.is_generator and dependency.is_async:
             entered = contextlib.asynccontextmanager(call)(**kwargs)
             value = await entered.__aenter__()
             self.cleanup.push_async_exit(_never_suppressing(entered.__aexit__))
-        elif inspect.isgeneratorfunction(call):
+        elif dependency.is_generator:
             manager = contextlib.contextmanager(call)(**kwargs)
             value = await run_sync(manager.__enter__)
 

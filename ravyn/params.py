@@ -34,7 +34,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import parse_qsl
 
 import pydantic
@@ -46,6 +46,7 @@ from lilya.responses import Response
 from lilya.types import Receive, Scope
 from pydantic import TypeAdapter
 
+from ravyn._binding.callables import describe, parameters_of, type_hints_of
 from ravyn._binding.errors import ErrorLog
 from ravyn._binding.json_body import MAX_INTEGER_DIGITS, decode_json, validate_fields
 from ravyn._binding.surrogates import refuse_surrogates
@@ -292,27 +293,53 @@ def _validate(
 
 
 def read_signature(handler: Callable[..., Any], *, path_params: set[str]) -> HandlerSignature:
-    """Compile `handler`'s parameters. Raises `TypeError` naming the parameter
-    whose annotation cannot be read from a request."""
+    """Compile `handler`'s parameters, its dependencies' included.
+
+    Raises `TypeError` naming the handler (and the dependency, if the problem
+    is one of a dependency's) for a parameter whose annotation cannot be read
+    from a request, `*args` or `**kwargs`, a callable whose parameters Python
+    cannot tell (many builtins), and dependencies that depend on themselves.
+    """
+    return _read_signature(handler, path_params, (handler,))
+
+
+def _read_signature(
+    call: Callable[..., Any], path_params: set[str], chain: tuple[Callable[..., Any], ...]
+) -> HandlerSignature:
+    """`read_signature` for `call`, reached from the handler through `chain` (which ends with `call`)."""
     try:
-        hints = get_type_hints(handler.__init__ if inspect.isclass(handler) else handler, include_extras=True)
+        hints = type_hints_of(call)
+        specs = parameters_of(call)
     except NameError as exc:
-        raise TypeError(f"{_qualname(handler)}: cannot resolve an annotation: {exc}") from exc
+        raise TypeError(f"{_where(chain)}: cannot resolve an annotation: {exc}") from exc
+    except TypeError as exc:
+        raise TypeError(f"{_where(chain)}: {exc}") from None
     parameters: list[Parameter] = []
-    for name, spec in inspect.signature(handler).parameters.items():
+    for spec in specs:
+        name = spec.name
         if spec.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            raise TypeError(f"{_qualname(handler)}: *{name} parameters are not supported in handlers")
+            raise TypeError(
+                f"{_where(chain)}: *{name} parameters are not supported in handlers or dependencies"
+            )
+        if spec.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise TypeError(
+                f"{_where(chain)}: parameter {name!r} is positional-only; values are passed by name"
+            )
         annotation = hints.get(name, Any)
-        parameters.append(_read_parameter(handler, name, annotation, spec.default, path_params))
+        parameters.append(_read_parameter(chain, name, annotation, spec.default, path_params))
     return HandlerSignature(parameters, hints.get("return"))
 
 
 def _read_parameter(
-    handler: Callable[..., Any], name: str, annotation: Any, default: Any, path_params: set[str]
+    chain: tuple[Callable[..., Any], ...], name: str, annotation: Any, default: Any, path_params: set[str]
 ) -> Parameter:
     dependency = _dependency_of(annotation, default)
     if dependency is not None:
-        signature = read_signature(dependency.dependency, path_params=path_params)
+        call = dependency.dependency
+        if any(call is earlier for earlier in chain):
+            loop = " -> ".join(describe(each) for each in (*chain, call))
+            raise TypeError(f"{_where(chain)}: parameter {name!r}: dependency cycle: {loop}")
+        signature = _read_signature(call, path_params, (*chain, call))
         return Parameter(name, "dependency", annotation, dependency=dependency, signature=signature)
     bare = strip_annotated(annotation)
     if isinstance(bare, type) and issubclass(bare, Request):
@@ -322,12 +349,19 @@ def _read_parameter(
     try:
         adapter = adapter_for(annotation)
     except TypeError as exc:
-        raise TypeError(f"{_qualname(handler)}: parameter {name!r}: {exc}") from None
+        raise TypeError(f"{_where(chain)}: parameter {name!r}: {exc}") from None
     if name in path_params:
         return Parameter(name, "path", annotation, adapter)
     if is_body_model(bare) or (name in WHOLE_BODY_NAMES and (bare is dict or get_origin(bare) is dict)):
         return Parameter(name, "body", annotation, adapter, default)
     return Parameter(name, "field", annotation, adapter, default, _is_list(bare))
+
+
+def _where(chain: tuple[Callable[..., Any], ...]) -> str:
+    """The handler, or the handler and its dependency: `handler h, dependency a -> b` (h needs a, a b)."""
+    if len(chain) == 1:
+        return describe(chain[0])
+    return f"handler {describe(chain[0])}, dependency {' -> '.join(describe(each) for each in chain[1:])}"
 
 
 def _dependency_of(annotation: Any, default: Any) -> Dependency | None:
@@ -348,10 +382,6 @@ def _is_list(annotation: Any) -> bool:
     if is_union(annotation):
         return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
     return False
-
-
-def _qualname(handler: Callable[..., Any]) -> str:
-    return getattr(handler, "__qualname__", repr(handler))
 
 
 JSON_TYPES = ("application/json",)

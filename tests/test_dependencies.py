@@ -3,6 +3,7 @@ it adds, and `yield` dependencies whose clean-up runs after the request's backgr
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import textwrap
@@ -415,3 +416,175 @@ async def test_an_http_error_raised_in_a_dependencys_except_replaces_the_handler
     assert sent[0]["status"] == 409
     assert sent[1]["body"] == b'{"detail":"conflict, rolled back"}'
     assert raised is None
+
+
+# --- unusual dependency callables and cycles, refused or served at registration (issue 21) ---
+
+
+class Scaler:
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+
+    def __call__(self, n: int = 1) -> int:
+        return n * self.factor
+
+
+class AsyncScaler:
+    async def __call__(self, n: int = 1) -> int:
+        return n * 10
+
+
+class AsyncYielder:
+    async def __call__(self, n: int = 1) -> AsyncIterator[int]:
+        yield n * 100
+
+
+def multiply(n: int, by: int) -> int:
+    return n * by
+
+
+async def multiply_later(n: int, by: int) -> int:
+    return n * by
+
+
+def with_options(n: int, *, by: int = 2) -> int:
+    return n * by
+
+
+@pytest.mark.parametrize(
+    ("dependency", "expected"),
+    [
+        (Scaler(3), 12),
+        (AsyncScaler(), 40),
+        (AsyncYielder(), 400),
+        (functools.partial(multiply, by=5), 20),
+        (functools.partial(multiply_later, by=6), 24),
+        (functools.partial(functools.partial(with_options, by=7)), 28),
+        (Scaler(2).__call__, 8),
+    ],
+    ids=[
+        "instance",
+        "async-instance",
+        "async-yield-instance",
+        "partial",
+        "async-partial",
+        "partial-of-partial",
+        "bound-method",
+    ],
+)
+async def test_callable_instances_partials_and_methods_are_served_as_what_they_run(
+    dependency: Any, expected: int
+) -> None:
+    @get("/scaled")
+    def scaled(value: int = Depends(dependency)) -> dict[str, int]:
+        return {"value": value}
+
+    timeline = await record(Ravyn(routes=[scaled]), "GET", "/scaled?n=4")
+    assert (timeline.status, timeline.json()) == (200, {"value": expected})
+
+
+def needs_itself(value: int = 0) -> int:
+    return value
+
+
+needs_itself.__defaults__ = (Depends(needs_itself),)
+
+
+def first_of_loop(value: int = 0) -> int:
+    return value
+
+
+def second_of_loop(value: int = Depends(first_of_loop)) -> int:
+    return value
+
+
+first_of_loop.__defaults__ = (Depends(second_of_loop),)
+
+
+def test_a_dependency_that_needs_itself_is_refused_naming_the_cycle() -> None:
+    with pytest.raises(TypeError) as caught:
+
+        @get("/loop")
+        def looping(value: int = Depends(needs_itself)) -> dict[str, int]:
+            return {}
+
+    message = str(caught.value)
+    assert message.startswith("handler test_a_dependency_that_needs_itself")
+    assert "dependency cycle: " in message and message.endswith("looping -> needs_itself -> needs_itself")
+
+
+def test_a_cycle_through_several_dependencies_is_refused_naming_each() -> None:
+    with pytest.raises(
+        TypeError, match=r"dependency cycle: .*looping -> first_of_loop -> second_of_loop -> first_of_loop$"
+    ):
+
+        @get("/loop")
+        def looping(value: int = Depends(first_of_loop)) -> dict[str, int]:
+            return {}
+
+
+def test_the_same_dependency_twice_is_not_a_cycle() -> None:
+    def shared(n: int = 1) -> int:
+        return n
+
+    def left(a: int = Depends(shared)) -> int:
+        return a
+
+    def right(b: int = Depends(shared)) -> int:
+        return b
+
+    @get("/diamond")
+    def diamond(x: int = Depends(left), y: int = Depends(right), z: int = Depends(shared)) -> dict[str, int]:
+        return {"sum": x + y + z}
+
+    assert diamond.signature.has_dependencies
+
+
+def takes_positional_only(n: int, /) -> int:
+    return n
+
+
+def takes_any(**options: Any) -> int:
+    return 0
+
+
+class Opaque:
+    pass
+
+
+def reads_opaque(thing: Opaque) -> int:
+    return 0
+
+
+def wraps_opaque(inner: int = Depends(reads_opaque)) -> int:
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("dependency", "problem"),
+    [
+        (dict, r"dependency dict: its parameters cannot be read .*: wrap it in a function of your own"),
+        (print, r"dependency print: \*args parameters are not supported"),
+        (takes_any, r"dependency takes_any: \*options parameters are not supported"),
+        (takes_positional_only, r"dependency takes_positional_only: parameter 'n' is positional-only"),
+        (
+            wraps_opaque,
+            r"dependency wraps_opaque -> reads_opaque: parameter 'thing': cannot read a value of type Opaque",
+        ),
+    ],
+    ids=[
+        "builtin-without-signature",
+        "builtin-with-args",
+        "kwargs",
+        "positional-only",
+        "nested-bad-annotation",
+    ],
+)
+def test_a_dependency_that_cannot_be_served_is_refused_naming_it_and_its_handler(
+    dependency: Any, problem: str
+) -> None:
+    with pytest.raises(TypeError, match=r"^handler .*served_badly, " + problem):
+
+        @get("/bad")
+        def served_badly(value: Any = Depends(dependency)) -> dict[str, int]:
+            return {}
