@@ -16,6 +16,7 @@ from lilya.responses import JSONResponse, Response
 from lilya.routing import Path
 from lilya.types import Message, Receive, Scope, Send
 
+from ravyn._logs import escape_server_error_logs
 from ravyn.dispatch import DirectRoutes
 from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
@@ -149,6 +150,7 @@ class Ravyn(Lilya):
             **lilya_options,
         )
         self.max_body_size = max_body_size
+        escape_server_error_logs()  # an exception's text cannot forge lines of the server's log
         self.task_runner = TaskRunner(
             stop_on_error=stop_on_task_error,
             on_task_error=on_task_error,
