@@ -46,12 +46,16 @@ class Attack:
 
 def attacks() -> list[Attack]:
     """The attacks measured: a few hundred kilobytes of invalid JSON, 1000 invalid form or query values."""
-    items = json.dumps([{"name": 1, "price": "x", "qty": "y"} for _ in range(10_000)]).encode()
+    invalid = [{"name": 1, "price": "x", "qty": "y"}] * 10_000
+    items = json.dumps(invalid).encode()
+    # valid items first: the errors to name are found only after them
+    valid_first = json.dumps([{"name": "pen", "price": 1.5, "qty": 2}] * 5_000 + invalid[:5_000]).encode()
     tags = json.dumps({"tags": ["x"] * 60_000}).encode()
     form = urlencode({"tags": ["x"] * 1000}, doseq=True).encode()
     query = urlencode({"tag": ["x"] * 1000}, doseq=True)
     return [
         Attack("JSON list of invalid items", "POST", "/items", items, "application/json"),
+        Attack("JSON list, valid items first", "POST", "/items", valid_first, "application/json"),
         Attack("JSON list field, invalid values", "POST", "/tags", tags, "application/json"),
         Attack("form, 1000 invalid values", "POST", "/tags", form, "application/x-www-form-urlencoded"),
         Attack("query, 1000 invalid values", "GET", f"/tags?{query}", b"", None),

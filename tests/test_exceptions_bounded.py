@@ -20,8 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
+import ravyn._binding.errors
 from ravyn import Depends, Ravyn, get, post
-from ravyn._binding.errors import KEEP_ITEMS, LIST_IN_FULL, first_errors
+from ravyn._binding.errors import FIRST_BUDGET, GROWTH, LIST_IN_FULL, first_errors
 from ravyn.converters import adapter_for
 from ravyn.exceptions import MAX_ERRORS, MAX_LOC_TEXT, MAX_MESSAGE, FieldError, RequestError, ValidationError
 from ravyn.testing import record
@@ -63,7 +64,7 @@ def add_scores(data: dict[str, int]) -> dict[str, int]:
 
 
 class Batch(BaseModel):
-    items: Annotated[list[Item], Field(min_length=KEEP_ITEMS + 10)]
+    items: Annotated[list[Item], Field(min_length=FIRST_BUDGET + 10)]
 
 
 @post("/batch")
@@ -146,7 +147,7 @@ async def test_a_field_a_dependency_reads_too_is_counted_once() -> None:
 
 async def test_cutting_a_long_list_short_reports_no_length_error_the_body_does_not_have() -> None:
     # long enough for its min_length, so the only problems are the items' own
-    items = bad_items(LIST_IN_FULL + KEEP_ITEMS)
+    items = bad_items(LIST_IN_FULL + FIRST_BUDGET)
     timeline = await record(app, "POST", "/batch", json={"items": items})
     answer = timeline.json()
     assert timeline.status == 400
@@ -160,19 +161,53 @@ async def test_a_short_list_keeps_its_length_error() -> None:
     assert timeline.json()["errors"][0]["type"] == "too_short"
 
 
-def test_errors_past_the_cut_are_still_found() -> None:
-    # valid items first, the invalid ones only beyond what a cut copy keeps: the full list is read
+@pytest.mark.parametrize("valid_first", [0, FIRST_BUDGET, FIRST_BUDGET * GROWTH**3])
+def test_errors_past_the_first_cut_are_still_found(valid_first: int) -> None:
+    # valid items first, the invalid ones only beyond what a cut copy keeps: a larger copy finds them
     adapter = adapter_for(list[Item])
-    value = [{"name": "ok", "price": 1, "qty": 1}] * (KEEP_ITEMS * 2) + bad_items(LIST_IN_FULL)
+    value = [{"name": "ok", "price": 1, "qty": 1}] * valid_first + bad_items(LIST_IN_FULL)
     with pytest.raises(pydantic.ValidationError) as caught:
         adapter.validate_python(value)
     found = first_errors(adapter, value, caught.value, MAX_ERRORS)
-    assert [e["loc"] for e in found[:3]] == [
-        (KEEP_ITEMS * 2, "name"),
-        (KEEP_ITEMS * 2, "price"),
-        (KEEP_ITEMS * 2, "qty"),
-    ]
+    first = [(valid_first, "name"), (valid_first, "price"), (valid_first, "qty")]
+    assert [e["loc"] for e in found[:3]] == first
     assert len(found) == MAX_ERRORS
+
+
+Nested = list[list[list[int]]]
+
+
+@pytest.mark.parametrize(
+    ("annotation", "value"),
+    [
+        (list[Item], bad_items(20_000)),
+        (list[Item], [{"name": "ok", "price": 1, "qty": 1}] * 5_000 + bad_items(20_000)),
+        (Nested, [[["x"] * 40] * 40] * 40),  # no list long by itself, 64,000 errors in all
+        (dict[str, int], {f"k{index}": "x" for index in range(30_000)}),
+        (list[int] | None, [1] * 1000 + ["x"] * 20_000),
+        (list[int] | str, [1] * 1000 + ["x"] * 20_000),
+    ],
+    ids=["flat", "valid-prefix", "balanced-nesting", "wide-object", "optional-list", "union-with-a-list"],
+)
+def test_the_full_list_of_errors_is_never_built_for_a_large_body(
+    annotation: Any, value: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read: list[int] = []
+    details = ravyn._binding.errors._details
+
+    def counting(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
+        read.append(exc.error_count())
+        return details(exc)
+
+    monkeypatch.setattr(ravyn._binding.errors, "_details", counting)
+    adapter = adapter_for(annotation)
+    with pytest.raises(pydantic.ValidationError) as caught:
+        adapter.validate_python(value)
+    found = first_errors(adapter, value, caught.value, MAX_ERRORS)
+    assert len(found) == MAX_ERRORS
+    assert read and max(read) < caught.value.error_count() / 2
+    every = caught.value.errors(include_url=False, include_context=False, include_input=False)
+    assert found == every[:MAX_ERRORS]
 
 
 def test_a_missing_key_of_an_item_is_reported_even_when_its_list_was_cut() -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from ravyn import BackgroundTasks, Depends, Ravyn, Request, get, post
+from ravyn._binding.json_body import ONE_PASS_LIMIT
 from ravyn.exceptions import RequestError
 from ravyn.params import MAX_FIELDS, _group, read_signature
 from ravyn.testing import record
@@ -843,14 +844,23 @@ async def test_large_finite_numbers_and_the_text_nan_still_pass(number: bytes) -
     assert timeline.json() == {"value": json.loads(content)["value"]}
 
 
-async def test_the_one_pass_refuses_a_non_finite_number_even_in_a_key_it_does_not_read() -> None:
-    # the fast path and the field-by-field reading must agree: both refuse the body
-    content = b'{"value": 1.5, "other": NaN}'
+@pytest.mark.parametrize("padding", [0, ONE_PASS_LIMIT], ids=["one-pass", "too-large-for-one-pass"])
+@pytest.mark.parametrize("number", [b"NaN", b"-Infinity", b"1e400"])
+async def test_a_non_finite_number_is_refused_even_in_a_key_no_parameter_reads(
+    padding: int, number: bytes
+) -> None:
+    # the one-pass reading and the field-by-field reading must agree: both refuse the body
+    content = b'{"value": 1.5, "note": "' + b"n" * padding + b'", "other": ' + number + b"}"
     timeline = await record(
         untyped_app, "POST", "/finite", content=content, headers={"content-type": "application/json"}
     )
     assert timeline.status == 400
     assert timeline.json()["errors"][0]["loc"] == ["body", "other"]
+    finite = content.replace(number, b"1e300")
+    timeline = await record(
+        untyped_app, "POST", "/finite", content=finite, headers={"content-type": "application/json"}
+    )
+    assert (timeline.status, timeline.json()) == (201, {"value": 1.5})
 
 
 json_with_non_finite = st.recursive(

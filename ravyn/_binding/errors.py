@@ -6,8 +6,10 @@ and building that list (pydantic's `errors()`, one dict per problem, then the
 JSON) held the event loop for seconds. Here only the first `MAX_ERRORS` are
 kept, and the rest are counted: pydantic counts its errors without building
 them (`error_count()`), and when there are many, the first ones are found by
-validating again a copy of the value with its long lists and objects cut
-short, which costs as much as a small body.
+validating again only the start of the value: windows of a long list, or a
+copy with its lists and objects cut short (see `first_errors`). That costs
+about what validating the body once costs, however far into it the first
+error is.
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ __all__ = ["ErrorLog", "first_errors"]
 
 Loc = tuple[str | int, ...]
 
-KEEP_ITEMS = 64
-"""A pruned copy keeps this many items of each list and keys of each object."""
+FIRST_BUDGET = 256
+"""How many items (list items and object keys, at any depth) the first copy
+validated to find the first errors holds."""
+
+GROWTH = 2
+"""How many times larger each next copy is, when the one before held no error."""
 
 LIST_IN_FULL = 200
 """Pydantic's own list of errors is read in full only up to this many errors."""
 
-_PRUNE_DEPTH = 64  # deeper values are kept as they are: pydantic stops at its own depth limit
+_PRUNE_DEPTH = 200  # deeper containers are cut off: pydantic stops near this depth anyway
 _MISSING_TYPES = frozenset({"missing", "missing_argument", "missing_keyword_only_argument"})
 
 
@@ -95,21 +101,60 @@ def first_errors(
     """About the first `wanted` of the errors `exc` (raised by `adapter` for `value`)
     holds, without building all of them when there are many.
 
-    A copy of `value` with long lists and objects cut to `KEEP_ITEMS` is
-    validated again; errors the cutting itself causes (a list now too short, a
-    key now missing inside a cut object) are left out. When that finds none,
-    pydantic's full list is read after all.
+    A long list (a list body or field, the usual large input) is validated in
+    windows of its items, `FIRST_BUDGET` of them first, each next window
+    `GROWTH` times larger, until one holds an error of an item: the first
+    errors are found in time proportional to how far into the list they are,
+    by slicing, with no copy (the window holding the first error is searched
+    the same way). Anything else, such as a short list of large items, is
+    searched in copies: see `_first_in_copies`.
+    """
+    if exc.error_count() <= LIST_IN_FULL:
+        return _details(exc)[:wanted]
+    if type(value) is list and len(value) > FIRST_BUDGET:
+        start, size = 0, FIRST_BUDGET
+        while start < len(value):
+            window = value[start : start + size]
+            try:
+                adapter.validate_python(window)
+            except pydantic.ValidationError as again:
+                # an error with an empty loc is the whole list's (a length): the window's own
+                # a window shorter than the list: searched the same way, in smaller windows
+                found = [e for e in first_errors(adapter, window, again, wanted) if e["loc"]]
+                if any(type(e["loc"][0]) is not int for e in found):
+                    break  # a union's tag before the index (`list[int] | str`): no window's loc can be moved
+                if found:
+                    return [{**e, "loc": (e["loc"][0] + start, *e["loc"][1:])} for e in found]
+            start, size = start + size, size * GROWTH
+    return _first_in_copies(adapter, value, exc, wanted)
+
+
+def _first_in_copies(
+    adapter: TypeAdapter[Any], value: Any, exc: pydantic.ValidationError, wanted: int
+) -> list[dict[str, Any]]:
+    """`first_errors` by validating copies of `value`.
+
+    A copy holding only its first `FIRST_BUDGET` items (list items and object
+    keys, in the order of the text, at any depth) is validated again; errors
+    the cutting itself causes (a list now too short, a key now missing from a
+    cut object) are left out. When the copy has none (its items are valid), a
+    copy `GROWTH` times larger is tried, and so on; pydantic's full list is
+    read only when a copy would be the whole value.
     """
     if exc.error_count() > LIST_IN_FULL:
-        cut: set[Loc] = set()
-        pruned = _prune(value, (), cut, 0)
-        if cut:
+        budget = FIRST_BUDGET
+        while True:
+            pruning = _Pruning(budget)
+            pruned = pruning.copy(value)
+            if not pruning.cut:
+                break  # the copy is the whole value: pydantic's own list is as cheap
             try:
                 adapter.validate_python(pruned)
             except pydantic.ValidationError as again:
-                found = [e for e in _details(again) if not _caused_by_cut(e, cut)]
+                found = [e for e in _details(again) if not _caused_by_cut(e, pruning.cut)]
                 if found:
                     return found[:wanted]
+            budget *= GROWTH
     return _details(exc)[:wanted]
 
 
@@ -127,17 +172,48 @@ def _caused_by_cut(error: dict[str, Any], cut: set[Loc]) -> bool:
     return kind in _MISSING_TYPES and loc[:-1] in cut
 
 
-def _prune(value: Any, loc: Loc, cut: set[Loc], depth: int) -> Any:
-    """`value` with each list and dict beyond `KEEP_ITEMS` entries cut, recording where in `cut`."""
-    if depth >= _PRUNE_DEPTH:
-        return value
-    if isinstance(value, list):
-        if len(value) > KEEP_ITEMS:
-            cut.add(loc)
-        return [_prune(item, (*loc, index), cut, depth + 1) for index, item in enumerate(value[:KEEP_ITEMS])]
-    if isinstance(value, dict):
-        if len(value) > KEEP_ITEMS:
-            cut.add(loc)
-        kept = itertools.islice(value.items(), KEEP_ITEMS)
-        return {key: _prune(item, (*loc, key), cut, depth + 1) for key, item in kept}
-    return value
+class _Pruning:
+    """A copy of a decoded value holding at most about `budget` items in all, and where it was cut.
+
+    Written for speed: it runs in Python over up to the whole body, where
+    pydantic runs in Rust. Scalars are never visited one by one, locations
+    are built only where a cut is made, and a list or object holding no
+    container is copied by one slice.
+    """
+
+    __slots__ = ("cut", "left", "path")
+
+    def __init__(self, budget: int) -> None:
+        self.left = budget
+        self.cut: set[Loc] = set()
+        self.path: list[str | int] = []
+
+    def copy(self, value: Any, depth: int = 0) -> Any:
+        """`value`'s first items, in order, while the budget lasts (and the nesting is not too deep)."""
+        kind = type(value)
+        if kind is not list and kind is not dict:
+            return value
+        entries = value.items() if kind is dict else enumerate(value)
+        kept = list(itertools.islice(entries, max(self.left, 0)))
+        if len(kept) < len(value):
+            self.cut.add(tuple(self.path))
+        if not any(type(item) is list or type(item) is dict for _, item in kept):
+            self.left -= len(kept)
+            return dict(kept) if kind is dict else [item for _, item in kept]
+        copied: list[tuple[Any, Any]] = []
+        for key, item in kept:
+            if self.left <= 0:
+                self.cut.add(tuple(self.path))
+                break
+            self.left -= 1
+            if type(item) is list or type(item) is dict:
+                if depth + 1 >= _PRUNE_DEPTH:
+                    # cut off here: copied whole, it could hold any number of errors;
+                    # copied further, the copy could exhaust the stack
+                    self.cut.add(tuple(self.path))
+                    break
+                self.path.append(key)
+                item = self.copy(item, depth + 1)
+                self.path.pop()
+            copied.append((key, item))
+        return dict(copied) if kind is dict else [item for _, item in copied]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,7 +27,7 @@ from pydantic import TypeAdapter
 from ravyn._binding.surrogates import SURROGATE, SURROGATE_MSG, shown
 from ravyn.exceptions import FieldError, RequestError
 
-__all__ = ["MAX_INTEGER_DIGITS", "decode_json", "validate_fields"]
+__all__ = ["MAX_INTEGER_DIGITS", "ONE_PASS_LIMIT", "decode_json", "validate_fields"]
 
 MAX_INTEGER_DIGITS = 4300
 """At most this many digits in an integer of a JSON body (else a 400): Python's own default limit."""
@@ -45,15 +46,44 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-_JSON = json.JSONDecoder(parse_int=_bounded_int)  # built once: json.loads(parse_int=...) builds one per call
+class _Seen(threading.local):
+    """Whether the decoding under way (in this thread) met a number that is not finite."""
+
+    non_finite = False
+
+
+_seen = _Seen()
+
+
+def _checked_float(text: str, isfinite: Callable[[float], bool] = math.isfinite) -> float:
+    value = float(text)
+    if not isfinite(value):  # a literal too large for a float: 1e400
+        _seen.non_finite = True
+    return value
+
+
+def _constant(name: str) -> float:
+    # NaN, Infinity and -Infinity: not JSON, though Python's json reads them
+    _seen.non_finite = True
+    return float(name)
+
+
+# built once: json.loads(parse_int=...) builds one per call. The hooks cost a
+# call per float literal; searching the text for what may not be finite cost
+# more, for every body, in proportion to its size.
+_JSON = json.JSONDecoder(parse_int=_bounded_int, parse_float=_checked_float, parse_constant=_constant)
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 # Only these can decode to a number that is not finite: the two names, an
 # exponent of two digits or more, or 300 digits in a row (a float of 309
-# digits overflows; 300 and a one-digit exponent may). Bodies without them
-# are not searched.
+# digits overflows; 300 and a one-digit exponent may). The one-pass reading
+# leaves bodies holding one to decode_json, which refuses them.
 _NON_FINITE_HINT = re.compile(rb"NaN|Infinity|[eE]\+?[0-9]{2}|[0-9]{300}")
+
+ONE_PASS_LIMIT = 64 * 1024
+"""Bodies larger than this are not read in one pass by `validate_fields`:
+its checks of the text cost, for every body, in proportion to its size."""
 _NON_FINITE_MSG = "Input should be a finite number"
 
 # Python refuses to convert integers of more digits than its limit, which may
@@ -64,6 +94,7 @@ _DIGIT_RUN = re.compile(rb"[0-9]{640}")
 
 def decode_json(raw: bytes) -> Any:
     """The value of a JSON body, or a `RequestError` (400) saying what is wrong and where."""
+    _seen.non_finite = False
     try:
         # RFC 8259: JSON on the wire is UTF-8 (json.loads would guess UTF-16 from a BOM)
         value = _JSON.decode(raw.decode("utf-8"))
@@ -88,7 +119,7 @@ def decode_json(raw: bytes) -> Any:
         errors = [FieldError(["body", *loc], "string_surrogate", SURROGATE_MSG) for loc in _surrogates(value)]
         if errors:
             raise RequestError(400, "Invalid JSON body: text holds a lone surrogate", errors)
-    if _NON_FINITE_HINT.search(raw):
+    if _seen.non_finite:
         errors = [FieldError(["body", *loc], "finite_number", _NON_FINITE_MSG) for loc in _non_finite(value)]
         if errors:
             raise RequestError(
@@ -108,9 +139,11 @@ def validate_fields(adapter: TypeAdapter[Any], raw: bytes) -> dict[str, Any] | N
     reading refuses for its own reasons is sent there first: an escaped lone
     surrogate, runs of digits that may exceed an integer limit, and numbers
     that may not be finite (refused even in keys the handler does not read).
+    Bodies over `ONE_PASS_LIMIT` bytes are left to the usual reading too.
     """
     if (
-        _SURROGATE_ESCAPE.search(raw) is not None
+        len(raw) > ONE_PASS_LIMIT
+        or _SURROGATE_ESCAPE.search(raw) is not None
         or (len(raw) >= 640 and _DIGIT_RUN.search(raw))
         or _NON_FINITE_HINT.search(raw)
     ):
