@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import parse_qsl
 
+import anyio.lowlevel
 import pydantic
 from lilya._internal._connection import ClientDisconnect
 from lilya.contrib.multipart.exceptions import ParseError as MultipartError
@@ -48,7 +49,7 @@ from pydantic import TypeAdapter
 
 from ravyn._binding.callables import describe, parameters_of, type_hints_of
 from ravyn._binding.errors import ErrorLog
-from ravyn._binding.json_body import MAX_INTEGER_DIGITS, decode_json, validate_fields
+from ravyn._binding.json_body import MAX_INTEGER_DIGITS, ONE_PASS_LIMIT, decode_json, validate_fields
 from ravyn._binding.surrogates import refuse_surrogates
 from ravyn.background import BackgroundTask, BackgroundTasks
 from ravyn.converters import adapter_for, fields_adapter, is_body_model, is_union, strip_annotated
@@ -423,7 +424,12 @@ async def _read_inputs(
             fields = validate_fields(json_fields, raw)
             if fields is not None:
                 return Inputs(path, query, None, fields=fields)
-        return Inputs(path, query, decode_json(raw))
+        body = decode_json(raw)
+        if len(raw) > ONE_PASS_LIMIT:
+            # decoding and validating a large body each hold the loop for a while: let the
+            # other requests waiting in between have their turn
+            await anyio.lowlevel.checkpoint()
+        return Inputs(path, query, body)
     if content_type == "application/x-www-form-urlencoded":
         return Inputs(path, query, _form_to_mapping(_group(_parse_pairs(raw, "body"))), True)
     if content_type == "multipart/form-data":

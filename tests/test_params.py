@@ -13,6 +13,8 @@ import time
 from typing import Annotated, Any, Literal, Optional, TypedDict
 from unittest.mock import ANY
 
+import anyio
+import anyio.lowlevel
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -895,3 +897,47 @@ def test_a_body_holding_non_finite_numbers_anywhere_is_never_a_5xx(value: bytes,
             for key in error["loc"][1:]:  # each loc leads to a number that is not finite
                 found = found[key]
             assert not math.isfinite(found)
+
+
+@get("/ping")
+async def ping() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@post("/bulk")
+async def bulk(items: list[Item]) -> dict[str, int]:
+    return {"count": len(items)}
+
+
+async def test_a_request_arriving_during_a_large_bodys_validation_is_answered_before_it() -> None:
+    # recorded order, no timing: the large body's handling yields to the loop after
+    # decoding it, where the request that arrived meanwhile is served whole
+    app = Ravyn(routes=[ping, bulk], max_body_size=4 * 1024 * 1024)
+    body = json.dumps([{"name": 1, "price": "x"}] * 20_000).encode()
+    order: list[str] = []
+
+    async with anyio.create_task_group() as group:
+
+        async def call(method: str, path: str, content: bytes) -> None:
+            scope = {
+                "type": "http",
+                "method": method,
+                "path": path,
+                "query_string": b"",
+                "headers": [(b"content-type", b"application/json")],
+                "root_path": "",
+            }
+
+            async def receive() -> dict[str, Any]:
+                if path == "/bulk":  # another client's request arrives while this body is read
+                    group.start_soon(call, "GET", "/ping", b"")
+                return {"type": "http.request", "body": content, "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    order.append(f"{path} {message['status']}")
+
+            await app(scope, receive, send)
+
+        group.start_soon(call, "POST", "/bulk", body)
+    assert order == ["/ping 200", "/bulk 400"]
