@@ -35,7 +35,7 @@ from typing import Any
 
 from lilya.dependencies import _Depends
 
-from ravyn._binding.callables import runs_as
+from ravyn._binding.callables import describe, runs_as
 from ravyn.threads import run_sync
 
 __all__ = ["Dependency", "Depends", "RequestDependencies"]
@@ -130,6 +130,12 @@ class RequestDependencies:
             value = await call(**kwargs)
         else:
             value = await run_sync(lambda: call(**kwargs))
+            if inspect.iscoroutine(value):
+                value.close()  # never awaited: closed here, so Python does not warn about it later
+                raise TypeError(
+                    f"dependency {describe(call)} returned a coroutine: it was called as a sync "
+                    "function (a lambda or partial around an async one?); make it `async def`"
+                )
         if dependency.use_cache:
             self.results[call] = value
         return value

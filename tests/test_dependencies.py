@@ -588,3 +588,39 @@ def test_a_dependency_that_cannot_be_served_is_refused_naming_it_and_its_handler
         @get("/bad")
         def served_badly(value: Any = Depends(dependency)) -> dict[str, int]:
             return {}
+
+
+async def swallowing_everything() -> AsyncIterator[str]:
+    try:
+        yield "session"
+    except BaseException as exc:  # what is tested: even a cancellation caught and dropped
+        swallowed.append(f"base: {type(exc).__name__}")
+
+
+@get("/swallow/cancelled")
+async def cancelled_handler(session: str = Depends(swallowing_everything)) -> dict[str, str]:
+    raise anyio.get_cancelled_exc_class()()
+
+
+async def test_a_cancellation_a_dependency_catches_is_not_swallowed() -> None:
+    swallowed.clear()
+    app = Ravyn(routes=[cancelled_handler])
+    with pytest.raises(anyio.get_cancelled_exc_class()):
+        await _raw_asgi(app, "/swallow/cancelled")
+    assert swallowed == ["base: CancelledError"]
+
+
+async def fetch_user() -> str:
+    return "ada"
+
+
+@get("/wrapped-async")
+def wrapped_async(user: Any = Depends(lambda: fetch_user())) -> dict[str, str]:
+    return {"user": str(user)}
+
+
+async def test_a_sync_dependency_returning_a_coroutine_is_an_error_naming_it() -> None:
+    sent, raised = await _raw_asgi(Ravyn(routes=[wrapped_async]), "/wrapped-async")
+    assert sent[0]["status"] == 500
+    assert isinstance(raised, TypeError)
+    assert "dependency <lambda> returned a coroutine" in str(raised) and "async def" in str(raised)
