@@ -32,25 +32,22 @@ is a 400 naming where, whatever the parameter's type.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args, get_origin
-from urllib.parse import parse_qsl
 
 import anyio.lowlevel
 import pydantic
-from lilya._internal._connection import ClientDisconnect
-from lilya.contrib.multipart.exceptions import ParseError as MultipartError
-from lilya.exceptions import HTTPException
 from lilya.requests import Request
 from lilya.responses import Response
 from lilya.types import Receive, Scope
 from pydantic import TypeAdapter
 
+from ravyn._binding.body import body_headers, read_body, request_with_body
 from ravyn._binding.callables import describe, parameters_of, type_hints_of
 from ravyn._binding.errors import ErrorLog
+from ravyn._binding.forms import MAX_FIELDS, form_to_mapping, group, parse_pairs, read_multipart
 from ravyn._binding.json_body import MAX_INTEGER_DIGITS, ONE_PASS_LIMIT, decode_json, validate_fields
-from ravyn._binding.surrogates import refuse_surrogates
 from ravyn.background import BackgroundTask, BackgroundTasks
 from ravyn.converters import adapter_for, fields_adapter, is_body_model, is_union, strip_annotated
 from ravyn.dependencies import Dependency, RequestDependencies
@@ -70,9 +67,6 @@ __all__ = [
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Methods whose fields are read from the body first (then the query string)."""
-
-MAX_FIELDS = 1000
-"""At most this many fields in a query string, a form or a multipart body (else a 413)."""
 
 WHOLE_BODY_NAMES = frozenset({"data", "payload"})
 
@@ -409,12 +403,12 @@ async def _read_inputs(
     json_fields: TypeAdapter[Any] | None,
 ) -> Inputs:
     raw_query = scope.get("query_string", b"")
-    query = _group(_parse_pairs(raw_query, "query")) if raw_query else {}
+    query = group(parse_pairs(raw_query, "query")) if raw_query else {}
     path = scope.get("path_params", {})
     if not reads_body or scope["method"] not in BODY_METHODS:
         return Inputs(path, query, None)
-    content_type, declared = _body_headers(scope.get("headers", ()))
-    raw = await _read_body(scope, receive, request, max_body_size, declared)
+    content_type, declared = body_headers(scope.get("headers", ()))
+    raw = await read_body(scope, receive, request, max_body_size, declared)
     if not raw:
         return Inputs(path, query, None)
     if content_type != "application/json":  # the usual value is already what parsing would give
@@ -431,151 +425,14 @@ async def _read_inputs(
             await anyio.lowlevel.checkpoint()
         return Inputs(path, query, body)
     if content_type == "application/x-www-form-urlencoded":
-        return Inputs(path, query, _form_to_mapping(_group(_parse_pairs(raw, "body"))), True)
+        return Inputs(path, query, form_to_mapping(group(parse_pairs(raw, "body"))), True)
     if content_type == "multipart/form-data":
         if request is None:
-            request = _request_with_body(scope, receive, raw)
-        return Inputs(path, query, _form_to_mapping(_group(await _read_multipart(request))), True)
+            request = request_with_body(scope, receive, raw)
+        return Inputs(path, query, form_to_mapping(group(await read_multipart(request))), True)
     shown = content_type or "none"
     raise RequestError(
         415,
         f"Unsupported content type {shown!r}: send application/json or form data",
         [FieldError(["header", "content-type"], "unsupported", f"cannot read a body of type {shown!r}")],
     )
-
-
-def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    """Every value of each key, in order: one pass, O(number of pairs)."""
-    grouped: dict[str, list[str]] = {}
-    for key, value in pairs:
-        grouped.setdefault(key, []).append(value)
-    return grouped
-
-
-def _form_to_mapping(grouped: dict[str, list[str]]) -> dict[str, Any]:
-    """A form as a body object: one value per key as text, repeated keys as a list."""
-    return {key: values[0] if len(values) == 1 else values for key, values in grouped.items()}
-
-
-def _body_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | None]:
-    """The content type ("" when absent) and the declared content length of a request.
-
-    Read straight from the ASGI headers, the first of each name winning as in
-    `request.headers.get`: building Lilya's `Header` costs more than the rest
-    of reading a small JSON body.
-    """
-    content_type: str | None = None
-    length: str | None = None
-    for key, value in headers:
-        name = key.lower()
-        if name == b"content-type":
-            if content_type is None:
-                content_type = value.decode("latin-1")
-        elif name == b"content-length" and length is None:
-            length = value.decode("latin-1")
-    return content_type or "", length
-
-
-async def _read_body(
-    scope: Scope, receive: Receive, request: Request | None, limit: int, declared: str | None
-) -> bytes:
-    if declared is not None and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
-        raise _too_large(limit)
-    # a Request not yet read receives straight from `receive` (it stores no message before)
-    message = await (receive() if request is None else request.receive())
-    if message["type"] == "http.disconnect":
-        raise ClientDisconnect()
-    if message["type"] == "http.request" and not message.get("more_body", False):
-        # the usual small body, in one message: no async generator needed
-        body: bytes = message.get("body", b"")
-        if len(body) > limit:
-            raise _too_large(limit)
-        if request is not None:
-            request._stream_consumed = True
-    else:
-        streaming = Request(scope, receive) if request is None else request
-        streaming._stored_receive_message = message  # request.stream() starts from it
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in streaming.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
-        body = b"".join(chunks)
-    # let request.body()/json()/form() work again inside the handler (a Request
-    # built later from this scope finds the body there)
-    if request is not None:
-        request._body = body  # type: ignore[assignment]
-    scope["_body"] = body
-    return body
-
-
-def _request_with_body(scope: Scope, receive: Receive, body: bytes) -> Request:
-    """A Request whose body, already read, is `body` (as `_read_body` leaves one)."""
-    request = Request(scope, receive)
-    request._stream_consumed = True
-    request._body = body  # type: ignore[assignment]
-    return request
-
-
-async def _read_multipart(request: Request) -> list[tuple[str, str]]:
-    try:
-        form = await request.form(max_fields=MAX_FIELDS, max_files=MAX_FIELDS)
-    except ClientDisconnect:
-        raise
-    except HTTPException as exc:  # Lilya's answer to a part it cannot parse
-        problem = str(exc.detail)
-        too_many = "Too many" in problem
-        raise RequestError(
-            413 if too_many else 400,
-            f"Malformed multipart body: {problem}",
-            [FieldError(["body"], "too_many_fields" if too_many else "multipart_invalid", problem)],
-        ) from None
-    except (MultipartError, ValueError, KeyError, IndexError, TypeError) as exc:  # UnicodeDecodeError too
-        problem = "a part's headers or text cannot be read"
-        raise RequestError(
-            400, f"Malformed multipart body: {problem}", [FieldError(["body"], "multipart_invalid", problem)]
-        ) from exc
-    pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-    refuse_surrogates(pairs, "body")
-    return pairs
-
-
-def _too_large(limit: int) -> RequestError:
-    return RequestError(
-        413,
-        f"Request body is larger than the limit of {limit} bytes",
-        [FieldError(["body"], "too_large", f"at most {limit} bytes are accepted")],
-    )
-
-
-def _parse_pairs(raw: bytes, where: Literal["query", "body"]) -> list[tuple[str, str]]:
-    """Parse a query string or a URL-encoded form, at most `MAX_FIELDS` fields.
-
-    Percent-escapes must decode to UTF-8; an escaped surrogate
-    (`%ED%A0%80`) is refused naming its field, since it cannot be sent back.
-    """
-    what = "query string" if where == "query" else "form body"
-    try:
-        text = raw.decode("latin-1" if where == "query" else "ascii")
-        # surrogatepass: decode an escaped surrogate so the field holding it can be named below
-        pairs = _parse_qsl(text)
-    except UnicodeDecodeError:
-        raise RequestError(
-            400,
-            f"The {what} is not valid URL-encoded UTF-8",
-            [FieldError([where], "invalid_encoding", "percent-escapes must decode to UTF-8")],
-        ) from None
-    except ValueError:  # parse_qsl's max_num_fields
-        raise RequestError(
-            413,
-            f"The {what} has more than {MAX_FIELDS} fields",
-            [FieldError([where], "too_many_fields", f"at most {MAX_FIELDS} fields are accepted")],
-        ) from None
-    refuse_surrogates(pairs, where)
-    return pairs
-
-
-def _parse_qsl(text: str) -> list[tuple[str, str]]:
-    return parse_qsl(text, keep_blank_values=True, errors="surrogatepass", max_num_fields=MAX_FIELDS)

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from ravyn import BackgroundTasks, Depends, Ravyn, Request, get, post
+from ravyn._binding.forms import group
 from ravyn._binding.json_body import ONE_PASS_LIMIT
 from ravyn.exceptions import RequestError
-from ravyn.params import MAX_FIELDS, _group, read_signature
+from ravyn.params import MAX_FIELDS, read_signature
 from ravyn.testing import record
 
 pytestmark = pytest.mark.anyio
@@ -568,7 +569,7 @@ def test_grouping_repeated_keys_is_linear() -> None:
     """100 000 values of one key: the old merge copied the list per key (~4.5 s); one pass takes ms."""
     pairs = [("x", "")] * 100_000
     started = time.perf_counter()
-    grouped = _group(pairs)
+    grouped = group(pairs)
     assert len(grouped["x"]) == 100_000
     assert time.perf_counter() - started < 1.0  # generous: the quadratic merge took seconds
 
