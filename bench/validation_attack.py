@@ -7,7 +7,9 @@ each kind of attack (a JSON list of invalid items, a list field of invalid
 values, the same from a form and a query string), runs `--attackers`
 processes that send it again and again while a probe sends `GET /ping` every
 20 ms. Prints one table: the request and answer sizes, how many attack
-requests were answered, and the probe's latency (median, 99th percentile,
+requests were answered, the server's CPU time per attack request (how long
+each holds the event loop, at most; on a busy machine the probe's figures
+grow, this one does not), and the probe's latency (median, 99th percentile,
 worst). `--checkout` measures the ravyn of another checkout (say the main
 branch) for a before/after comparison.
 """
@@ -111,11 +113,22 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("uvicorn did not start listening within 20 s")
 
 
-def measure(attack: Attack | None, port: int, seconds: float, attackers: int) -> dict[str, float]:
-    """The probe's latencies while `attackers` processes send `attack` (None: no attack)."""
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) process `pid` has used so far (Linux only; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(attack: Attack | None, port: int, seconds: float, attackers: int, pid: int) -> dict[str, float]:
+    """The probe's latencies while `attackers` processes send `attack` (None: no attack),
+    and the server's CPU time per attack request (a figure other load on the machine does not change)."""
     context = multiprocessing.get_context("spawn")
     answered: multiprocessing.Queue[tuple[int, int]] = context.Queue()
     workers = []
+    cpu_before = cpu_seconds(pid)
     if attack is not None:
         until = time.monotonic() + seconds + 0.5
         workers = [
@@ -128,11 +141,14 @@ def measure(attack: Attack | None, port: int, seconds: float, attackers: int) ->
     results = [answered.get(timeout=120) for _ in workers]
     for worker in workers:
         worker.join()
+    cpu = cpu_seconds(pid) - cpu_before
+    count = sum(done for done, _ in results)
     ordered = sorted(latencies)
     return {
         "request_kb": (len(attack.body) + len(attack.path)) / 1024 if attack else 0.0,
         "answer_kb": max((size for _, size in results), default=0) / 1024,
-        "attacks": sum(count for count, _ in results),
+        "attacks": count,
+        "cpu_ms": cpu / count * 1000 if count else 0.0,
         "p50": statistics.median(ordered),
         "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))],
         "max": ordered[-1],
@@ -156,21 +172,27 @@ def main() -> None:
         server = subprocess.Popen(command, cwd=APPS_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_listening(port, server)
-            rows = [("no attack", measure(None, port, args.seconds, args.attackers))]
+            rows = [("no attack", measure(None, port, args.seconds, args.attackers, server.pid))]
             rows += [
-                (attack.name, measure(attack, port, args.seconds, args.attackers)) for attack in attacks()
+                (attack.name, measure(attack, port, args.seconds, args.attackers, server.pid))
+                for attack in attacks()
             ]
         finally:
             server.terminate()
             server.wait(timeout=10)
-    print(f"ravyn from {args.checkout.resolve()}, {args.attackers} attackers, {args.seconds:g} s each")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"{'attack':34} {'request KB':>10} {'400 KB':>8} {'attacks':>8}"
+        f"ravyn from {args.checkout.resolve()}, {args.attackers} attackers, {args.seconds:g} s each,"
+        f" load average {load:.1f} on {os.cpu_count()} CPUs"
+    )
+    print(
+        f"{'attack':34} {'request KB':>10} {'400 KB':>8} {'attacks':>8} {'CPU ms/attack':>13}"
         f" {'probe p50 ms':>12} {'p99 ms':>8} {'max ms':>8}"
     )
     for name, row in rows:
         print(
             f"{name:34} {row['request_kb']:10.0f} {row['answer_kb']:8.1f} {row['attacks']:8.0f}"
+            f" {row['cpu_ms']:13.1f}"
             f" {row['p50']:12.1f} {row['p99']:8.1f} {row['max']:8.1f}"
         )
 
