@@ -96,6 +96,7 @@ async def measure(app: Any, requests: int, repeats: int) -> list[float]:
 # its time is spent in contextlib; `json` is its own layer.
 LAYERS = [
     ("/ravyn/params.py", "ravyn: parameter binding, body reading"),
+    ("/ravyn/_binding/", "ravyn: parameter binding, body reading"),
     ("/ravyn/routing.py", "ravyn: route handler, response"),
     ("/ravyn/responses.py", "ravyn: route handler, response"),
     ("/ravyn/converters.py", "ravyn: parameter binding, body reading"),

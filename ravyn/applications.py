@@ -20,6 +20,7 @@ from ravyn._lilya import app_call
 from ravyn._lilya.app_call import call_http
 from ravyn._lilya.routes import refresh_fast_route
 from ravyn._lilya.tasks import route_lilya_tasks_through_runner
+from ravyn._logs import escape_server_error_logs
 from ravyn._pipeline import compose
 from ravyn.exceptions import error_response
 from ravyn.openapi import serve_openapi
@@ -154,6 +155,7 @@ class Ravyn(Lilya):
             **lilya_options,
         )
         self.max_body_size = max_body_size
+        escape_server_error_logs()  # an exception's text cannot forge lines of the server's log
         self.task_runner = TaskRunner(
             stop_on_error=stop_on_task_error,
             on_task_error=on_task_error,

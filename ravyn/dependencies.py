@@ -18,7 +18,10 @@ however many handlers and dependencies ask for it. Tasks it adds go to the
 same collector the handler gets. A dependency written with `yield` (sync or
 async) gives the value it yields; the code after `yield` runs once the
 request is over, **after its background tasks**, so a resource it opened (a
-database session) is still open in the tasks.
+database session) is still open in the tasks. The handler's exception is
+thrown in at its `yield`; catching it there does not swallow it (the client
+still gets the JSON 500, or the answer of the handler's `HTTPException`),
+but an exception raised from there replaces it.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
 from lilya.dependencies import _Depends
 
+from ravyn._binding.callables import describe, runs_as
 from ravyn.threads import run_sync
 
 __all__ = ["Dependency", "Depends", "RequestDependencies"]
@@ -60,13 +64,15 @@ class Dependency(_Depends):
     def is_generator(self) -> bool:
         """Whether the dependency is written with `yield` (sync or async)."""
         call = self.dependency
-        return inspect.isgeneratorfunction(call) or inspect.isasyncgenfunction(call)
+        target = runs_as(call)
+        return inspect.isgeneratorfunction(target) or inspect.isasyncgenfunction(target)
 
     @property
     def is_async(self) -> bool:
         """Whether the dependency runs on the event loop (else on a worker thread)."""
         call = self.dependency
-        return inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call)
+        target = runs_as(call)
+        return inspect.iscoroutinefunction(target) or inspect.isasyncgenfunction(target)
 
 
 def Depends(dependency: Callable[..., Any], *, use_cache: bool = True) -> Any:
@@ -108,20 +114,50 @@ class RequestDependencies:
         call = dependency.dependency
         if dependency.use_cache and call in self.results:
             return self.results[call]
-        if inspect.isasyncgenfunction(call):
-            value = await self.cleanup.enter_async_context(contextlib.asynccontextmanager(call)(**kwargs))
-        elif inspect.isgeneratorfunction(call):
+        if dependency.is_generator and dependency.is_async:
+            entered = contextlib.asynccontextmanager(call)(**kwargs)
+            value = await entered.__aenter__()
+            self.cleanup.push_async_exit(_never_suppressing(entered.__aexit__))
+        elif dependency.is_generator:
             manager = contextlib.contextmanager(call)(**kwargs)
             value = await run_sync(manager.__enter__)
 
             async def leave(*exc_info: Any) -> bool | None:
                 return await run_sync(lambda: manager.__exit__(*exc_info))
 
-            self.cleanup.push_async_exit(leave)
+            self.cleanup.push_async_exit(_never_suppressing(leave))
         elif dependency.is_async:
             value = await call(**kwargs)
         else:
             value = await run_sync(lambda: call(**kwargs))
+            if inspect.iscoroutine(value):
+                value.close()  # never awaited: closed here, so Python does not warn about it later
+                raise TypeError(
+                    f"dependency {describe(call)} returned a coroutine: it was called as a sync "
+                    "function (a lambda or partial around an async one?); make it `async def`"
+                )
         if dependency.use_cache:
             self.results[call] = value
         return value
+
+
+_Exit = Callable[..., Awaitable[bool | None]]
+
+
+def _never_suppressing(leave: _Exit) -> _Exit:
+    """`leave` (a `yield` dependency's exit), made unable to swallow the exception it is given.
+
+    A dependency that catches the handler's exception without raising it
+    again would otherwise end the request with no response at all (the
+    server then answers a bare 500, or the router a 404). The exception goes
+    on to the app's error handling as if uncaught, so the client gets the
+    JSON 500 (or the handler's `HTTPException` answer) on every path; the
+    dependency's `except` block still runs, and an exception it raises
+    instead replaces the handler's.
+    """
+
+    async def leave_without_suppressing(*exc_info: Any) -> bool:
+        await leave(*exc_info)
+        return False
+
+    return leave_without_suppressing

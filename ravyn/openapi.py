@@ -6,6 +6,16 @@ body) and fixes the success status code. Schemas come from the pydantic
 `TypeAdapter`s each parameter is validated with; models (pydantic models,
 dataclasses, `TypedDict`s) go to `components.schemas`, referenced by name.
 
+Each operation is listed at the path it is served at: the path of the route
+that serves it. Handlers whose paths differ only by a trailing slash share
+one route (`/items` and `/items/`), so one of them is served at the other's
+path, and a request to the path it was declared with is redirected (a 303,
+which turns a POST into a GET): listing the declared path would send
+clients there.
+
+`GET /openapi.json` builds the document on the first request and again only
+when the app's routes or handlers change, not on every request.
+
 It reads an app only through `DocumentedApp` (its handlers, title and
 version), so it needs no import of `ravyn.applications`.
 """
@@ -17,14 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lilya.requests import Request
-from lilya.responses import HTMLResponse, JSONResponse
+from lilya.responses import HTMLResponse, Response
 from lilya.routing import Path, Router
 from pydantic import TypeAdapter
 
 from ravyn.params import BODY_METHODS, Parameter
-from ravyn.routing import RouteHandler
+from ravyn.responses import encode_json
+from ravyn.routing import PathEndpoint, RouteHandler
 
-__all__ = ["DocumentedApp", "openapi_document", "serve_openapi"]
+__all__ = ["DocumentCache", "DocumentedApp", "openapi_document", "serve_openapi", "served_paths"]
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -124,23 +135,26 @@ def openapi_document(app: DocumentedApp) -> dict[str, Any]:
     from lilya.contrib.openapi.utils import get_openapi
 
     schemas = _Schemas()
+    served = served_paths(app)
+    shown = [handler for handler in app.handlers if handler.include_in_schema]
+    paths = {
+        id(handler): _CONVERTER.sub(r"{\1}", served.get(id(handler), handler.path or "/"))
+        for handler in shown
+    }
     views = [
         _RouteView(
-            path_format=_CONVERTER.sub(r"{\1}", handler.path or "/"),
+            path_format=paths[id(handler)],
             methods=handler.methods,
             handler=_Operation(handler.func, _describe(handler, schemas)),
         )
-        for handler in app.handlers
-        if handler.include_in_schema
+        for handler in shown
     ]
     # 3.1: what OpenAPI tools (schemathesis, Swagger UI) read today; nothing here needs 3.2
     document = get_openapi(
         app=app, title=app.title, version=app.api_version, openapi_version="3.1.0", routes=views
     )
-    for handler in app.handlers:
-        if not handler.include_in_schema:
-            continue
-        path = _CONVERTER.sub(r"{\1}", handler.path or "/")
+    for handler in shown:
+        path = paths[id(handler)]
         for method in handler.methods:
             operation = document["paths"][path][method.lower()]
             responses = {str(handler.status_code): {"description": "Successful response"}}
@@ -152,11 +166,48 @@ def openapi_document(app: DocumentedApp) -> dict[str, Any]:
     return document
 
 
-def serve_openapi(app: DocumentedApp) -> None:
-    """Add `GET /openapi.json` and a Swagger UI page at `GET /docs` to `app`."""
+def served_paths(app: DocumentedApp) -> dict[int, str]:
+    """The path each of `app`'s handlers is served at, by `id` of the handler:
+    the path of the route whose endpoint holds it."""
+    found: dict[int, str] = {}
+    for route in app.router.routes:
+        endpoint = getattr(route, "app", None)
+        if isinstance(route, Path) and isinstance(endpoint, PathEndpoint):
+            for handler in endpoint.handlers.values():
+                found.setdefault(id(handler), route.path)
+    return found
 
-    async def openapi_json(request: Request) -> JSONResponse:
-        return JSONResponse(openapi_document(app))
+
+class DocumentCache:
+    """The encoded OpenAPI document of an app, built again only when its
+    routes or handlers change (a route added, removed or replaced, a handler
+    registered)."""
+
+    def __init__(self, app: DocumentedApp) -> None:
+        self.app = app
+        self.builds = 0
+        self._key: tuple[object, ...] | None = None
+        self._body = b""
+
+    def body(self) -> bytes:
+        """The document as JSON, built now if the app changed since the last build."""
+        app = self.app
+        key = (len(app.handlers), *map(id, app.router.routes))
+        if key != self._key:
+            self._body = encode_json(openapi_document(app))
+            self._key = key
+            self.builds += 1
+        return self._body
+
+
+def serve_openapi(app: DocumentedApp) -> DocumentCache:
+    """Add `GET /openapi.json` and a Swagger UI page at `GET /docs` to `app`.
+
+    Returns the cache the document is served from."""
+    cache = DocumentCache(app)
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(cache.body(), media_type="application/json")
 
     async def swagger_ui(request: Request) -> HTMLResponse:
         from lilya.contrib.openapi.config import OpenAPIConfig
@@ -173,3 +224,4 @@ def serve_openapi(app: DocumentedApp) -> None:
 
     app.router.routes.append(Path(OPENAPI_URL, openapi_json, methods=["GET"], include_in_schema=False))
     app.router.routes.append(Path(DOCS_URL, swagger_ui, methods=["GET"], include_in_schema=False))
+    return cache

@@ -21,37 +21,41 @@ Which parameter gets what:
   optional.
 
 Values are validated and converted by pydantic (`TypeAdapter`s built here,
-once). Every problem of a request is collected and answered at once with a
-400 listing pydantic's `loc`, `type` and `msg` for each field, `loc` starting
-with where the value was looked for (`body`, `query`, `path`).
+once). The problems of a request are collected and answered at once with a
+400 listing pydantic's `loc`, `type` and `msg` for each, `loc` starting with
+where the value was looked for (`body`, `query`, `path`): the first
+`MAX_ERRORS` (20) of them, and in `"more_errors"` how many more there were.
+A JSON body holding a number that is not finite (`NaN`, `Infinity`, `1e400`)
+is a 400 naming where, whatever the parameter's type.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
-import re
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
-from urllib.parse import parse_qsl
+from typing import Annotated, Any, Literal, get_args, get_origin
 
+import anyio.lowlevel
 import pydantic
-from lilya._internal._connection import ClientDisconnect
-from lilya.contrib.multipart.exceptions import ParseError as MultipartError
-from lilya.exceptions import HTTPException
 from lilya.requests import Request
 from lilya.responses import Response
 from lilya.types import Receive, Scope
 from pydantic import TypeAdapter
 
+from ravyn._binding.body import body_headers, read_body, request_with_body
+from ravyn._binding.callables import describe, parameters_of, type_hints_of
+from ravyn._binding.errors import ErrorLog
+from ravyn._binding.forms import MAX_FIELDS, form_to_mapping, group, parse_pairs, read_multipart
+from ravyn._binding.json_body import MAX_INTEGER_DIGITS, ONE_PASS_LIMIT, decode_json, validate_fields
 from ravyn.background import BackgroundTask, BackgroundTasks
 from ravyn.converters import adapter_for, fields_adapter, is_body_model, is_union, strip_annotated
 from ravyn.dependencies import Dependency, RequestDependencies
-from ravyn.exceptions import FieldError, RequestError, ValidationError
+from ravyn.exceptions import MAX_ERRORS, FieldError, RequestError, ValidationError
 
 __all__ = [
     "BODY_METHODS",
+    "MAX_ERRORS",
     "MAX_FIELDS",
     "MAX_INTEGER_DIGITS",
     "HandlerSignature",
@@ -63,12 +67,6 @@ __all__ = [
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Methods whose fields are read from the body first (then the query string)."""
-
-MAX_FIELDS = 1000
-"""At most this many fields in a query string, a form or a multipart body (else a 413)."""
-
-MAX_INTEGER_DIGITS = 4300
-"""At most this many digits in an integer of a JSON body (else a 400): Python's own default limit."""
 
 WHOLE_BODY_NAMES = frozenset({"data", "payload"})
 
@@ -183,58 +181,59 @@ class HandlerSignature:
         inputs: Inputs,
         tasks: BackgroundTasks | None,
         dependencies: RequestDependencies | None = None,
+        errors: ErrorLog | None = None,
     ) -> dict[str, Any]:
         """Return the keyword arguments for the handler, or raise `ValidationError`.
 
-        `request` may be None when no parameter takes it (`needs_request`)."""
+        `request` may be None when no parameter takes it (`needs_request`).
+        Given `errors` (a dependency's parameters, bound for its handler), the
+        problems are recorded there instead of raised."""
         fields = inputs.fields
         values: dict[str, Any] = {} if fields is None else dict(fields)
-        errors: list[FieldError] = []
+        log = ErrorLog() if errors is None else errors
         for param in self.parameters:
             source = param.source
             if source == "field":
                 if fields is None:
-                    _bind_field(param, inputs, values, errors)
+                    _bind_field(param, inputs, values, log)
                 elif param.name not in fields:  # the body is an object without this key
-                    _bind_from_query(param, inputs, values, errors, "body")
+                    _bind_from_query(param, inputs, values, log, "body")
             elif source == "request":
                 values[param.name] = request
             elif source == "tasks":
                 values[param.name] = tasks
             elif source == "path":
-                _validate(param, inputs.path.get(param.name), ("path", param.name), values, errors)
+                _validate(param, inputs.path.get(param.name), ("path", param.name), values, log)
             elif source == "body":
-                self._bind_body(param, inputs.body, values, errors)
+                self._bind_body(param, inputs.body, values, log)
             else:
-                await _bind_dependency(param, request, inputs, tasks, dependencies, values, errors)
-        if errors:
-            raise ValidationError(errors)
+                await _bind_dependency(param, request, inputs, tasks, dependencies, values, log)
+        if log and errors is None:
+            raise ValidationError(log.shown, total=log.total)
         return values
 
-    def _bind_body(
-        self, param: Parameter, body: Any, values: dict[str, Any], errors: list[FieldError]
-    ) -> None:
+    def _bind_body(self, param: Parameter, body: Any, values: dict[str, Any], errors: ErrorLog) -> None:
         if self.embeds_models:
             if not isinstance(body, dict):
                 if body is not None:
-                    errors.append(FieldError(["body"], "dict_type", "Input should be a valid dictionary"))
+                    errors.add(FieldError(["body"], "dict_type", "Input should be a valid dictionary"))
                     return
                 body = {}
             if param.name in body:
                 _validate(param, body[param.name], ("body", param.name), values, errors)
             elif param.required:
-                errors.append(FieldError(["body", param.name], "missing", "Field required"))
+                errors.add(FieldError(["body", param.name], "missing", "Field required"))
             else:
                 values[param.name] = param.default
         elif body is not None:
             _validate(param, body, ("body",), values, errors)
         elif param.required:
-            errors.append(FieldError(["body"], "missing", "A request body is required"))
+            errors.add(FieldError(["body"], "missing", "A request body is required"))
         else:
             values[param.name] = param.default
 
 
-def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors: list[FieldError]) -> None:
+def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog) -> None:
     body = inputs.body
     if isinstance(body, dict) and param.name in body:
         raw = body[param.name]
@@ -246,7 +245,7 @@ def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors
 
 
 def _bind_from_query(
-    param: Parameter, inputs: Inputs, values: dict[str, Any], errors: list[FieldError], missing_from: str
+    param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog, missing_from: str
 ) -> None:
     """A field the body does not hold: from the query string, else its default."""
     found = inputs.query.get(param.name)
@@ -255,7 +254,7 @@ def _bind_from_query(
     elif not param.required:
         values[param.name] = param.default
     else:
-        errors.append(FieldError([missing_from, param.name], "missing", "Field required"))
+        errors.add(FieldError([missing_from, param.name], "missing", "Field required"))
 
 
 async def _bind_dependency(
@@ -265,55 +264,77 @@ async def _bind_dependency(
     tasks: BackgroundTasks | None,
     dependencies: RequestDependencies | None,
     values: dict[str, Any],
-    errors: list[FieldError],
+    errors: ErrorLog,
 ) -> None:
     assert param.dependency is not None and param.signature is not None and dependencies is not None
     call = param.dependency.dependency
     if param.dependency.use_cache and call in dependencies.results:
         values[param.name] = dependencies.results[call]
         return
-    try:
-        kwargs = await param.signature.bind(request, inputs, tasks, dependencies)
-    except ValidationError as exc:
-        errors.extend(error for error in exc.errors if error not in errors)
-        return
+    # the same log: a field the handler reads too is counted once
+    kwargs = await param.signature.bind(request, inputs, tasks, dependencies, errors)
     if not errors:  # a request already at fault runs no more dependencies
         values[param.name] = await dependencies.call(param.dependency, kwargs)
 
 
 def _validate(
-    param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: list[FieldError]
+    param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: ErrorLog
 ) -> None:
     assert param.adapter is not None
     try:
         values[param.name] = param.adapter.validate_python(raw)
     except pydantic.ValidationError as exc:
-        for error in exc.errors(include_url=False, include_context=False, include_input=False):
-            errors.append(FieldError((*loc, *error["loc"]), error["type"], error["msg"]))
+        errors.add_pydantic(loc, param.adapter, raw, exc)
 
 
 def read_signature(handler: Callable[..., Any], *, path_params: set[str]) -> HandlerSignature:
-    """Compile `handler`'s parameters. Raises `TypeError` naming the parameter
-    whose annotation cannot be read from a request."""
+    """Compile `handler`'s parameters, its dependencies' included.
+
+    Raises `TypeError` naming the handler (and the dependency, if the problem
+    is one of a dependency's) for a parameter whose annotation cannot be read
+    from a request, `*args` or `**kwargs`, a callable whose parameters Python
+    cannot tell (many builtins), and dependencies that depend on themselves.
+    """
+    return _read_signature(handler, path_params, (handler,))
+
+
+def _read_signature(
+    call: Callable[..., Any], path_params: set[str], chain: tuple[Callable[..., Any], ...]
+) -> HandlerSignature:
+    """`read_signature` for `call`, reached from the handler through `chain` (which ends with `call`)."""
     try:
-        hints = get_type_hints(handler.__init__ if inspect.isclass(handler) else handler, include_extras=True)
+        hints = type_hints_of(call)
+        specs = parameters_of(call)
     except NameError as exc:
-        raise TypeError(f"{_qualname(handler)}: cannot resolve an annotation: {exc}") from exc
+        raise TypeError(f"{_where(chain)}: cannot resolve an annotation: {exc}") from exc
+    except TypeError as exc:
+        raise TypeError(f"{_where(chain)}: {exc}") from None
     parameters: list[Parameter] = []
-    for name, spec in inspect.signature(handler).parameters.items():
+    for spec in specs:
+        name = spec.name
         if spec.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            raise TypeError(f"{_qualname(handler)}: *{name} parameters are not supported in handlers")
+            raise TypeError(
+                f"{_where(chain)}: *{name} parameters are not supported in handlers or dependencies"
+            )
+        if spec.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise TypeError(
+                f"{_where(chain)}: parameter {name!r} is positional-only; values are passed by name"
+            )
         annotation = hints.get(name, Any)
-        parameters.append(_read_parameter(handler, name, annotation, spec.default, path_params))
+        parameters.append(_read_parameter(chain, name, annotation, spec.default, path_params))
     return HandlerSignature(parameters, hints.get("return"))
 
 
 def _read_parameter(
-    handler: Callable[..., Any], name: str, annotation: Any, default: Any, path_params: set[str]
+    chain: tuple[Callable[..., Any], ...], name: str, annotation: Any, default: Any, path_params: set[str]
 ) -> Parameter:
     dependency = _dependency_of(annotation, default)
     if dependency is not None:
-        signature = read_signature(dependency.dependency, path_params=path_params)
+        call = dependency.dependency
+        if any(call is earlier for earlier in chain):
+            loop = " -> ".join(describe(each) for each in (*chain, call))
+            raise TypeError(f"{_where(chain)}: parameter {name!r}: dependency cycle: {loop}")
+        signature = _read_signature(call, path_params, (*chain, call))
         return Parameter(name, "dependency", annotation, dependency=dependency, signature=signature)
     bare = strip_annotated(annotation)
     if isinstance(bare, type) and issubclass(bare, Request):
@@ -323,12 +344,19 @@ def _read_parameter(
     try:
         adapter = adapter_for(annotation)
     except TypeError as exc:
-        raise TypeError(f"{_qualname(handler)}: parameter {name!r}: {exc}") from None
+        raise TypeError(f"{_where(chain)}: parameter {name!r}: {exc}") from None
     if name in path_params:
         return Parameter(name, "path", annotation, adapter)
     if is_body_model(bare) or (name in WHOLE_BODY_NAMES and (bare is dict or get_origin(bare) is dict)):
         return Parameter(name, "body", annotation, adapter, default)
     return Parameter(name, "field", annotation, adapter, default, _is_list(bare))
+
+
+def _where(chain: tuple[Callable[..., Any], ...]) -> str:
+    """The handler, or the handler and its dependency: `handler h, dependency a -> b` (h needs a, a b)."""
+    if len(chain) == 1:
+        return describe(chain[0])
+    return f"handler {describe(chain[0])}, dependency {' -> '.join(describe(each) for each in chain[1:])}"
 
 
 def _dependency_of(annotation: Any, default: Any) -> Dependency | None:
@@ -349,10 +377,6 @@ def _is_list(annotation: Any) -> bool:
     if is_union(annotation):
         return any(_is_list(arg) for arg in get_args(annotation) if arg is not type(None))
     return False
-
-
-def _qualname(handler: Callable[..., Any]) -> str:
-    return getattr(handler, "__qualname__", repr(handler))
 
 
 JSON_TYPES = ("application/json",)
@@ -379,282 +403,36 @@ async def _read_inputs(
     json_fields: TypeAdapter[Any] | None,
 ) -> Inputs:
     raw_query = scope.get("query_string", b"")
-    query = _group(_parse_pairs(raw_query, "query")) if raw_query else {}
+    query = group(parse_pairs(raw_query, "query")) if raw_query else {}
     path = scope.get("path_params", {})
     if not reads_body or scope["method"] not in BODY_METHODS:
         return Inputs(path, query, None)
-    content_type, declared = _body_headers(scope.get("headers", ()))
-    raw = await _read_body(scope, receive, request, max_body_size, declared)
+    content_type, declared = body_headers(scope.get("headers", ()))
+    raw = await read_body(scope, receive, request, max_body_size, declared)
     if not raw:
         return Inputs(path, query, None)
     if content_type != "application/json":  # the usual value is already what parsing would give
         content_type = content_type.split(";", 1)[0].strip().lower()
     if content_type in JSON_TYPES or content_type.endswith("+json"):
         if json_fields is not None:
-            fields = _validate_fields(json_fields, raw)
+            fields = validate_fields(json_fields, raw)
             if fields is not None:
                 return Inputs(path, query, None, fields=fields)
-        return Inputs(path, query, _decode_json(raw))
+        body = decode_json(raw)
+        if len(raw) > ONE_PASS_LIMIT:
+            # decoding and validating a large body each hold the loop for a while: let the
+            # other requests waiting in between have their turn
+            await anyio.lowlevel.checkpoint()
+        return Inputs(path, query, body)
     if content_type == "application/x-www-form-urlencoded":
-        return Inputs(path, query, _form_to_mapping(_group(_parse_pairs(raw, "body"))), True)
+        return Inputs(path, query, form_to_mapping(group(parse_pairs(raw, "body"))), True)
     if content_type == "multipart/form-data":
         if request is None:
-            request = _request_with_body(scope, receive, raw)
-        return Inputs(path, query, _form_to_mapping(_group(await _read_multipart(request))), True)
+            request = request_with_body(scope, receive, raw)
+        return Inputs(path, query, form_to_mapping(group(await read_multipart(request))), True)
     shown = content_type or "none"
     raise RequestError(
         415,
         f"Unsupported content type {shown!r}: send application/json or form data",
         [FieldError(["header", "content-type"], "unsupported", f"cannot read a body of type {shown!r}")],
     )
-
-
-def _group(pairs: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
-    """Every value of each key, in order: one pass, O(number of pairs)."""
-    grouped: dict[str, list[str]] = {}
-    for key, value in pairs:
-        grouped.setdefault(key, []).append(value)
-    return grouped
-
-
-def _form_to_mapping(grouped: dict[str, list[str]]) -> dict[str, Any]:
-    """A form as a body object: one value per key as text, repeated keys as a list."""
-    return {key: values[0] if len(values) == 1 else values for key, values in grouped.items()}
-
-
-def _body_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, str | None]:
-    """The content type ("" when absent) and the declared content length of a request.
-
-    Read straight from the ASGI headers, the first of each name winning as in
-    `request.headers.get`: building Lilya's `Header` costs more than the rest
-    of reading a small JSON body.
-    """
-    content_type: str | None = None
-    length: str | None = None
-    for key, value in headers:
-        name = key.lower()
-        if name == b"content-type":
-            if content_type is None:
-                content_type = value.decode("latin-1")
-        elif name == b"content-length" and length is None:
-            length = value.decode("latin-1")
-    return content_type or "", length
-
-
-async def _read_body(
-    scope: Scope, receive: Receive, request: Request | None, limit: int, declared: str | None
-) -> bytes:
-    if declared is not None and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
-        raise _too_large(limit)
-    # a Request not yet read receives straight from `receive` (it stores no message before)
-    message = await (receive() if request is None else request.receive())
-    if message["type"] == "http.disconnect":
-        raise ClientDisconnect()
-    if message["type"] == "http.request" and not message.get("more_body", False):
-        # the usual small body, in one message: no async generator needed
-        body: bytes = message.get("body", b"")
-        if len(body) > limit:
-            raise _too_large(limit)
-        if request is not None:
-            request._stream_consumed = True
-    else:
-        streaming = Request(scope, receive) if request is None else request
-        streaming._stored_receive_message = message  # request.stream() starts from it
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in streaming.stream():
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
-        body = b"".join(chunks)
-    # let request.body()/json()/form() work again inside the handler (a Request
-    # built later from this scope finds the body there)
-    if request is not None:
-        request._body = body  # type: ignore[assignment]
-    scope["_body"] = body
-    return body
-
-
-def _request_with_body(scope: Scope, receive: Receive, body: bytes) -> Request:
-    """A Request whose body, already read, is `body` (as `_read_body` leaves one)."""
-    request = Request(scope, receive)
-    request._stream_consumed = True
-    request._body = body  # type: ignore[assignment]
-    return request
-
-
-async def _read_multipart(request: Request) -> list[tuple[str, str]]:
-    try:
-        form = await request.form(max_fields=MAX_FIELDS, max_files=MAX_FIELDS)
-    except ClientDisconnect:
-        raise
-    except HTTPException as exc:  # Lilya's answer to a part it cannot parse
-        problem = str(exc.detail)
-        too_many = "Too many" in problem
-        raise RequestError(
-            413 if too_many else 400,
-            f"Malformed multipart body: {problem}",
-            [FieldError(["body"], "too_many_fields" if too_many else "multipart_invalid", problem)],
-        ) from None
-    except (MultipartError, ValueError, KeyError, IndexError, TypeError) as exc:  # UnicodeDecodeError too
-        problem = "a part's headers or text cannot be read"
-        raise RequestError(
-            400, f"Malformed multipart body: {problem}", [FieldError(["body"], "multipart_invalid", problem)]
-        ) from exc
-    pairs = [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
-    _refuse_surrogates(pairs, "body")
-    return pairs
-
-
-def _too_large(limit: int) -> RequestError:
-    return RequestError(
-        413,
-        f"Request body is larger than the limit of {limit} bytes",
-        [FieldError(["body"], "too_large", f"at most {limit} bytes are accepted")],
-    )
-
-
-class _IntegerTooLong(ValueError):
-    """An integer literal with more than `MAX_INTEGER_DIGITS` digits."""
-
-
-def _bounded_int(text: str) -> int:
-    # checked before int(): converting a long digit string costs quadratic time
-    if len(text) > MAX_INTEGER_DIGITS + 1:
-        raise _IntegerTooLong(text)
-    return int(text)
-
-
-_JSON = json.JSONDecoder(parse_int=_bounded_int)  # built once: json.loads(parse_int=...) builds one per call
-
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _decode_json(raw: bytes) -> Any:
-    try:
-        # RFC 8259: JSON on the wire is UTF-8 (json.loads would guess UTF-16 from a BOM)
-        value = _JSON.decode(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise RequestError(
-            400, "Malformed JSON body: not valid UTF-8", [_bad_json("not valid UTF-8")]
-        ) from None
-    except json.JSONDecodeError as exc:
-        problem = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-        raise RequestError(400, f"Malformed JSON body: {problem}", [_bad_json(problem)]) from None
-    except ValueError:  # _IntegerTooLong, or the interpreter's own digit limit if it is lower
-        problem = f"an integer has more than {MAX_INTEGER_DIGITS} digits"
-        raise RequestError(
-            400, f"Invalid JSON body: {problem}", [FieldError(["body"], "int_too_long", problem)]
-        ) from None
-    except RecursionError:
-        raise RequestError(
-            400, "Malformed JSON body: nested too deeply", [_bad_json("nested too deeply")]
-        ) from None
-    # a lone surrogate can only come from an escape: look for one only then
-    if _SURROGATE_ESCAPE.search(raw):
-        errors = [
-            FieldError(["body", *loc], "string_surrogate", _SURROGATE_MSG) for loc in _surrogates(value)
-        ]
-        if errors:
-            raise RequestError(400, "Invalid JSON body: text holds a lone surrogate", errors)
-    return value
-
-
-_SURROGATE_MSG = "text must not hold a lone surrogate (\\ud800-\\udfff)"
-
-# Python refuses to convert integers of more digits than its limit, which may
-# be set as low as 640 (sys.set_int_max_str_digits): a body with a run of that
-# many digits is left to _decode_json, which refuses long integers by its rule.
-_DIGIT_RUN = re.compile(rb"[0-9]{640}")
-
-
-def _validate_fields(adapter: TypeAdapter[Any], raw: bytes) -> dict[str, Any] | None:
-    """The handler's fields of a JSON object body, validated straight from its
-    text; None when this one pass cannot stand for the usual reading.
-
-    When it succeeds it gives what `_decode_json` and then one validation per
-    field would: pydantic's parser reads the same JSON (keys repeated: the last
-    wins; text must be UTF-8; it stops at 200 levels of nesting, far under the
-    interpreter's recursion limit where `json` stops), so only what the usual
-    reading refuses for its own reasons is sent there first: an escaped lone
-    surrogate, and runs of digits that may exceed an integer limit.
-    """
-    if _SURROGATE_ESCAPE.search(raw) is not None or (len(raw) >= 640 and _DIGIT_RUN.search(raw)):
-        return None
-    try:
-        fields: dict[str, Any] = adapter.validate_json(raw)
-    except pydantic.ValidationError:
-        return None
-    return fields
-
-
-def _surrogates(value: Any, loc: tuple[str | int, ...] = ()) -> Iterable[tuple[str | int, ...]]:
-    """Where in a decoded JSON value text holds a lone surrogate (in keys or values)."""
-    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, loc)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                yield where
-        elif isinstance(item, dict):
-            for key, inner in item.items():
-                shown = _shown(key)
-                if shown != key:
-                    yield (*where, shown)
-                stack.append((inner, (*where, shown)))
-        elif isinstance(item, list):
-            stack.extend((inner, (*where, index)) for index, inner in enumerate(item))
-
-
-def _shown(text: str) -> str:
-    """`text` as it can be sent back: a lone surrogate written as its escape."""
-    if _SURROGATE.search(text) is None:
-        return text
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _bad_json(problem: str) -> FieldError:
-    return FieldError(["body"], "json_invalid", problem)
-
-
-def _parse_pairs(raw: bytes, where: Literal["query", "body"]) -> list[tuple[str, str]]:
-    """Parse a query string or a URL-encoded form, at most `MAX_FIELDS` fields.
-
-    Percent-escapes must decode to UTF-8; an escaped surrogate
-    (`%ED%A0%80`) is refused naming its field, since it cannot be sent back.
-    """
-    what = "query string" if where == "query" else "form body"
-    try:
-        text = raw.decode("latin-1" if where == "query" else "ascii")
-        # surrogatepass: decode an escaped surrogate so the field holding it can be named below
-        pairs = _parse_qsl(text)
-    except UnicodeDecodeError:
-        raise RequestError(
-            400,
-            f"The {what} is not valid URL-encoded UTF-8",
-            [FieldError([where], "invalid_encoding", "percent-escapes must decode to UTF-8")],
-        ) from None
-    except ValueError:  # parse_qsl's max_num_fields
-        raise RequestError(
-            413,
-            f"The {what} has more than {MAX_FIELDS} fields",
-            [FieldError([where], "too_many_fields", f"at most {MAX_FIELDS} fields are accepted")],
-        ) from None
-    _refuse_surrogates(pairs, where)
-    return pairs
-
-
-def _parse_qsl(text: str) -> list[tuple[str, str]]:
-    return parse_qsl(text, keep_blank_values=True, errors="surrogatepass", max_num_fields=MAX_FIELDS)
-
-
-def _refuse_surrogates(pairs: list[tuple[str, str]], where: str) -> None:
-    errors = [
-        FieldError([where, _shown(key)], "string_surrogate", _SURROGATE_MSG)
-        for key, value in pairs
-        if _SURROGATE.search(key) or _SURROGATE.search(value)
-    ]
-    if errors:
-        raise RequestError(400, f"Invalid {where}: text holds a lone surrogate", errors)

@@ -3,6 +3,7 @@ it adds, and `yield` dependencies whose clean-up runs after the request's backgr
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import textwrap
@@ -13,6 +14,7 @@ from typing import Annotated, Any
 import anyio
 import pytest
 from lilya.dependencies import _Depends, inject
+from lilya.exceptions import HTTPException
 
 from ravyn import BackgroundTasks, Depends, Ravyn, Request, get, post
 from ravyn.testing import mark, record
@@ -300,3 +302,325 @@ async def test_fastapis_background_tasks_tutorial_runs_with_our_imports(
         assert timeline.json() == {"message": "Message sent"}
         assert log == "found query: some-query\nmessage to foo@example.com\n"
         assert timeline.task_names() == ["write_log", "write_log"]
+
+
+# --- a yield dependency that catches the handler's exception (issue 21) ---------------------
+
+swallowed: list[str] = []
+
+
+def swallowing_session() -> Iterator[str]:
+    try:
+        yield "session"
+    except Exception as exc:  # what is tested: caught, not raised again
+        swallowed.append(f"sync: {exc}")
+
+
+async def swallowing_async_session() -> AsyncIterator[str]:
+    try:
+        yield "session"
+    except Exception as exc:
+        swallowed.append(f"async: {exc}")
+
+
+def answering_session() -> Iterator[str]:
+    try:
+        yield "session"
+    except RuntimeError:
+        raise HTTPException(status_code=409, detail="conflict, rolled back") from None
+
+
+@get("/swallow/sync")
+def fail_sync(session: str = Depends(swallowing_session)) -> dict[str, str]:
+    raise RuntimeError("handler failed")
+
+
+@get("/swallow/async")
+async def fail_async(session: str = Depends(swallowing_async_session)) -> dict[str, str]:
+    raise RuntimeError("handler failed")
+
+
+@get("/swallow/answer")
+def fail_answered(session: str = Depends(answering_session)) -> dict[str, str]:
+    raise RuntimeError("handler failed")
+
+
+@get("/swallow/not-found")
+async def fail_not_found(session: str = Depends(swallowing_async_session)) -> dict[str, str]:
+    raise HTTPException(status_code=404, detail="no such note")
+
+
+async def _raw_asgi(target: Ravyn, path: str) -> tuple[list[dict[str, Any]], BaseException | None]:
+    """The messages `target` sends for a GET of `path`, and what it raised to the server."""
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"test")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        sent.append(dict(message))
+
+    raised: BaseException | None = None
+    try:
+        await target(scope, receive, send)
+    except Exception as exc:
+        raised = exc
+    return sent, raised
+
+
+def _swallow_app(direct: bool) -> Ravyn:
+    app = Ravyn(routes=[fail_sync, fail_async, fail_answered, fail_not_found])
+    app.direct_dispatch = direct
+    return app
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-lilya"])
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_a_yield_dependency_that_swallows_the_handlers_error_still_leaves_a_json_500(
+    direct: bool, flavour: str
+) -> None:
+    swallowed.clear()
+    sent, raised = await _raw_asgi(_swallow_app(direct), f"/swallow/{flavour}")
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 500
+    assert sent[1]["body"] == b'{"detail":"Internal Server Error"}'
+    # the dependency's except block ran, and the error still reaches the server's log
+    assert swallowed == [f"{flavour}: handler failed"]
+    assert isinstance(raised, RuntimeError)
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-lilya"])
+async def test_the_handlers_http_error_is_answered_though_a_dependency_caught_it(direct: bool) -> None:
+    sent, raised = await _raw_asgi(_swallow_app(direct), "/swallow/not-found")
+    assert sent[0]["status"] == 404
+    assert sent[1]["body"] == b'{"detail":"no such note"}'
+    assert raised is None
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-lilya"])
+async def test_an_http_error_raised_in_a_dependencys_except_replaces_the_handlers_error(direct: bool) -> None:
+    sent, raised = await _raw_asgi(_swallow_app(direct), "/swallow/answer")
+    assert sent[0]["status"] == 409
+    assert sent[1]["body"] == b'{"detail":"conflict, rolled back"}'
+    assert raised is None
+
+
+# --- unusual dependency callables and cycles, refused or served at registration (issue 21) ---
+
+
+class Scaler:
+    def __init__(self, factor: int) -> None:
+        self.factor = factor
+
+    def __call__(self, n: int = 1) -> int:
+        return n * self.factor
+
+
+class AsyncScaler:
+    async def __call__(self, n: int = 1) -> int:
+        return n * 10
+
+
+class AsyncYielder:
+    async def __call__(self, n: int = 1) -> AsyncIterator[int]:
+        yield n * 100
+
+
+def multiply(n: int, by: int) -> int:
+    return n * by
+
+
+async def multiply_later(n: int, by: int) -> int:
+    return n * by
+
+
+def with_options(n: int, *, by: int = 2) -> int:
+    return n * by
+
+
+@pytest.mark.parametrize(
+    ("dependency", "expected"),
+    [
+        (Scaler(3), 12),
+        (AsyncScaler(), 40),
+        (AsyncYielder(), 400),
+        (functools.partial(multiply, by=5), 20),
+        (functools.partial(multiply_later, by=6), 24),
+        (functools.partial(functools.partial(with_options, by=7)), 28),
+        (Scaler(2).__call__, 8),
+    ],
+    ids=[
+        "instance",
+        "async-instance",
+        "async-yield-instance",
+        "partial",
+        "async-partial",
+        "partial-of-partial",
+        "bound-method",
+    ],
+)
+async def test_callable_instances_partials_and_methods_are_served_as_what_they_run(
+    dependency: Any, expected: int
+) -> None:
+    @get("/scaled")
+    def scaled(value: int = Depends(dependency)) -> dict[str, int]:
+        return {"value": value}
+
+    timeline = await record(Ravyn(routes=[scaled]), "GET", "/scaled?n=4")
+    assert (timeline.status, timeline.json()) == (200, {"value": expected})
+
+
+def needs_itself(value: int = 0) -> int:
+    return value
+
+
+needs_itself.__defaults__ = (Depends(needs_itself),)
+
+
+def first_of_loop(value: int = 0) -> int:
+    return value
+
+
+def second_of_loop(value: int = Depends(first_of_loop)) -> int:
+    return value
+
+
+first_of_loop.__defaults__ = (Depends(second_of_loop),)
+
+
+def test_a_dependency_that_needs_itself_is_refused_naming_the_cycle() -> None:
+    with pytest.raises(TypeError) as caught:
+
+        @get("/loop")
+        def looping(value: int = Depends(needs_itself)) -> dict[str, int]:
+            return {}
+
+    message = str(caught.value)
+    assert message.startswith("handler test_a_dependency_that_needs_itself")
+    assert "dependency cycle: " in message and message.endswith("looping -> needs_itself -> needs_itself")
+
+
+def test_a_cycle_through_several_dependencies_is_refused_naming_each() -> None:
+    with pytest.raises(
+        TypeError, match=r"dependency cycle: .*looping -> first_of_loop -> second_of_loop -> first_of_loop$"
+    ):
+
+        @get("/loop")
+        def looping(value: int = Depends(first_of_loop)) -> dict[str, int]:
+            return {}
+
+
+def test_the_same_dependency_twice_is_not_a_cycle() -> None:
+    def shared(n: int = 1) -> int:
+        return n
+
+    def left(a: int = Depends(shared)) -> int:
+        return a
+
+    def right(b: int = Depends(shared)) -> int:
+        return b
+
+    @get("/diamond")
+    def diamond(x: int = Depends(left), y: int = Depends(right), z: int = Depends(shared)) -> dict[str, int]:
+        return {"sum": x + y + z}
+
+    assert diamond.signature.has_dependencies
+
+
+def takes_positional_only(n: int, /) -> int:
+    return n
+
+
+def takes_any(**options: Any) -> int:
+    return 0
+
+
+class Opaque:
+    pass
+
+
+def reads_opaque(thing: Opaque) -> int:
+    return 0
+
+
+def wraps_opaque(inner: int = Depends(reads_opaque)) -> int:
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("dependency", "problem"),
+    [
+        (dict, r"dependency dict: its parameters cannot be read .*: wrap it in a function of your own"),
+        (print, r"dependency print: \*args parameters are not supported"),
+        (takes_any, r"dependency takes_any: \*options parameters are not supported"),
+        (takes_positional_only, r"dependency takes_positional_only: parameter 'n' is positional-only"),
+        (
+            wraps_opaque,
+            r"dependency wraps_opaque -> reads_opaque: parameter 'thing': cannot read a value of type Opaque",
+        ),
+    ],
+    ids=[
+        "builtin-without-signature",
+        "builtin-with-args",
+        "kwargs",
+        "positional-only",
+        "nested-bad-annotation",
+    ],
+)
+def test_a_dependency_that_cannot_be_served_is_refused_naming_it_and_its_handler(
+    dependency: Any, problem: str
+) -> None:
+    with pytest.raises(TypeError, match=r"^handler .*served_badly, " + problem):
+
+        @get("/bad")
+        def served_badly(value: Any = Depends(dependency)) -> dict[str, int]:
+            return {}
+
+
+async def swallowing_everything() -> AsyncIterator[str]:
+    try:
+        yield "session"
+    except BaseException as exc:  # what is tested: even a cancellation caught and dropped
+        swallowed.append(f"base: {type(exc).__name__}")
+
+
+@get("/swallow/cancelled")
+async def cancelled_handler(session: str = Depends(swallowing_everything)) -> dict[str, str]:
+    raise anyio.get_cancelled_exc_class()()
+
+
+async def test_a_cancellation_a_dependency_catches_is_not_swallowed() -> None:
+    swallowed.clear()
+    app = Ravyn(routes=[cancelled_handler])
+    with pytest.raises(anyio.get_cancelled_exc_class()):
+        await _raw_asgi(app, "/swallow/cancelled")
+    assert swallowed == ["base: CancelledError"]
+
+
+async def fetch_user() -> str:
+    return "ada"
+
+
+@get("/wrapped-async")
+def wrapped_async(user: Any = Depends(lambda: fetch_user())) -> dict[str, str]:
+    return {"user": str(user)}
+
+
+async def test_a_sync_dependency_returning_a_coroutine_is_an_error_naming_it() -> None:
+    sent, raised = await _raw_asgi(Ravyn(routes=[wrapped_async]), "/wrapped-async")
+    assert sent[0]["status"] == 500
+    assert isinstance(raised, TypeError)
+    assert "dependency <lambda> returned a coroutine" in str(raised) and "async def" in str(raised)

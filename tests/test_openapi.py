@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 import ravyn.openapi
-from ravyn import Depends, Ravyn, get, post
-from ravyn.testing import record
+from ravyn import Depends, Ravyn, get, post, route
+from ravyn.testing import Recorder, record
 
 pytestmark = pytest.mark.anyio
 
@@ -121,3 +125,118 @@ def test_the_openapi_module_does_not_import_the_application_module() -> None:
         alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
     }
     assert "ravyn.applications" not in imported and "ravyn" not in imported
+
+
+# --- paths as served, and a document built once (issue 21) ----------------------------------
+
+
+@get("/items")
+def list_items() -> list[Any]:
+    return []
+
+
+@post("/items/")
+def add_item(name: str) -> dict[str, str]:
+    return {"name": name}
+
+
+async def test_a_path_declared_with_a_trailing_slash_is_listed_where_it_is_served() -> None:
+    # /items and /items/ share one route, /items: a POST to /items/ is redirected with a 303 (a GET)
+    app = Ravyn(routes=[list_items, add_item])
+    document = (await record(app, "GET", "/openapi.json")).json()
+    assert set(document["paths"]) == {"/items"}
+    assert set(document["paths"]["/items"]) == {"get", "post"}
+    served = await record(app, "POST", "/items", json={"name": "pen"})
+    assert (served.status, served.json()) == (201, {"name": "pen"})
+
+
+SEGMENTS = ["/a", "/b", "/a/{x:int}", "/b/{y}/c"]
+METHODS = ["GET", "POST", "PUT", "DELETE"]
+
+
+@st.composite
+def route_tables(draw: st.DrawFn) -> list[tuple[str, str]]:
+    """Handlers' (method, path) pairs, paths drawn with and without a trailing slash."""
+    pairs = draw(
+        st.lists(
+            st.tuples(st.sampled_from(METHODS), st.sampled_from(SEGMENTS), st.booleans()),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    table: dict[tuple[str, str], str] = {}
+    for method, path, slash in pairs:
+        table.setdefault((method, path), path + "/" if slash else path)  # one handler per method and route
+    return [(method, path) for (method, _), path in table.items()]
+
+
+def _app_of(table: list[tuple[str, str]]) -> Ravyn:
+    app = Ravyn()
+    for index, (method, path) in enumerate(table):
+
+        def handler() -> dict[str, int]:
+            return {"ok": 1}
+
+        handler.__name__ = handler.__qualname__ = f"handler_{index}"
+        app.add_route(route(path, [method])(handler))
+    return app
+
+
+@settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(table=route_tables())
+def test_every_listed_operation_is_answered_at_its_listed_path_without_a_redirect(
+    table: list[tuple[str, str]],
+) -> None:
+    app = _app_of(table)
+
+    async def check() -> None:
+        document = (await record(app, "GET", "/openapi.json")).json()
+        listed = [
+            (method.upper(), path) for path, operations in document["paths"].items() for method in operations
+        ]
+        assert sorted(method for method, _ in listed) == sorted(method for method, _ in table)
+        for method, path in listed:
+            concrete = re.sub(r"{[^}]+}", "1", path)
+            timeline = await record(app, method, concrete)
+            # answered by the handler, with the status the document promises: never a redirect
+            promised = document["paths"][path][method.lower()]["responses"]
+            assert str(timeline.status) in promised, (method, path, timeline.status)
+
+    anyio.run(check)
+
+
+async def test_the_document_is_built_once_and_again_only_when_routes_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    builds: list[int] = []
+    build = ravyn.openapi.openapi_document
+
+    def counting(app: Any) -> dict[str, Any]:
+        builds.append(1)
+        return build(app)
+
+    monkeypatch.setattr(ravyn.openapi, "openapi_document", counting)
+    app = Ravyn(routes=[create_user, read_user])
+    async with Recorder(app) as client:
+        first = await client.request("GET", "/openapi.json")
+        for _ in range(5):
+            again = await client.request("GET", "/openapi.json")
+            assert again.body == first.body
+        assert len(builds) == 1
+
+        @get("/late")
+        def late() -> dict[str, int]:
+            return {}
+
+        app.add_route(late)  # a new route
+        assert "/late" in (await client.request("GET", "/openapi.json")).json()["paths"]
+        assert len(builds) == 2
+
+        @post("/late")
+        def late_post() -> dict[str, int]:
+            return {}
+
+        app.add_route(late_post)  # a new method on an existing route
+        assert "post" in (await client.request("GET", "/openapi.json")).json()["paths"]["/late"]
+        (await client.request("GET", "/openapi.json"))
+        assert len(builds) == 3

@@ -7,19 +7,24 @@ import dataclasses
 import enum
 import json
 import logging
+import math
 import sys
 import time
 from typing import Annotated, Any, Literal, Optional, TypedDict
 from unittest.mock import ANY
 
+import anyio
+import anyio.lowlevel
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from ravyn import BackgroundTasks, Depends, Ravyn, Request, get, post
+from ravyn._binding.forms import group
+from ravyn._binding.json_body import ONE_PASS_LIMIT
 from ravyn.exceptions import RequestError
-from ravyn.params import MAX_FIELDS, _group, read_signature
+from ravyn.params import MAX_FIELDS, read_signature
 from ravyn.testing import record
 
 pytestmark = pytest.mark.anyio
@@ -564,7 +569,7 @@ def test_grouping_repeated_keys_is_linear() -> None:
     """100 000 values of one key: the old merge copied the list per key (~4.5 s); one pass takes ms."""
     pairs = [("x", "")] * 100_000
     started = time.perf_counter()
-    grouped = _group(pairs)
+    grouped = group(pairs)
     assert len(grouped["x"]) == 100_000
     assert time.perf_counter() - started < 1.0  # generous: the quadratic merge took seconds
 
@@ -769,3 +774,171 @@ def test_under_a_lower_interpreter_digit_limit_both_readings_refuse_a_long_integ
     finally:
         sys.set_int_max_str_digits(before)
     assert outcome[:2] == ("refused", 400) and outcome[3][0]["type"] == "int_too_long"
+
+
+# --- numbers that are not finite, into parameters that take anything (issue 21) -------------
+
+
+class Anything(BaseModel):
+    value: Any
+
+
+@post("/anything")
+def take_anything(value: Any) -> dict[str, Any]:
+    return {"value": value}
+
+
+@post("/untyped")
+def take_untyped(value) -> dict[str, Any]:  # type: ignore[no-untyped-def]  # what is tested: no annotation
+    return {"value": value}
+
+
+@post("/anything-dict")
+def take_dict(data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
+@post("/anything-model")
+def take_model(item: Anything) -> dict[str, Any]:
+    return {"value": item.value}
+
+
+@post("/finite")
+def take_finite(value: float, note: str = "") -> dict[str, Any]:
+    return {"value": value}
+
+
+untyped_app = Ravyn(routes=[take_anything, take_untyped, take_dict, take_model, take_finite])
+NON_FINITE = [
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"1e400",
+    b"-1e999",
+    b"9" * 320 + b".0",
+    b"1" + b"0" * 300 + b"e9",
+]
+
+
+@pytest.mark.parametrize("path", ["/anything", "/untyped", "/anything-dict", "/anything-model", "/finite"])
+@pytest.mark.parametrize("number", NON_FINITE, ids=lambda n: n[:12].decode())
+async def test_a_number_that_is_not_finite_is_a_400_naming_where_it_is(path: str, number: bytes) -> None:
+    content = b'{"value": [1, {"deep": ' + number + b"}]}"
+    timeline = await record(
+        untyped_app, "POST", path, content=content, headers={"content-type": "application/json"}
+    )
+    assert timeline.status == 400
+    assert timeline.json()["errors"] == [
+        {
+            "loc": ["body", "value", 1, "deep"],
+            "type": "finite_number",
+            "msg": "Input should be a finite number",
+        }
+    ]
+
+
+@pytest.mark.parametrize("number", [b"1e308", b"-1.5e-400", b"9" * 299 + b"e9", b"12e+99", b'"NaN"'])
+async def test_large_finite_numbers_and_the_text_nan_still_pass(number: bytes) -> None:
+    content = b'{"value": ' + number + b"}"
+    timeline = await record(
+        untyped_app, "POST", "/anything", content=content, headers={"content-type": "application/json"}
+    )
+    assert timeline.status == 201
+    assert timeline.json() == {"value": json.loads(content)["value"]}
+
+
+@pytest.mark.parametrize("padding", [0, ONE_PASS_LIMIT], ids=["one-pass", "too-large-for-one-pass"])
+@pytest.mark.parametrize("number", [b"NaN", b"-Infinity", b"1e400"])
+async def test_a_non_finite_number_is_refused_even_in_a_key_no_parameter_reads(
+    padding: int, number: bytes
+) -> None:
+    # the one-pass reading and the field-by-field reading must agree: both refuse the body
+    content = b'{"value": 1.5, "note": "' + b"n" * padding + b'", "other": ' + number + b"}"
+    timeline = await record(
+        untyped_app, "POST", "/finite", content=content, headers={"content-type": "application/json"}
+    )
+    assert timeline.status == 400
+    assert timeline.json()["errors"][0]["loc"] == ["body", "other"]
+    finite = content.replace(number, b"1e300")
+    timeline = await record(
+        untyped_app, "POST", "/finite", content=finite, headers={"content-type": "application/json"}
+    )
+    assert (timeline.status, timeline.json()) == (201, {"value": 1.5})
+
+
+json_with_non_finite = st.recursive(
+    st.sampled_from(NON_FINITE) | st.integers(-5, 5).map(lambda n: str(n).encode()) | st.just(b'"x"'),
+    lambda inner: (
+        st.lists(inner, max_size=3).map(lambda items: b"[" + b",".join(items) + b"]")
+        | st.dictionaries(st.sampled_from([b"a", b"b", b"c"]), inner, max_size=3).map(
+            lambda pairs: b"{" + b",".join(b'"' + key + b'":' + value for key, value in pairs.items()) + b"}"
+        )
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    value=json_with_non_finite, path=st.sampled_from(["/anything", "/untyped", "/anything-dict", "/finite"])
+)
+def test_a_body_holding_non_finite_numbers_anywhere_is_never_a_5xx(value: bytes, path: str) -> None:
+    content = b'{"value": ' + value + b"}"
+    timeline = asyncio.run(
+        record(untyped_app, "POST", path, content=content, headers={"content-type": "application/json"})
+    )
+    assert timeline.status < 500
+    decoded = json.loads(content)
+    has_non_finite = "inf" in repr(decoded) or "nan" in repr(decoded)
+    if has_non_finite:
+        assert timeline.status == 400
+        for error in timeline.json()["errors"]:
+            assert error["type"] == "finite_number"
+            found: Any = decoded
+            for key in error["loc"][1:]:  # each loc leads to a number that is not finite
+                found = found[key]
+            assert not math.isfinite(found)
+
+
+@get("/ping")
+async def ping() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@post("/bulk")
+async def bulk(items: list[Item]) -> dict[str, int]:
+    return {"count": len(items)}
+
+
+async def test_a_request_arriving_during_a_large_bodys_validation_is_answered_before_it() -> None:
+    # recorded order, no timing: the large body's handling yields to the loop after
+    # decoding it, where the request that arrived meanwhile is served whole
+    app = Ravyn(routes=[ping, bulk], max_body_size=4 * 1024 * 1024)
+    body = json.dumps([{"name": 1, "price": "x"}] * 20_000).encode()
+    order: list[str] = []
+
+    async with anyio.create_task_group() as group:
+
+        async def call(method: str, path: str, content: bytes) -> None:
+            scope = {
+                "type": "http",
+                "method": method,
+                "path": path,
+                "query_string": b"",
+                "headers": [(b"content-type", b"application/json")],
+                "root_path": "",
+            }
+
+            async def receive() -> dict[str, Any]:
+                if path == "/bulk":  # another client's request arrives while this body is read
+                    group.start_soon(call, "GET", "/ping", b"")
+                return {"type": "http.request", "body": content, "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    order.append(f"{path} {message['status']}")
+
+            await app(scope, receive, send)
+
+        group.start_soon(call, "POST", "/bulk", body)
+    assert order == ["/ping 200", "/bulk 400"]

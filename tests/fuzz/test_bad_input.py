@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from docs_src.catalogue import EXAMPLES
 from ravyn import Ravyn
+from ravyn.exceptions import MAX_ERRORS
 from ravyn.runner import TaskRunner
 from ravyn.testing import Recorder, Timeline, record
 from tests import test_params
@@ -58,12 +59,19 @@ surrogates = st.integers(min_value=0xD800, max_value=0xDFFF)
 
 @st.composite
 def hostile_json(draw: st.DrawFn, field_names: list[str]) -> bytes:
-    """A JSON object whose value is an integer of thousands of digits or text with a lone surrogate."""
+    """A JSON object whose value is an integer of thousands of digits, text with a lone
+    surrogate, a number that is not finite, or a list of thousands of invalid values."""
     key = draw(st.sampled_from(field_names)) if field_names else "x"
-    if draw(st.booleans()):
+    kind = draw(st.sampled_from(["digits", "surrogate", "non-finite", "many-invalid"]))
+    if kind == "digits":
         value = draw(st.sampled_from(["", "-"])) + "9" * draw(st.integers(min_value=4250, max_value=6000))
-    else:
+    elif kind == "surrogate":
         value = f'"a\\u{draw(surrogates):04x}"'
+    elif kind == "non-finite":
+        value = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", '[1, {"y": -1e999}]']))
+    else:
+        item = draw(st.sampled_from(['"x"', "{}", "[[]]", "null", "true"]))
+        value = "[" + ",".join([item] * draw(st.integers(min_value=1000, max_value=20_000))) + "]"
     return f'{{"{key}": {value}}}'.encode()
 
 
@@ -154,6 +162,9 @@ def assert_answered_cleanly(timeline: Timeline) -> None:
     if timeline.status >= 400:
         body = timeline.json()
         assert isinstance(body, dict) and body.get("detail"), body
+        # bounded whatever the body: the first errors, the rest counted
+        assert len(body.get("errors", [])) <= MAX_ERRORS
+        assert len(timeline.body) < 64 * 1024
 
 
 def field_names(app: Ravyn) -> list[str]:
