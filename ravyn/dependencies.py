@@ -33,9 +33,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
-from lilya.dependencies import _Depends
-
 from ravyn._binding.callables import describe, runs_as
+from ravyn._lilya.names import Depends as LilyaDepends
 from ravyn.threads import run_sync
 
 __all__ = ["Dependency", "Depends", "RequestDependencies"]
@@ -43,7 +42,7 @@ __all__ = ["Dependency", "Depends", "RequestDependencies"]
 logger = logging.getLogger("ravyn.dependencies")
 
 
-class Dependency(_Depends):
+class Dependency(LilyaDepends):
     """The marker `Depends(...)` returns, Lilya's `Depends` marker
     (`lilya.dependencies._Depends`) with a per-request cache.
 

@@ -37,8 +37,6 @@ from inspect import isawaitable
 from typing import Any, NoReturn, cast
 
 from lilya import responses as lilya_responses
-from lilya._internal._encoders import json_encode_default
-from lilya._internal._helpers import HeaderHelper
 from lilya.background import Task
 from lilya.datastructures import Header
 from lilya.encoders import json_encode
@@ -52,6 +50,7 @@ from lilya.responses import (
 from lilya.serializers import CompactSerializer
 from lilya.types import Receive, Scope, Send
 
+from ravyn._lilya.names import HeaderHelper, json_encode_default
 from ravyn.runner import METHODS_WITHOUT_TASKS
 
 __all__ = [

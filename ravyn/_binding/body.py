@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lilya._internal._connection import ClientDisconnect
 from lilya.requests import Request
 from lilya.types import Receive, Scope
 
+from ravyn._lilya.names import ClientDisconnect
 from ravyn.exceptions import FieldError, RequestError
 
 __all__ = ["body_headers", "read_body", "request_with_body", "too_large"]

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from lilya._internal._connection import ClientDisconnect
 from lilya.contrib.multipart.exceptions import ParseError as MultipartError
 from lilya.exceptions import HTTPException
 from lilya.requests import Request
 
 from ravyn._binding.surrogates import refuse_surrogates
+from ravyn._lilya.names import ClientDisconnect
 from ravyn.exceptions import FieldError, RequestError
 
 __all__ = ["MAX_FIELDS", "form_to_mapping", "group", "parse_pairs", "read_multipart"]
