@@ -15,7 +15,16 @@ from typing import Any
 from lilya.exceptions import HTTPException
 from lilya.responses import JSONResponse, Response
 
-__all__ = ["MAX_ERRORS", "FieldError", "RequestError", "ValidationError", "error_response"]
+__all__ = [
+    "MAX_ERRORS",
+    "MAX_LOC_PARTS",
+    "MAX_LOC_TEXT",
+    "MAX_MESSAGE",
+    "FieldError",
+    "RequestError",
+    "ValidationError",
+    "error_response",
+]
 
 MAX_ERRORS = 20
 """At most this many errors are listed in an error's body; `"more_errors"` counts the rest."""
@@ -25,6 +34,9 @@ MAX_LOC_TEXT = 100
 
 MAX_MESSAGE = 500
 """An error's `msg` is cut to this many characters."""
+
+MAX_LOC_PARTS = 32
+"""A `loc` deeper than this keeps its first and last parts, `"…"` in between."""
 
 
 def _cut(text: str, limit: int) -> str:
@@ -37,10 +49,14 @@ class FieldError(dict[str, Any]):
     `loc` starts with where the value was looked for (`body`, `query`,
     `path`), then the field name and, for nested values, the keys inside it.
     Texts are cut to `MAX_LOC_TEXT` (each key) and `MAX_MESSAGE` (the message)
-    characters: a key of the client's body may be of any length.
+    characters, and a `loc` to `MAX_LOC_PARTS` parts: a key of the client's
+    body may be of any length, and its nesting a couple of hundred levels deep.
     """
 
     def __init__(self, loc: Sequence[str | int], type_: str, msg: str) -> None:
+        if len(loc) > MAX_LOC_PARTS:
+            head = MAX_LOC_PARTS // 2
+            loc = [*loc[:head], "…", *loc[len(loc) - (MAX_LOC_PARTS - head - 1) :]]
         shown = [_cut(part, MAX_LOC_TEXT) if isinstance(part, str) else part for part in loc]
         super().__init__(loc=shown, type=type_, msg=_cut(msg, MAX_MESSAGE))
 

@@ -24,7 +24,15 @@ import ravyn._binding.errors
 from ravyn import Depends, Ravyn, get, post
 from ravyn._binding.errors import FIRST_BUDGET, GROWTH, LIST_IN_FULL, first_errors
 from ravyn.converters import adapter_for
-from ravyn.exceptions import MAX_ERRORS, MAX_LOC_TEXT, MAX_MESSAGE, FieldError, RequestError, ValidationError
+from ravyn.exceptions import (
+    MAX_ERRORS,
+    MAX_LOC_PARTS,
+    MAX_LOC_TEXT,
+    MAX_MESSAGE,
+    FieldError,
+    RequestError,
+    ValidationError,
+)
 from ravyn.testing import record
 
 pytestmark = pytest.mark.anyio
@@ -281,3 +289,30 @@ def test_for_any_body_the_errors_listed_are_pydantics_first_ones_and_the_count_i
         )
         assert len(exc_400.errors) + exc_400.more_errors == len(every)
         assert len(json.dumps(exc_400.body())) < BOUND
+
+
+def test_a_loc_of_any_depth_keeps_its_first_and_last_parts() -> None:
+    error = FieldError(["body", *range(500), "name"], "string_type", "Input should be a valid string")
+    loc = error["loc"]
+    assert len(loc) == MAX_LOC_PARTS
+    assert loc[:3] == ["body", 0, 1] and loc[MAX_LOC_PARTS // 2] == "…" and loc[-2:] == [499, "name"]
+
+
+async def test_errors_deep_in_a_nested_body_stay_small() -> None:
+    annotation: Any = int
+    for _ in range(120):
+        annotation = list[annotation]
+    grid: Any = ["x"] * 50  # invalid integers, 120 levels down
+    for _ in range(119):
+        grid = [grid]
+
+    def take_grid(grid: Any) -> None:
+        return None
+
+    take_grid.__annotations__ = {"grid": annotation, "return": None}  # a type 120 lists deep
+    timeline = await record(Ravyn(routes=[post("/grid")(take_grid)]), "POST", "/grid", json={"grid": grid})
+    assert timeline.status == 400
+    answer = timeline.json()
+    assert answer["more_errors"] == 50 - MAX_ERRORS
+    assert all(len(error["loc"]) == MAX_LOC_PARTS for error in answer["errors"])
+    assert len(timeline.body) < 8 * 1024  # 122 parts each: about 12 KB
