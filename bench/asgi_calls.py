@@ -126,6 +126,7 @@ LAYERS = [
     ("/ravyn/_pipeline/", "ravyn: app and middleware pipeline"),
     ("/ravyn/_lilya/", "ravyn: app and middleware pipeline"),
     ("/ravyn/applications.py", "ravyn: app and middleware pipeline"),
+    ("/ravyn/middleware", "ravyn: app and middleware pipeline"),
     ("/ravyn/background.py", "ravyn: task objects and runner"),
     ("/ravyn/runner.py", "ravyn: task objects and runner"),
     ("/ravyn/threads.py", "ravyn: task objects and runner"),
