@@ -49,7 +49,8 @@ async def signup(request: Request) -> JSONResponse:
     try:
         data = Signup.model_validate_json(await request.body())
     except ValidationError as exc:
-        return JSONResponse({"detail": exc.errors(include_url=False)}, status_code=422)
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        return JSONResponse({"detail": errors}, status_code=422)
     return JSONResponse(
         {"ok": True, "team": request.path_params["team_id"]},
         status_code=201,
