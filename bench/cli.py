@@ -7,10 +7,10 @@ docs/assets/performance.svg and the table of docs/performance.md.
 Quick mode: 1 s runs, results into a temporary folder unless --out is given.
 
 A contender whose app does not serve a scenario (the bare ASGI app serves the
-realistic R, M and P only; PyPI's ravyn all but those) is skipped there, with a
-line saying so. When the results folder already holds a performance.json, the
-scenarios this run does not measure keep their figures from it (the page says
-which run they come from); `--fresh` drops them instead.
+realistic R, M and P only) is skipped there, with a line saying so. When the
+results folder already holds a performance.json, the scenarios this run does
+not measure keep their figures from it (the page says which run they come
+from); `--fresh` drops them instead.
 """
 
 from __future__ import annotations
@@ -238,7 +238,14 @@ def inprocess(contender: Contender, scenario: str, args: argparse.Namespace, lay
     command = [str(contender.python), str(BENCH_DIR / "asgi_calls.py"), contender.module, scenario, "--json"]
     command += ["--requests", str(args.inprocess_requests), "--repeats", "1" if args.quick else "3"]
     command += ["--breakdown"] if layers else []
-    done = subprocess.run(command, cwd=BENCH_DIR / "apps", capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        command,
+        cwd=BENCH_DIR / "apps",
+        env=contender.env(scenario),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         raise BenchError(f"in-process measure of {contender.name} {scenario} failed:\n{done.stderr}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])

@@ -10,12 +10,15 @@ venv, so that every contender runs on the same server.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+
+from bench.apps.shapes import REALISTIC, SHAPES
 
 BENCH_DIR = Path(__file__).resolve().parent
 APPS_DIR = BENCH_DIR / "apps"
@@ -28,8 +31,7 @@ class BenchError(RuntimeError):
     """Something that makes the results meaningless: the bench stops and says what."""
 
 
-ALL_SCENARIOS = frozenset("ABCGYSRMP")
-REALISTIC = frozenset("RMP")
+ALL_SCENARIOS = frozenset(SHAPES)
 
 
 @dataclass
@@ -44,6 +46,20 @@ class Contender:
     def serves(self, scenario: str) -> bool:
         """Whether this contender's app has the scenario (the bench skips it where not, and says so)."""
         return scenario in self.scenarios
+
+    def env(self, scenario: str) -> dict[str, str]:
+        """The environment of its server and in-process runs: the scenario, and the one ravyn to import.
+
+        Our ravyn is this checkout's (its directory first on PYTHONPATH): the
+        venv's editable install may point at another checkout, which the
+        results would then measure under this one's commit. Every other
+        contender gets no PYTHONPATH, so PyPI's ravyn is never shadowed by ours.
+        """
+        env = {**os.environ, "BENCH_SCENARIO": scenario, "PYTHONDONTWRITEBYTECODE": "1"}
+        env.pop("PYTHONPATH", None)
+        if self.name == "ravyn":
+            env["PYTHONPATH"] = str(BENCH_DIR.parent)
+        return env
 
     @property
     def label(self) -> str:
@@ -63,15 +79,9 @@ def all_contenders() -> dict[str, Contender]:
         "lilya": Contender("lilya", "lilya_app", ("lilya",)),
         "starlette": Contender("starlette", "starlette_app", ("starlette",)),
         "fastapi": Contender("fastapi", "fastapi_app", ("fastapi", "starlette", "pydantic")),
-        # its app serves the /register scenarios only: the realistic ones are not written for 0.4.3
-        "pypi-ravyn": Contender(
-            "pypi-ravyn",
-            "pypi_ravyn_app",
-            ("ravyn", "lilya", "pydantic"),
-            scenarios=ALL_SCENARIOS - REALISTIC,
-        ),
+        "pypi-ravyn": Contender("pypi-ravyn", "pypi_ravyn_app", ("ravyn", "lilya", "pydantic")),
         # the floor for the realistic scenarios: the same work with no framework
-        "bare": Contender("bare", "bare_app", ("pydantic",), scenarios=REALISTIC),
+        "bare": Contender("bare", "bare_app", ("pydantic",), scenarios=frozenset(REALISTIC)),
     }
 
 
@@ -89,6 +99,7 @@ def installed_versions(python: Path, names: tuple[str, ...]) -> dict[str, str]:
     done = subprocess.run(
         [str(python), "-c", code, *names],
         cwd=APPS_DIR,
+        env={name: value for name, value in os.environ.items() if name != "PYTHONPATH"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -161,9 +161,7 @@ def serve(
         *uvicorn_args(fast_server),
     ]
     log_fd, log_path = tempfile.mkstemp(prefix=f"bench-{contender.name}-{scenario}-", suffix=".log")
-    env = {**os.environ, "BENCH_SCENARIO": scenario, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPATH", None)
-    # cwd is bench/apps, so `import ravyn` finds the venv's ravyn, never a checkout next to it
+    env = contender.env(scenario)  # which ravyn `import ravyn` finds: see Contender.env
     try:
         process = subprocess.Popen(command, cwd=APPS_DIR, env=env, stdout=log_fd, stderr=subprocess.STDOUT)
     finally:

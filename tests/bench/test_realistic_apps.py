@@ -20,7 +20,7 @@ import pytest
 
 from bench import asgi_calls
 from bench.apps.shapes import ORIGIN, REALISTIC, SHAPES
-from bench.contenders import APPS_DIR
+from bench.contenders import APPS_DIR, all_contenders
 
 pytestmark = pytest.mark.anyio
 
@@ -206,3 +206,24 @@ def test_an_unknown_scenario_is_refused_by_name() -> None:
         timeout=60,
     )
     assert done.returncode != 0 and "BENCH_SCENARIO must be one of A, B, C, S, G, Y, R, M, P" in done.stderr
+
+
+PYPI_PYTHON = APPS_DIR.parent / ".venvs" / "pypi-ravyn" / "bin" / "python"
+
+
+@pytest.mark.skipif(not PYPI_PYTHON.exists(), reason="bench/.venvs/pypi-ravyn is made by the first full run")
+@pytest.mark.parametrize("scenario", REALISTIC)
+def test_pypi_ravyns_app_answers_the_realistic_request_in_its_own_venv(scenario: str) -> None:
+    # its ravyn shares our import name, so its app runs in its venv: asgi_calls checks the answer
+    # (and the CORS header) before it measures anything
+    command = [str(PYPI_PYTHON), str(APPS_DIR.parent / "asgi_calls.py"), "pypi_ravyn_app", scenario]
+    done = subprocess.run(
+        [*command, "--requests", "20", "--repeats", "1", "--json"],
+        cwd=APPS_DIR,
+        env=all_contenders()["pypi-ravyn"].env(scenario),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["scenario"] == scenario
