@@ -9,7 +9,7 @@ wrk.path = os.getenv("BENCH_PATH") or "/register"
 wrk.body = os.getenv("BENCH_BODY") or '{"name": "ada", "email": "ada@example.com"}'
 wrk.headers["Content-Type"] = "application/json"
 for line in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
-   local name, value = string.match(line, "^([^:]+):%s*(.-)%s*$")
+   local name, value = string.match(line, "^([%w!#$%%&'*+.^_`|~-]+):%s*(.-)%s*$")
    if not name then
       error("BENCH_HEADERS: not a 'Name: value' line: " .. line)
    end
