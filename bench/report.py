@@ -278,10 +278,12 @@ def _listed(parts: list[str]) -> str:
 
 def _what_was_kept(kept: dict[str, list[str]]) -> str:
     parts = []
-    if kept["load"]:
-        parts.append(f"{'Scenarios' if len(kept['load']) > 1 else 'Scenario'} {_listed(kept['load'])}")
-    if kept["inprocess"]:
-        parts.append(f"the in-process figures of {_listed(kept['inprocess'])}")
+    load, inprocess = kept["load"], kept["inprocess"]
+    if load:
+        both = " (with their in-process figures)" if inprocess == load else ""
+        parts.append(f"{'Scenarios' if len(load) > 1 else 'Scenario'} {_listed(load)}{both}")
+    if inprocess and inprocess != load:
+        parts.append(f"the in-process figures of {_listed(inprocess)}")
     parts += [name for name in ("the quick start's figures", "the layer table") if kept.get(name)]
     text = _listed(parts)
     return text[0].upper() + text[1:]
