@@ -9,8 +9,8 @@ Quick mode: 1 s runs, results into a temporary folder unless --out is given.
 A contender whose app does not serve a scenario (the bare ASGI app serves the
 realistic R, M and P only) is skipped there, with a line saying so. When the
 results folder already holds a performance.json, the scenarios this run does
-not measure keep their figures from it (the page says which run they come
-from); `--fresh` drops them instead.
+not measure keep their figures from it, scenario by scenario (the page says
+which run they come from); `--fresh` drops them instead.
 """
 
 from __future__ import annotations
@@ -300,11 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         earlier_path = args.out / "performance.json"
         if not args.fresh and earlier_path.exists():
-            earlier = json.loads(earlier_path.read_text())
-            results = merge.keep_earlier(results, earlier)
-            kept = sorted({row["scenario"] for row in results["load"] if "measured" in row})
-            if kept:
-                say(f"==> kept from {earlier_path} (not re-run): scenario(s) {', '.join(kept)}")
+            results = keep_earlier(results, earlier_path)
     table = report.markdown(results)
     print("\n" + table)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -321,6 +317,23 @@ def main(argv: list[str] | None = None) -> int:
         say(f"==> table: {args.docs}")
     say(f"==> done in {time.monotonic() - started:.0f} s")
     return 0
+
+
+def keep_earlier(results: dict[str, Any], path: Path) -> dict[str, Any]:
+    """This run's results with the figures `path` holds for the scenarios it did not measure.
+
+    A file that cannot be read as results is left out with a line saying so:
+    the run's own figures are never lost to an old file.
+    """
+    try:
+        merged = merge.keep_earlier(results, json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        say(f"==> not keeping the figures of {path}: it cannot be read as results ({exc!r}); use --fresh")
+        return results
+    kept = [s for s in report.shown_scenarios(merged) if s not in results["settings"]["scenarios"]]
+    if kept:
+        say(f"==> kept from {path} (this run did not measure them): scenario(s) {', '.join(kept)}")
+    return merged
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

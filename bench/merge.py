@@ -38,7 +38,10 @@ def keep_earlier(results: dict[str, Any], earlier: dict[str, Any]) -> dict[str, 
     merged = copy.deepcopy(results)
     run = earlier_run(earlier)
     measured = set(results["settings"]["scenarios"])
-    kept_load = [_tagged(row, run) for row in earlier.get("load", []) if row["scenario"] not in measured]
+    kept_load = [_tagged(row, run) for row in earlier["load"] if row["scenario"] not in measured]
+    unknown = {row["scenario"] for row in kept_load} - set(report.SCENARIO_TITLES)
+    if unknown:
+        raise ValueError(f"scenario(s) {sorted(unknown)} unknown to this bench")
     merged["load"] = kept_load + merged["load"]
     kept_inprocess = [
         _tagged(row, run) for row in earlier.get("inprocess") or [] if row["scenario"] not in measured

@@ -140,3 +140,18 @@ def test_the_cli_keeps_the_earlier_results_file_unless_fresh(
     )
     assert ("come from an earlier run" in page.read_text()) is not fresh
     assert "**A typical app**" in page.read_text()
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    ["not json {", "[]", '{"load": "x"}', '{"load": [{"scenario": "Q"}]}', '{"machine": {}}'],
+    ids=["not-json", "a-list", "load-not-rows", "unknown-scenario", "no-load"],
+)
+def test_an_earlier_file_that_is_not_results_is_left_out_saying_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], earlier: str
+) -> None:
+    (tmp_path / "performance.json").write_text(earlier)
+    monkeypatch.setattr(cli, "run", lambda args: copy.deepcopy(QUICK))
+    assert cli.main(["--scenarios", "R,M,P,G", "--out", str(tmp_path), "--no-docs", "--no-chart"]) == 0
+    assert "cannot be read as results" in capsys.readouterr().out
+    assert json.loads((tmp_path / "performance.json").read_text())["load"] == QUICK["load"]
