@@ -141,7 +141,7 @@ LAYERS = [
     ("/ravyn/applications.py", "ravyn: app and middleware pipeline"),
     ("/ravyn/middleware", "ravyn: app and middleware pipeline"),
     ("/ravyn/background.py", "ravyn: task objects and runner"),
-    ("/ravyn/runner.py", "ravyn: task objects and runner"),
+    ("/ravyn/runner", "ravyn: task objects and runner"),  # runner.py, or the runner/ package
     ("/ravyn/threads.py", "ravyn: task objects and runner"),
     ("/anyio/", "anyio (cancel scopes, task groups, threads)"),
     ("/ravyn/", "ravyn: other"),

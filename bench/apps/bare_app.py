@@ -29,6 +29,7 @@ Send = Any
 
 
 def origin_of(scope: dict[str, Any]) -> bytes | None:
+    """The request's `Origin` header, if it has one."""
     for name, value in scope["headers"]:
         if name == b"origin":
             return bytes(value)
@@ -43,6 +44,7 @@ def cors_headers(origin: bytes | None) -> list[tuple[bytes, bytes]]:
 
 
 async def answer(send: Send, status: int, payload: Any, extra: list[tuple[bytes, bytes]]) -> None:
+    """A JSON answer, compact as the frameworks' `JSONResponse` writes it."""
     body = json.dumps(payload, separators=(",", ":")).encode()
     headers = [JSON_TYPE, (b"content-length", str(len(body)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -50,6 +52,7 @@ async def answer(send: Send, status: int, payload: Any, extra: list[tuple[bytes,
 
 
 async def read_body(receive: Any) -> bytes:
+    """The whole body, however many messages it comes in."""
     chunks = []
     while True:
         message = await receive()
