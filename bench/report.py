@@ -24,10 +24,16 @@ SCENARIO_TITLES = {
 REALISTIC = ("R", "M", "P")
 """Shaped like a user's app; shown in a table of their own, against Starlette and a bare ASGI app."""
 SHORT_TITLES = {
+    "A": "one task",
+    "B": "three tasks",
+    "C": "no task",
+    "G": "the guide's style",
+    "Y": "one sync task",
     "R": "realistic app",
     "M": "middleware only",
     "P": "path parameter only",
 }
+"""Each scenario in a few words: the realistic table's first column and the chart's labels."""
 DOCS_START = "<!-- bench:results:start -->"
 DOCS_END = "<!-- bench:results:end -->"
 
@@ -521,14 +527,19 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
                     ha="center",
                     fontsize=7,
                 )
-    ticks = [SHORT_TITLES.get(s, SCENARIO_TITLES[s].split(": ", 1)[1]) for s in scenarios]
-    ax.set_xticks(range(len(scenarios)), ticks, fontsize=8)
+    ticks = [f"{s}: {SHORT_TITLES[s]}" for s in scenarios]
+    ax.set_xticks(range(len(scenarios)), ticks, fontsize=8, rotation=20, ha="right")
     ax.set_ylabel("requests per second (best round)")
     machine = results["machine"]
     ax.set_title(
         f"Each scenario's request under uvicorn, wrk -c{results['settings']['connections']}; "
         "labels: ratio to plain Lilya\n"
-        f"{machine['cpu']}, {machine['nproc']} cores, {machine['python']}, {machine['date']}",
+        f"{machine['cpu']}, {machine['nproc']} cores, {machine['python']}, {machine['date']}"
+        + "".join(
+            f"\n(scenario(s) {', '.join(kept['load'])}: kept from the run of {run.get('date')})"
+            for run, kept in kept_runs(results)
+            if kept["load"]
+        ),
         fontsize=9,
     )
     ax.legend(fontsize=8, frameon=False)
