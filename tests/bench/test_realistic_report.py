@@ -155,3 +155,14 @@ def test_an_earlier_file_that_is_not_results_is_left_out_saying_so(
     assert cli.main(["--scenarios", "R,M,P,G", "--out", str(tmp_path), "--no-docs", "--no-chart"]) == 0
     assert "cannot be read as results" in capsys.readouterr().out
     assert json.loads((tmp_path / "performance.json").read_text())["load"] == QUICK["load"]
+
+
+def test_the_chart_names_every_scenario_and_the_run_kept_scenarios_come_from(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    chart = tmp_path / "performance.svg"
+    report.write_chart(merge.keep_earlier(QUICK, PAGE_RESULTS), chart)
+    svg = chart.read_text()
+    for scenario, words in report.SHORT_TITLES.items():
+        assert f"{scenario}: {words}".replace("'", "&#x27;") in svg or f"{scenario}: {words}" in svg
+    assert f"(scenario(s) A, B, C, Y: kept from the run of {PAGE_RESULTS['machine']['date']})" in svg
+    assert "bare ASGI app" in svg
