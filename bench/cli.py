@@ -341,6 +341,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     wrk = wrk_version()
     say(f"==> contenders: {', '.join(args.contenders)}")
     contenders = prepare(args.contenders, fast)
+    if not any(c.serves(s) for c in contenders for s in args.scenarios):
+        raise BenchError(
+            f"nothing to measure: none of {', '.join(args.contenders)} serves scenario(s) "
+            f"{', '.join(args.scenarios)} (the bare ASGI app serves R, M and P only): "
+            "add a framework to --contenders or choose other --scenarios"
+        )
     results: dict[str, Any] = {
         "schema": 1,
         "mode": "quick" if args.quick else "full",

@@ -65,3 +65,13 @@ def test_our_ravyn_is_imported_from_this_checkout_and_no_other_contender_sees_it
     assert ours["BENCH_SCENARIO"] == "R"
     for name in ("lilya", "starlette", "fastapi", "pypi-ravyn", "bare"):
         assert "PYTHONPATH" not in all_contenders()[name].env("R"), name
+
+
+def test_a_run_where_no_contender_serves_any_scenario_stops_saying_what_to_do(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "wrk_version", lambda: "wrk (not run)")
+    assert cli.main(["--quick", "--contenders", "bare", "--scenarios", "A,G", "--no-chart"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing to measure: none of bare serves scenario(s) A, G" in err
+    assert "add a framework to --contenders or choose other --scenarios" in err
