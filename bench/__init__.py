@@ -1,4 +1,5 @@
-"""Benchmarks: our ravyn against plain Lilya, Starlette, FastAPI and PyPI's ravyn.
+"""Benchmarks: our ravyn against plain Lilya, Starlette, FastAPI and PyPI's ravyn
+(and, in the realistic scenarios, a bare ASGI app doing the same work).
 
 Run `python -m bench` (full mode, a few minutes) or `python -m bench --quick`
 (a few seconds per contender). Each contender serves the same scenarios from

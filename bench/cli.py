@@ -5,6 +5,12 @@ take turns within each round, so a noisy neighbour hurts them alike), the
 quick start's latency probe, then results into docs/assets/performance.json,
 docs/assets/performance.svg and the table of docs/performance.md.
 Quick mode: 1 s runs, results into a temporary folder unless --out is given.
+
+A contender whose app does not serve a scenario (the bare ASGI app serves the
+realistic R, M and P only) is skipped there, with a line saying so. When the
+results folder already holds a performance.json, the scenarios this run does
+not measure keep their figures from it, scenario by scenario (the page says
+which run they come from); `--fresh` drops them instead.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from bench import machine, report
+from bench import machine, merge, report
 from bench.contenders import BENCH_DIR, BenchError, Contender, prepare
 from bench.load import Run, run_wrk, wrk_version
 from bench.server import Server, serve, uvicorn_args
 
 ROOT = BENCH_DIR.parent
-CONTENDERS = ["ravyn", "lilya", "starlette", "fastapi", "pypi-ravyn"]
+CONTENDERS = ["ravyn", "lilya", "starlette", "fastapi", "pypi-ravyn", "bare"]
+SCENARIOS = "A,B,C,G,Y,R,M,P"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -38,8 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scenarios",
-        default="A,B,C,G,Y",
-        help="comma-separated, from %(default)s (G and Y: the guide's JSONResponse(background=...) style)",
+        default=SCENARIOS,
+        help="comma-separated, from %(default)s (G and Y: the guide's JSONResponse(background=...) style; "
+        "R, M and P: a realistic app, its middleware only, its path parameter only)",
     )
     parser.add_argument("--duration", type=int, help="seconds per round (full 5, quick 1)")
     parser.add_argument("--warmup", type=int, help="seconds of warm-up per server (full 2, quick 1)")
@@ -68,6 +76,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-docs", action="store_true", help="leave the docs page alone")
     parser.add_argument("--no-chart", action="store_true")
     parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="write only this run's scenarios, dropping the figures an earlier performance.json "
+        "in the results folder holds for the others",
+    )
+    parser.add_argument(
         "--render",
         type=Path,
         metavar="JSON",
@@ -83,7 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.inprocess_requests = args.inprocess_requests or (500 if quick else 10000)
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
     args.scenarios = [s.strip().upper() for s in args.scenarios.split(",") if s.strip()]
-    if not set(args.scenarios) <= set(report.SCENARIO_TITLES):
+    if not args.scenarios or not set(args.scenarios) <= set(report.SCENARIO_TITLES):
         parser.error(f"--scenarios takes {', '.join(report.SCENARIO_TITLES)}")
     if args.out is None:
         args.out = Path(tempfile.mkdtemp(prefix="bench-")) if quick else ROOT / "docs" / "assets"
@@ -111,8 +125,11 @@ def summarise(rounds: list[Run]) -> dict[str, Any]:
 def load_scenario(
     scenario: str, contenders: list[Contender], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
-    """Every contender through one scenario: warm-up, then rounds taken in turns."""
+    """Every contender that serves the scenario through it: warm-up, then rounds taken in turns."""
     fast = args.server == "fast"
+    contenders = serving(contenders, scenario)
+    if not contenders:
+        return []
     runs: dict[str, list[Run]] = {c.name: [] for c in contenders}
     with ExitStack() as stack:
         servers: list[Server] = [stack.enter_context(serve(c, scenario, fast)) for c in contenders]
@@ -142,10 +159,22 @@ def load_scenario(
                 **summarise(runs[contender.name]),
             }
         )
-    lilya = next((row for row in rows if row["contender"] == "lilya"), None)
-    for row in rows:
-        row["ratio_to_lilya"] = row["best"]["rps"] / lilya["best"]["rps"] if lilya else None
+    report.add_ratios(rows)
     return rows
+
+
+def serving(contenders: list[Contender], scenario: str, what: str = "") -> list[Contender]:
+    """The contenders whose app serves `scenario`; a line for each one skipped."""
+    chosen = []
+    for contender in contenders:
+        if contender.serves(scenario):
+            chosen.append(contender)
+        else:
+            say(
+                f"    {what or 'scenario ' + scenario}: skipping {contender.label}, "
+                f"whose app does not serve scenario {scenario}"
+            )
+    return chosen
 
 
 def probe(server: Server, args: argparse.Namespace) -> tuple[list[float], int]:
@@ -209,7 +238,14 @@ def inprocess(contender: Contender, scenario: str, args: argparse.Namespace, lay
     command = [str(contender.python), str(BENCH_DIR / "asgi_calls.py"), contender.module, scenario, "--json"]
     command += ["--requests", str(args.inprocess_requests), "--repeats", "1" if args.quick else "3"]
     command += ["--breakdown"] if layers else []
-    done = subprocess.run(command, cwd=BENCH_DIR / "apps", capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        command,
+        cwd=BENCH_DIR / "apps",
+        env=contender.env(scenario),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         raise BenchError(f"in-process measure of {contender.name} {scenario} failed:\n{done.stderr}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
@@ -262,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         except BenchError as exc:
             print(f"\nBENCH FAILED: {exc}", file=sys.stderr)
             return 1
+        earlier_path = args.out / "performance.json"
+        if not args.fresh and earlier_path.exists():
+            results = keep_earlier(results, earlier_path)
     table = report.markdown(results)
     print("\n" + table)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -280,11 +319,34 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def keep_earlier(results: dict[str, Any], path: Path) -> dict[str, Any]:
+    """This run's results with the figures `path` holds for the scenarios it did not measure.
+
+    A file that cannot be read as results is left out with a line saying so:
+    the run's own figures are never lost to an old file.
+    """
+    try:
+        merged = merge.keep_earlier(results, json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        say(f"==> not keeping the figures of {path}: it cannot be read as results ({exc!r}); use --fresh")
+        return results
+    kept = [s for s in report.shown_scenarios(merged) if s not in results["settings"]["scenarios"]]
+    if kept:
+        say(f"==> kept from {path} (this run did not measure them): scenario(s) {', '.join(kept)}")
+    return merged
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     fast = args.server == "fast"
     wrk = wrk_version()
     say(f"==> contenders: {', '.join(args.contenders)}")
     contenders = prepare(args.contenders, fast)
+    if not any(c.serves(s) for c in contenders for s in args.scenarios):
+        raise BenchError(
+            f"nothing to measure: none of {', '.join(args.contenders)} serves scenario(s) "
+            f"{', '.join(args.scenarios)} (the bare ASGI app serves R, M and P only): "
+            "add a framework to --contenders or choose other --scenarios"
+        )
     results: dict[str, Any] = {
         "schema": 1,
         "mode": "quick" if args.quick else "full",
@@ -321,7 +383,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         results["load"] += load_scenario(scenario, contenders, args)
     if not args.no_quickstart:
         say("==> the quick start: a one-second task vs no task")
-        for contender in contenders:
+        quick_start = serving(serving(contenders, "C", "the quick start"), "S", "the quick start")
+        for contender in quick_start:
             row = quickstart(contender, args)
             results["quickstart"].append(row)
             say(
@@ -332,13 +395,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.no_inprocess:
         say("==> in-process: CPU per ASGI call, no server (bench/asgi_calls.py)")
         for scenario in args.scenarios:
-            for contender in contenders:
+            for contender in serving(contenders, scenario, f"in-process {scenario}"):
                 row = inprocess(contender, scenario, args, layers=False)
                 results["inprocess"].append(row)
                 say(f"    {scenario}: {contender.label:<22} {row['us_per_request']:7.1f} us per call")
         scenario = "G" if "G" in args.scenarios else args.scenarios[0]  # the guide's own style
         for contender in contenders:
-            if contender.name != "pypi-ravyn":  # its venv has no profiler
+            # PyPI's ravyn: its venv has no profiler
+            if contender.name != "pypi-ravyn" and contender.serves(scenario):
                 results["layers"].append(inprocess(contender, scenario, args, layers=True))
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     return results

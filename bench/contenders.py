@@ -10,12 +10,15 @@ venv, so that every contender runs on the same server.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+
+from bench.apps.shapes import REALISTIC, SHAPES
 
 BENCH_DIR = Path(__file__).resolve().parent
 APPS_DIR = BENCH_DIR / "apps"
@@ -28,6 +31,9 @@ class BenchError(RuntimeError):
     """Something that makes the results meaningless: the bench stops and says what."""
 
 
+ALL_SCENARIOS = frozenset(SHAPES)
+
+
 @dataclass
 class Contender:
     name: str
@@ -35,6 +41,25 @@ class Contender:
     packages: tuple[str, ...]  # the distributions whose versions the results name
     python: Path = field(default_factory=lambda: Path(sys.executable))
     versions: dict[str, str] = field(default_factory=dict)
+    scenarios: frozenset[str] = ALL_SCENARIOS  # those its app serves
+
+    def serves(self, scenario: str) -> bool:
+        """Whether this contender's app has the scenario (the bench skips it where not, and says so)."""
+        return scenario in self.scenarios
+
+    def env(self, scenario: str) -> dict[str, str]:
+        """The environment of its server and in-process runs: the scenario, and the one ravyn to import.
+
+        Our ravyn is this checkout's (its directory first on PYTHONPATH): the
+        venv's editable install may point at another checkout, which the
+        results would then measure under this one's commit. Every other
+        contender gets no PYTHONPATH, so PyPI's ravyn is never shadowed by ours.
+        """
+        env = {**os.environ, "BENCH_SCENARIO": scenario, "PYTHONDONTWRITEBYTECODE": "1"}
+        env.pop("PYTHONPATH", None)
+        if self.name == "ravyn":
+            env["PYTHONPATH"] = str(BENCH_DIR.parent)
+        return env
 
     @property
     def label(self) -> str:
@@ -42,6 +67,8 @@ class Contender:
             return "ravyn (this repo)"
         if self.name == "pypi-ravyn":
             return f"ravyn {self.versions.get('ravyn', '?')} (PyPI)"
+        if self.name == "bare":
+            return "bare ASGI app"
         main = self.packages[0]
         return f"{main.capitalize() if main != 'fastapi' else 'FastAPI'} {self.versions.get(main, '?')}"
 
@@ -53,6 +80,8 @@ def all_contenders() -> dict[str, Contender]:
         "starlette": Contender("starlette", "starlette_app", ("starlette",)),
         "fastapi": Contender("fastapi", "fastapi_app", ("fastapi", "starlette", "pydantic")),
         "pypi-ravyn": Contender("pypi-ravyn", "pypi_ravyn_app", ("ravyn", "lilya", "pydantic")),
+        # the floor for the realistic scenarios: the same work with no framework
+        "bare": Contender("bare", "bare_app", ("pydantic",), scenarios=frozenset(REALISTIC)),
     }
 
 
@@ -70,6 +99,7 @@ def installed_versions(python: Path, names: tuple[str, ...]) -> dict[str, str]:
     done = subprocess.run(
         [str(python), "-c", code, *names],
         cwd=APPS_DIR,
+        env={name: value for name, value in os.environ.items() if name != "PYTHONPATH"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -9,8 +9,9 @@ import subprocess
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from bench.apps.shapes import SHAPES, TASKS_PER_REQUEST
 from bench.contenders import BENCH_DIR, BenchError
-from bench.server import BODY, TASKS_PER_REQUEST, Server
+from bench.server import Server
 
 WRK_SCRIPT = BENCH_DIR / "wrk" / "register.lua"
 
@@ -48,6 +49,17 @@ def wrk_version() -> str:
     return first.split(" [", 1)[0].strip()
 
 
+def wrk_env(scenario: str) -> dict[str, str]:
+    """What `wrk/register.lua` sends for a scenario: method, path, body and extra headers."""
+    shape = SHAPES[scenario]
+    return {
+        "BENCH_METHOD": shape.method,
+        "BENCH_PATH": shape.path,
+        "BENCH_BODY": shape.body.decode(),
+        "BENCH_HEADERS": shape.wrk_headers(),
+    }
+
+
 def run_wrk(server: Server, duration: float, connections: int, threads: int) -> Run:
     """Load `server` for `duration` seconds, then check that every request's tasks ran.
 
@@ -69,7 +81,7 @@ def run_wrk(server: Server, duration: float, connections: int, threads: int) -> 
         str(WRK_SCRIPT),
         server.url,
     ]
-    env = {**os.environ, "BENCH_BODY": BODY.decode(), "BENCH_PATH": "/register"}
+    env = {**os.environ, **wrk_env(server.scenario)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=duration + 60)
     line = next((ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_RESULT ")), None)
     if done.returncode != 0 or line is None:

@@ -16,7 +16,24 @@ SCENARIO_TITLES = {
     "C": "Scenario C: the same handler, no task",
     "G": "Scenario G: the guide's style, JSONResponse(background=BackgroundTask(...)), one async task",
     "Y": "Scenario Y: the guide's style, one sync task",
+    "R": "Scenario R: a realistic app, CORS middleware, four routes, "
+    "POST /teams/{team_id:int}/signup with a model body, the guide's style",
+    "M": "Scenario M: middleware only, CORS around the guide's POST /register",
+    "P": "Scenario P: path parameters only, POST /teams/{team_id:int}/signup with a model body",
 }
+REALISTIC = ("R", "M", "P")
+"""Shaped like a user's app; shown in a table of their own, against Starlette and a bare ASGI app."""
+SHORT_TITLES = {
+    "A": "one task",
+    "B": "three tasks",
+    "C": "no task",
+    "G": "the guide's style",
+    "Y": "one sync task",
+    "R": "realistic app",
+    "M": "middleware only",
+    "P": "path parameter only",
+}
+"""Each scenario in a few words: the realistic table's first column and the chart's labels."""
 DOCS_START = "<!-- bench:results:start -->"
 DOCS_END = "<!-- bench:results:end -->"
 
@@ -25,10 +42,80 @@ def _num(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
+def shown_scenarios(results: dict[str, Any]) -> list[str]:
+    """The scenarios with figures in `results` (this run's and those kept from earlier), in page order."""
+    present = {row["scenario"] for row in results["load"]}
+    return [scenario for scenario in SCENARIO_TITLES if scenario in present]
+
+
+def _row(results: dict[str, Any], scenario: str, contender: str) -> dict[str, Any] | None:
+    return next(
+        (r for r in results["load"] if r["scenario"] == scenario and r["contender"] == contender), None
+    )
+
+
+def add_ratios(rows: list[dict[str, Any]]) -> None:
+    """One scenario's rows get their ratios: req/s to Lilya's and Starlette's, p99 to Starlette's,
+    and req/s as a share of the bare ASGI app's (None where that contender did not run)."""
+    by_name = {row["contender"]: row for row in rows}
+    lilya, starlette, bare = by_name.get("lilya"), by_name.get("starlette"), by_name.get("bare")
+    for row in rows:
+        rps, p99 = _best_rps(row), _p99(row)
+        row["ratio_to_lilya"] = rps / _best_rps(lilya) if lilya else None
+        row["ratio_to_starlette"] = rps / _best_rps(starlette) if starlette else None
+        row["p99_to_starlette"] = p99 / _p99(starlette) if starlette and _p99(starlette) else None
+        row["share_of_bare"] = rps / _best_rps(bare) if bare else None
+
+
+def _ratios(results: dict[str, Any], scenario: str) -> list[dict[str, Any]]:
+    """The scenario's rows with their ratios (computed here too: older results lack some)."""
+    rows = [dict(row) for row in results["load"] if row["scenario"] == scenario]
+    add_ratios(rows)
+    return rows
+
+
+def _task_runs(row: dict[str, Any]) -> str:
+    runs = sum(r["task_runs"] for r in row["rounds"])
+    expected = sum(r["expected_task_runs"] for r in row["rounds"])
+    return f"{runs:,} / {expected:,}"
+
+
+def realistic_table(results: dict[str, Any]) -> str:
+    """Scenarios R, M and P: each contender against Starlette, and against the bare ASGI app."""
+    scenarios = [s for s in shown_scenarios(results) if s in REALISTIC]
+    if not scenarios:
+        return ""
+    rounds = results["settings"]["rounds"]
+    lines = [
+        "**Apps shaped like yours: the realistic app (R), its middleware only (M), its path "
+        "parameter only (P)** (the ratios to Starlette are this contender's over Starlette's, so "
+        "above 1 is more requests per second and below 1 a lower p99; *of bare* is the contender's "
+        "requests per second as a share of a bare ASGI app's doing the same work)",
+        "",
+        f"| scenario | contender | req/s (best of {rounds}) | spread | p50 ms | p99 ms "
+        "| server CPU µs/req | req/s to Starlette | p99 to Starlette | of bare | task runs / expected |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for scenario in scenarios:
+        for row in _ratios(results, scenario):
+            best = row["best"]
+            share = row["share_of_bare"]
+            lines.append(
+                f"| {scenario}: {SHORT_TITLES[scenario]} | {row['label']} | {best['rps']:,.0f} "
+                f"| {row['spread_pct']:.0f}% | {best['p50_ms']:.1f} | {best['p99_ms']:.1f} | {_cpu(row):.0f} "
+                f"| {_num(row['ratio_to_starlette'], 2)} | {_num(row['p99_to_starlette'], 2)} "
+                f"| {'n/a' if share is None else f'{share:.0%}'} | {_task_runs(row)} |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
 def load_tables(results: dict[str, Any]) -> str:
     rounds = results["settings"]["rounds"]
     lines: list[str] = []
-    for scenario in results["settings"]["scenarios"]:
+    for scenario in shown_scenarios(results):
+        if scenario in REALISTIC:
+            continue  # realistic_table
         rows = [row for row in results["load"] if row["scenario"] == scenario]
         if not rows:
             continue
@@ -41,12 +128,10 @@ def load_tables(results: dict[str, Any]) -> str:
         ]
         for row in rows:
             best = row["best"]
-            runs = sum(r["task_runs"] for r in row["rounds"])
-            expected = sum(r["expected_task_runs"] for r in row["rounds"])
             lines.append(
                 f"| {row['label']} | {best['rps']:,.0f} | {row['spread_pct']:.0f}% | {best['p50_ms']:.1f} "
                 f"| {best['p99_ms']:.1f} | {min(r['cpu_us'] for r in row['rounds']):.0f} "
-                f"| {_num(row['ratio_to_lilya'], 2)} | {runs:,} / {expected:,} |"
+                f"| {_num(row['ratio_to_lilya'], 2)} | {_task_runs(row)} |"
             )
         lines.append("")
     return "\n".join(lines)
@@ -183,7 +268,51 @@ def provenance(results: dict[str, Any]) -> str:
         )
     elif changes is not None:
         text += " The framework's code (`ravyn/`) had not changed since when this page was generated."
+    for run, kept in kept_runs(results):
+        earlier = run.get("commit") or {}
+        on = f"on commit `{earlier['short']}`" if earlier.get("short") else "on an unrecorded commit"
+        text += (
+            f" {_what_was_kept(kept)} come from an earlier run (`{run.get('command')}`, "
+            f"{run.get('date')}, {on}), kept because this run did not measure them again."
+        )
     return text + "\n"
+
+
+def _listed(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def _what_was_kept(kept: dict[str, list[str]]) -> str:
+    parts = []
+    load, inprocess = kept["load"], kept["inprocess"]
+    if load:
+        both = " (with their in-process figures)" if inprocess == load else ""
+        parts.append(f"{'Scenarios' if len(load) > 1 else 'Scenario'} {_listed(load)}{both}")
+    if inprocess and inprocess != load:
+        parts.append(f"the in-process figures of {_listed(inprocess)}")
+    parts += [name for name in ("the quick start's figures", "the layer table") if kept.get(name)]
+    text = _listed(parts)
+    return text[0].upper() + text[1:]
+
+
+def kept_runs(results: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, list[str]]]]:
+    """Each earlier run whose figures `results` carries (`bench.merge`), with what they fill:
+    `{"load": [scenarios], "inprocess": [scenarios], "the quick start's figures": [...], ...}`."""
+    runs: dict[str, tuple[dict[str, Any], dict[str, list[str]]]] = {}
+    parts = [(row, "load", row["scenario"]) for row in results.get("load", [])]
+    parts += [(row, "inprocess", row["scenario"]) for row in results.get("inprocess") or []]
+    parts += [(row, "the quick start's figures", "") for row in results.get("quickstart") or []]
+    parts += [(row, "the layer table", "") for row in results.get("layers") or []]
+    for row, kind, scenario in parts:
+        run = row.get("measured")
+        if not run:
+            continue
+        key = json.dumps([run.get("date"), run.get("commit"), run.get("command")], sort_keys=True)
+        entry = runs.setdefault(key, (run, {"load": [], "inprocess": []}))
+        found = entry[1].setdefault(kind, [])
+        if scenario not in found:
+            found.append(scenario)
+    return list(runs.values())
 
 
 def _cpu(row: dict[str, Any]) -> float:
@@ -199,11 +328,68 @@ def _p99(row: dict[str, Any]) -> float:
     return float(row["best"]["p99_ms"])
 
 
+def best_case(results: dict[str, Any]) -> tuple[str, float] | None:
+    """The same handler in the shape the bench first drew, against Starlette: (scenario, req/s ratio).
+
+    Scenario G (the guide's style, one async task, a static path, no middleware)
+    is scenario R without its middleware and path parameter; scenario A stands
+    in when G was not measured. The sync-task scenarios are left out: their
+    ratios measure how each framework's thread pool keeps pace, not its shape.
+    """
+    for scenario in ("G", "A"):
+        ours, theirs = _row(results, scenario, "ravyn"), _row(results, scenario, "starlette")
+        if ours and theirs:
+            return scenario, _best_rps(ours) / _best_rps(theirs)
+    return None
+
+
+def _against_starlette(ours: dict[str, Any], theirs: dict[str, Any]) -> str:
+    return (
+        f"{_best_rps(ours):,.0f} requests per second, {_best_rps(ours) / _best_rps(theirs):.2f}x "
+        f"Starlette's {_best_rps(theirs):,.0f}, p99 {_p99(ours):.1f} ms against {_p99(theirs):.1f} ms"
+    )
+
+
+def typical_app(results: dict[str, Any]) -> list[str]:
+    """How an app shaped like a user's (R, then M and P) fares, next to the best case."""
+    ours, starlette = _row(results, "R", "ravyn"), _row(results, "R", "starlette")
+    if not (ours and starlette):
+        return []
+    text = (
+        "**A typical app** (scenario R: a CORS middleware, four routes, a path parameter, a pydantic "
+        "model body, the guide's `JSONResponse(..., background=BackgroundTask(...))`): this Ravyn served "
+        + _against_starlette(ours, starlette)
+    )
+    bare = _row(results, "R", "bare")
+    if bare:
+        text += (
+            f"; that is {_best_rps(ours) / _best_rps(bare):.0%} of the {_best_rps(bare):,.0f} a bare ASGI "
+            "app doing the same work by hand served"
+        )
+    text += "."
+    best = best_case(results)
+    if best:
+        title = SCENARIO_TITLES[best[0]].split(": ", 1)[1]
+        text += (
+            f" In the best case, scenario {best[0]} ({title}: a static path, no middleware), "
+            f"it served {best[1]:.2f}x Starlette's requests per second."
+        )
+    points = [text]
+    variants = []
+    for scenario, what in (("M", "middleware only"), ("P", "a path parameter only")):
+        mine, theirs = _row(results, scenario, "ravyn"), _row(results, scenario, "starlette")
+        if mine and theirs:
+            variants.append(f"with {what} (scenario {scenario}), {_against_starlette(mine, theirs)}")
+    if variants:
+        points.append(f"**Its parts alone**: {'; '.join(variants)}.")
+    return points
+
+
 def summary(results: dict[str, Any]) -> str:
     """What the numbers mean for someone choosing a framework, computed from the results."""
     load = {(row["scenario"], row["contender"]): row for row in results["load"]}
     ours, lilya = load.get(("A", "ravyn")), load.get(("A", "lilya"))
-    points = []
+    points = typical_app(results)
     if ours:
         cpu = _cpu(ours)
         points.append(
@@ -274,6 +460,7 @@ def markdown(results: dict[str, Any]) -> str:
         summary(results),
         machine_table(results),
         load_tables(results),
+        realistic_table(results),
         quickstart_table(results),
         inprocess_table(results),
     )
@@ -308,9 +495,7 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
 
     plt.rcParams["svg.fonttype"] = "none"  # keep text as text: smaller, searchable SVG
     plt.rcParams["svg.hashsalt"] = "ravyn-bench"  # stable ids, so a re-run diffs cleanly
-    scenarios = [
-        s for s in results["settings"]["scenarios"] if any(r["scenario"] == s for r in results["load"])
-    ]
+    scenarios = shown_scenarios(results)
     contenders = list(dict.fromkeys(row["label"] for row in results["load"]))
     colours = ["#7b3fe4", "#3d8bd9", "#2aa876", "#e0a100", "#d9534f", "#777777"]
     fig, ax = plt.subplots(figsize=(9, 4.8))
@@ -326,7 +511,7 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
             xs.append(position + (index - (len(contenders) - 1) / 2) * width)
             heights.append(row["best"]["rps"])
             lows.append(row["best"]["rps"] - min(r["rps"] for r in row["rounds"]))
-            ratios.append(row["ratio_to_lilya"])
+            ratios.append(row.get("ratio_to_lilya"))
         bars = ax.bar(
             xs,
             heights,
@@ -347,15 +532,19 @@ def write_chart(results: dict[str, Any], path: Path) -> None:
                     ha="center",
                     fontsize=7,
                 )
-    ax.set_xticks(
-        range(len(scenarios)), [SCENARIO_TITLES[s].split(": ", 1)[1] for s in scenarios], fontsize=8
-    )
+    ticks = [f"{s}: {SHORT_TITLES[s]}" for s in scenarios]
+    ax.set_xticks(range(len(scenarios)), ticks, fontsize=8, rotation=20, ha="right")
     ax.set_ylabel("requests per second (best round)")
     machine = results["machine"]
     ax.set_title(
-        f"POST /register under uvicorn, wrk -c{results['settings']['connections']}; "
+        f"Each scenario's request under uvicorn, wrk -c{results['settings']['connections']}; "
         "labels: ratio to plain Lilya\n"
-        f"{machine['cpu']}, {machine['nproc']} cores, {machine['python']}, {machine['date']}",
+        f"{machine['cpu']}, {machine['nproc']} cores, {machine['python']}, {machine['date']}"
+        + "".join(
+            f"\n(scenario(s) {', '.join(kept['load'])}: kept from the run of {run.get('date')})"
+            for run, kept in kept_runs(results)
+            if kept["load"]
+        ),
         fontsize=9,
     )
     ax.legend(fontsize=8, frameon=False)

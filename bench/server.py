@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.apps.shapes import ORIGIN, SHAPES, Shape
 from bench.contenders import APPS_DIR, BenchError, Contender
-
-BODY = b'{"name": "ada", "email": "ada@example.com"}'
-TASKS_PER_REQUEST = {"A": 1, "B": 3, "C": 0, "S": 1, "G": 1, "Y": 1}
 
 
 def uvicorn_args(fast_server: bool) -> list[str]:
@@ -33,16 +31,46 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any]:
     """One request over a fresh connection; returns (status, decoded JSON body)."""
+    status, answer, _ = exchange(port, method, path, body, headers)
+    return status, answer
+
+
+def exchange(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, Any, dict[str, str]]:
+    """One request over a fresh connection; returns (status, decoded JSON body, lower-cased headers)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        connection.request(method, path, body=body, headers=headers)
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, path, body=body, headers={**sent, **(headers or {})})
         response = connection.getresponse()
-        return response.status, json.loads(response.read() or b"null")
+        raw = response.read()
+        answer_headers = {name.lower(): value for name, value in response.getheaders()}
+        try:
+            answer = json.loads(raw or b"null")
+        except ValueError:
+            answer = raw.decode("utf-8", "replace")
+        return response.status, answer, answer_headers
     finally:
         connection.close()
+
+
+def check_answer(name: str, shape: Shape, status: int, body: Any, headers: dict[str, str]) -> None:
+    """Fail loudly unless a scenario's request got the answer it must get (CORS header included)."""
+    if not 200 <= status < 300 or body != shape.answer:
+        raise BenchError(
+            f"{name}: {shape.method} {shape.path} answered {status} {body!r}, not {shape.answer!r}"
+        )
+    allowed = headers.get("access-control-allow-origin")
+    if shape.cors and allowed != ORIGIN:
+        raise BenchError(
+            f"{name}: {shape.method} {shape.path} from {ORIGIN} answered without "
+            f"access-control-allow-origin: {ORIGIN} (got {allowed!r}): the CORS middleware did not run"
+        )
 
 
 @dataclass
@@ -88,13 +116,27 @@ class Server:
                 )
             time.sleep(0.05)
 
+    @property
+    def shape(self) -> Shape:
+        """The request this server's scenario is loaded with."""
+        return SHAPES[self.scenario]
+
     def check_register(self) -> None:
-        """One request by hand: a 2xx with {"ok": true}, and its tasks counted."""
+        """The scenario's request by hand: the right answer (and CORS header), its tasks counted.
+
+        Scenario R's app also has its other routes checked, so a contender
+        cannot serve the POST alone.
+        """
+        shape, name = self.shape, f"{self.contender.name} scenario {self.scenario}"
         before = self.count()
-        status, body = request(self.port, "POST", "/register", BODY)
-        if not 200 <= status < 300 or body != {"ok": True}:
-            raise BenchError(f"{self.contender.name}: POST /register answered {status} {body!r}")
-        self.wait_for_count(before + TASKS_PER_REQUEST[self.scenario])
+        status, body, headers = exchange(self.port, shape.method, shape.path, shape.body, dict(shape.headers))
+        check_answer(name, shape, status, body, headers)
+        self.wait_for_count(before + shape.tasks)
+        if self.scenario == "R":
+            for path, expected in (("/health", {"status": "ok"}), ("/teams/7", {"team": 7})):
+                status, body = request(self.port, "GET", path, headers=dict(shape.headers))
+                if status != 200 or body != expected:
+                    raise BenchError(f"{name}: GET {path} answered {status} {body!r}, not {expected!r}")
 
     def log(self) -> str:
         with open(self.log_path, encoding="utf-8", errors="replace") as log:
@@ -119,9 +161,7 @@ def serve(
         *uvicorn_args(fast_server),
     ]
     log_fd, log_path = tempfile.mkstemp(prefix=f"bench-{contender.name}-{scenario}-", suffix=".log")
-    env = {**os.environ, "BENCH_SCENARIO": scenario, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTHONPATH", None)
-    # cwd is bench/apps, so `import ravyn` finds the venv's ravyn, never a checkout next to it
+    env = contender.env(scenario)  # which ravyn `import ravyn` finds: see Contender.env
     try:
         process = subprocess.Popen(command, cwd=APPS_DIR, env=env, stdout=log_fd, stderr=subprocess.STDOUT)
     finally:

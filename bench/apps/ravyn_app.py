@@ -1,11 +1,16 @@
 """Our ravyn (this checkout): fields bound from the JSON body, tasks injected
-(the guide's `JSONResponse(background=...)` style in scenarios G and Y)."""
+(the guide's `JSONResponse(background=...)` style in scenarios G and Y; in the
+realistic R, M and P, a pydantic model body, `ravyn.middleware.CORSMiddleware`
+and a path parameter, as a user's app would have them)."""
 
 from __future__ import annotations
 
-from scenario import SCENARIO, record, record_sync, runs, send_welcome_email
+from lilya.middleware import DefineMiddleware
+from scenario import ALLOWED_ORIGINS, SCENARIO, record, record_sync, runs, send_welcome_email
+from signup import Signup
 
 from ravyn import BackgroundTask, BackgroundTasks, Ravyn, get, post
+from ravyn.middleware import CORSMiddleware
 from ravyn.responses import JSONResponse
 
 
@@ -44,6 +49,23 @@ async def register_guide_style_sync(name: str, email: str) -> JSONResponse:
     return JSONResponse({"ok": True}, background=BackgroundTask(record_sync, name))
 
 
+@post("/teams/{team_id:int}/signup")
+async def signup(team_id: int, data: Signup) -> JSONResponse:
+    return JSONResponse(
+        {"ok": True, "team": team_id}, status_code=201, background=BackgroundTask(record, data.name)
+    )
+
+
+@get("/teams/{team_id:int}")
+async def team(team_id: int) -> dict[str, int]:
+    return {"team": team_id}
+
+
+@get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
 @get("/count")
 async def count() -> dict[str, int]:
     return {"count": len(runs)}
@@ -57,4 +79,12 @@ handlers = {
     "G": register_guide_style,
     "Y": register_guide_style_sync,
 }
-app = Ravyn(routes=[handlers[SCENARIO], count])
+cors = [DefineMiddleware(CORSMiddleware, allow_origins=ALLOWED_ORIGINS)]
+if SCENARIO == "R":
+    app = Ravyn(routes=[health, team, signup, count], middleware=cors)
+elif SCENARIO == "M":
+    app = Ravyn(routes=[register_guide_style, count], middleware=cors)
+elif SCENARIO == "P":
+    app = Ravyn(routes=[signup, count])
+else:
+    app = Ravyn(routes=[handlers[SCENARIO], count])

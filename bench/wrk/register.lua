@@ -1,11 +1,20 @@
--- wrk script for the bench: POST a small JSON body, count the requests each
--- thread sends, and print one JSON line with the summary when done.
--- The body and path come from the environment (BENCH_BODY, BENCH_PATH).
+-- wrk script for the bench: send one scenario's request (a small JSON body),
+-- count the requests each thread sends, and print one JSON line with the
+-- summary when done. The request comes from the environment, as
+-- bench/load.py's wrk_env sets it from bench/apps/shapes.py: BENCH_METHOD,
+-- BENCH_PATH, BENCH_BODY, and BENCH_HEADERS (one "Name: value" a line).
 
-wrk.method = "POST"
+wrk.method = os.getenv("BENCH_METHOD") or "POST"
 wrk.path = os.getenv("BENCH_PATH") or "/register"
 wrk.body = os.getenv("BENCH_BODY") or '{"name": "ada", "email": "ada@example.com"}'
 wrk.headers["Content-Type"] = "application/json"
+for line in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
+   local name, value = string.match(line, "^([%w!#$%%&'*+.^_`|~-]+):%s*(.-)%s*$")
+   if not name then
+      error("BENCH_HEADERS: not a 'Name: value' line: " .. line)
+   end
+   wrk.headers[name] = value
+end
 
 local threads = {}
 

@@ -75,3 +75,35 @@ def test_quick_mode_measures_and_counts_every_task(
     text = page.read_text()
     assert "old" not in text and text.endswith("<!-- bench:results:end -->\n\nProse.\n")
     assert "| ravyn (this repo) |" in text and "ravyn (this repo) " in text.split("| packages |")[1]
+
+
+def test_quick_mode_loads_a_realistic_scenario_and_skips_who_does_not_serve_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fast = importlib.util.find_spec("uvloop") and importlib.util.find_spec("httptools")
+    argv = ["--quick", "--contenders", "ravyn,bare", "--scenarios", "C,R", "--rounds", "1", "--warmup", "0"]
+    argv += ["--no-quickstart", "--inprocess-requests", "200", "--no-chart"]
+    argv += ["--out", str(tmp_path), "--server", "fast" if fast else "plain"]
+    assert main(argv) == 0, capsys.readouterr().err
+
+    results = json.loads((tmp_path / "performance.json").read_text())
+    assert [(row["scenario"], row["contender"]) for row in results["load"]] == [
+        ("C", "ravyn"),
+        ("R", "ravyn"),
+        ("R", "bare"),
+    ]
+    for row in results["load"]:
+        (run,) = row["rounds"]
+        tasks_per_request = 0 if row["scenario"] == "C" else 1
+        assert run["task_runs"] == run["expected_task_runs"] == run["sent"] * tasks_per_request
+    bare = next(row for row in results["load"] if row["contender"] == "bare")
+    assert bare["share_of_bare"] == 1.0 and bare["ratio_to_starlette"] is None
+    assert [(row["scenario"], row["contender"]) for row in results["inprocess"]] == [
+        ("C", "ravyn"),
+        ("R", "ravyn"),
+        ("R", "bare"),
+    ]
+    out = capsys.readouterr().out
+    assert "scenario C: skipping bare ASGI app, whose app does not serve scenario C" in out
+    assert "in-process C: skipping bare ASGI app" in out
+    assert "| R: realistic app | bare ASGI app |" in out
