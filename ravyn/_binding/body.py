@@ -8,6 +8,7 @@ from lilya.requests import Request
 from lilya.types import Receive, Scope
 
 from ravyn._lilya.names import ClientDisconnect
+from ravyn._lilya.requests import keep_body, mark_stream_consumed, stream_from
 from ravyn.exceptions import FieldError, RequestError
 
 __all__ = ["body_headers", "read_body", "request_with_body", "too_large"]
@@ -52,10 +53,9 @@ async def read_body(
         if len(body) > limit:
             raise too_large(limit)
         if request is not None:
-            request._stream_consumed = True
+            mark_stream_consumed(request)
     else:
-        streaming = Request(scope, receive) if request is None else request
-        streaming._stored_receive_message = message  # request.stream() starts from it
+        streaming = stream_from(Request(scope, receive) if request is None else request, message)
         chunks: list[bytes] = []
         size = 0
         async for chunk in streaming.stream():
@@ -66,17 +66,14 @@ async def read_body(
         body = b"".join(chunks)
     # let request.body()/json()/form() work again inside the handler (a Request
     # built later from this scope finds the body there)
-    if request is not None:
-        request._body = body  # type: ignore[assignment]
-    scope["_body"] = body
+    keep_body(scope, request, body)
     return body
 
 
 def request_with_body(scope: Scope, receive: Receive, body: bytes) -> Request:
     """A Request whose body, already read, is `body` (as `_read_body` leaves one)."""
     request = Request(scope, receive)
-    request._stream_consumed = True
-    request._body = body  # type: ignore[assignment]
+    keep_body({}, request, body)  # the scope already holds it, from read_body
     return request
 
 

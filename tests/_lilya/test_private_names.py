@@ -22,10 +22,16 @@ def _private_attributes_lilya_defines() -> set[str]:
 
 
 def _attributes_ravyn_defines() -> set[str]:
+    """Names ravyn gives its own objects: `self.x = ...`, functions, classes, variables."""
     names: set[str] = set()
     for source in RAVYN.rglob("*.py"):
         for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("self", "cls")
+            ):
                 names.add(node.attr)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 names.add(node.name)
