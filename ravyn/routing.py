@@ -260,6 +260,8 @@ class RouteHandler(Generic[P, R]):
             )
             kwargs = await signature.bind(request, inputs, tasks, dependencies)
         except RequestError as exc:
+            if tasks:
+                self._tasks_not_run(tasks, f"a {exc.status_code} answered the request")
             await error_response(exc)(scope, receive, send)
             return
         except ClientDisconnect:
@@ -268,10 +270,19 @@ class RouteHandler(Generic[P, R]):
             logger.debug("%s %s: client left before sending its body", scope["method"], scope["path"])
             await error_response(CLIENT_LEFT)(scope, receive, send)
             return
-        if self.is_async:
-            result = await self._call(**kwargs)
-        else:
-            result = await run_sync(functools.partial(self._call, **kwargs))
+        except BaseException as exc:
+            if tasks:
+                self._tasks_not_run(tasks, f"a dependency raised {type(exc).__name__}")
+            raise
+        try:
+            if self.is_async:
+                result = await self._call(**kwargs)
+            else:
+                result = await run_sync(functools.partial(self._call, **kwargs))
+        except BaseException as exc:
+            if tasks:
+                self._tasks_not_run(tasks, f"the handler raised {type(exc).__name__}")
+            raise
         background: Task | None = None
         json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
         if json_headers is not None and RESPONSE_TRANSFORM_KWARGS.get() is None:
@@ -287,6 +298,17 @@ class RouteHandler(Generic[P, R]):
             return
         if tasks or background is not None or self.background is not None:
             await runner.run(tasks, background, self.background)
+
+    def _tasks_not_run(self, tasks: BackgroundTasks, why: str) -> None:
+        """Say which of the request's tasks will never run, and why: tasks run
+        only after a response the handler produced."""
+        logger.warning(
+            "%d background task(s) of %s not run: %s before the response: %s",
+            len(tasks.tasks),
+            self.name,
+            why,
+            tasks.describe(),
+        )
 
     def make_response(self, result: Any) -> Response:
         """Turn a handler's return value into a response.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import logging
 import threading
 import uuid
 from typing import Any
@@ -346,3 +347,54 @@ async def test_one_path_with_other_parameter_names_per_method() -> None:
     assert (replaced.status, replaced.json()) == (201, {"replaced": "b2", "params": {"id": "b2"}})
     assert (await record(app, "DELETE", "/shops/s/items/7")).json() == {"shop": "s", "sku": 7}
     assert (await record(app, "GET", "/shops/s/items/7")).json() == {"name": "s", "number": 7}
+
+
+def test_tasks_added_before_the_handler_raises_are_not_run_and_named_in_one_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from lilya.testclient import TestClient
+
+    ran: list[str] = []
+
+    def send_receipt(order: str) -> None:
+        ran.append(order)
+
+    @post("/orders")
+    async def create_order(tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(send_receipt, "A-1")
+        tasks.add_task(send_receipt, "A-2")
+        raise ValueError("the stock service is down")
+
+    app = Ravyn(routes=[create_order])
+    client = TestClient(app, raise_server_exceptions=False)
+    with caplog.at_level(logging.WARNING, logger="ravyn.routing"), client:
+        assert client.post("/orders").status_code == 500
+    assert ran == []
+    lines = [r.getMessage() for r in caplog.records if r.name == "ravyn.routing"]
+    assert len(lines) == 1
+    assert "2 background task(s) of create_order not run: the handler raised ValueError" in lines[0]
+    assert "send_receipt" in lines[0] and "stock service" not in lines[0]  # no client text in the log
+
+
+def test_tasks_a_dependency_added_before_a_later_parameter_failed_are_named(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from lilya.testclient import TestClient
+
+    from ravyn import Depends
+
+    def audit(tasks: BackgroundTasks) -> str:
+        tasks.add_task(print, "audited")
+        return "audit"
+
+    @post("/items")
+    async def create_item(
+        tasks: BackgroundTasks, who: str = Depends(audit), count: int = 0
+    ) -> dict[str, int]:
+        return {"count": count}
+
+    app = Ravyn(routes=[create_item])
+    with caplog.at_level(logging.WARNING, logger="ravyn.routing"), TestClient(app) as client:
+        assert client.post("/items", json={"count": "many"}).status_code == 400
+    lines = [r.getMessage() for r in caplog.records if r.name == "ravyn.routing"]
+    assert len(lines) == 1 and "a 400 answered the request" in lines[0]
