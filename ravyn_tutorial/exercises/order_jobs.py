@@ -7,7 +7,7 @@ from typing import Any
 
 from ravyn_tutorial.exercises import rules, samples
 from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
-from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task
+from ravyn_tutorial.exercises.verdicts import FROZEN, expect_response, loop_blocked, ran_as_task
 
 
 def _order_id(trial: Trial) -> Any:
@@ -75,6 +75,9 @@ async def check(lab: Lab) -> list[Finding]:
     else:
         if all(finding.ok for finding in findings):
             findings.append(Finding(True, f"They ran in the right order: {', '.join(wanted)}."))
+    blocked = loop_blocked(trials, FROZEN)
+    if blocked is not None:
+        findings.append(blocked)
     return findings
 
 
