@@ -110,6 +110,16 @@ def show_report(console: Console, report: Report, timeline: bool = False) -> Non
     if report.error is not None:
         show_learner_error(console, report.error)
         return
+    if report.internal:
+        console.print(
+            Text(
+                "The check itself failed; this is not a problem in your file.",
+                style="bold red",
+            )
+        )
+        console.print(Text(f"  {report.internal}", style="red"))
+        console.print(Text("  If it happens again, please report it with your file.", style="dim"))
+        return
     for trial in report.trials:
         console.print(
             Text.assemble(
