@@ -27,6 +27,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
@@ -39,9 +41,13 @@ import anyio
 from ravyn_tutorial.exercises import EXERCISES, Exercise, Finding, Lab
 from ravyn_tutorial.learner import LearnerError, learner_frame, load_module
 
-__all__ = ["CHECK_TIMEOUT", "Report", "TrialSummary", "check_isolated", "run_check"]
+__all__ = ["CHECK_TIMEOUT", "Cancelled", "Report", "TrialSummary", "check_isolated", "run_check"]
 
 CHECK_TIMEOUT = 20.0
+
+
+class Cancelled(Exception):
+    """The check was called off (`cancel` was set) before it finished; its process is stopped."""
 
 
 @dataclass(frozen=True)
@@ -216,9 +222,17 @@ def _too_slow(path: Path, timeout: float) -> LearnerError:
 
 
 def check_isolated(
-    exercise: Exercise, path: Path, *, seed: int | None = None, timeout: float = CHECK_TIMEOUT
+    exercise: Exercise,
+    path: Path,
+    *,
+    seed: int | None = None,
+    timeout: float = CHECK_TIMEOUT,
+    cancel: threading.Event | None = None,
 ) -> Report:
-    """Run the check in a child process, stopped after `timeout` seconds."""
+    """Run the check in a child process, stopped after `timeout` seconds.
+
+    Setting `cancel` (from another thread) stops it at once and raises `Cancelled`.
+    """
     seed = new_seed() if seed is None else seed
     with tempfile.TemporaryDirectory(prefix="ravyn-check-") as scratch:
         out = Path(scratch) / "report.json"
@@ -239,11 +253,19 @@ def check_isolated(
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, so whatever it started stops with it
         )
+        deadline = time.monotonic() + timeout
         try:
-            _, stderr = child.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _stop(child)
-            return _timed_out(exercise, path, seed, timeout, _read(phase))
+            while True:
+                try:
+                    # short waits when it may be called off; retrying loses no output
+                    _, stderr = child.communicate(timeout=timeout if cancel is None else 0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled(exercise.name) from None
+                    if time.monotonic() >= deadline:
+                        _stop(child)
+                        return _timed_out(exercise, path, seed, timeout, _read(phase))
         except BaseException:
             _stop(child)
             raise
