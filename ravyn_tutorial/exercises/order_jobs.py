@@ -62,7 +62,10 @@ async def check(lab: Lab) -> list[Finding]:
         findings.append(finding)
     wanted = list(JOBS)
     for trial in trials:
-        ran = [run.name for run in trial.tasks if run.name in JOBS]
+        # the order the work happened in, read from when each job's line was printed
+        # (so a wrapper task that calls them in the wrong order is caught too)
+        when = {name: trial.effects(effect(trial)) for name, (_, effect, _) in JOBS.items()}
+        ran = [name for _, name in sorted((seen[0].at, name) for name, seen in when.items() if seen)]
         if sorted(ran) == sorted(wanted) and ran != wanted:
             findings.append(
                 Finding(

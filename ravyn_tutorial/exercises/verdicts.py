@@ -9,6 +9,7 @@ looks written into the code.
 
 from __future__ import annotations
 
+import collections
 import json as jsonlib
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -156,7 +157,8 @@ def _works_but(run: TaskRun, name: str) -> str:
 
 
 def _more_than_once(trial: Trial, name: str, text: str, seen: Sequence[Effect]) -> str:
-    where = "; ".join(effect.where() for effect in seen)
+    places = collections.Counter(effect.where() for effect in seen)
+    where = "; ".join(place if count == 1 else f"{place} ({count} times)" for place, count in places.items())
     message = (
         f"For {trial.request}, {name}'s work happened {len(seen)} times: {text!r} was printed {where}. "
         "It must happen once, in the background task."
@@ -166,6 +168,8 @@ def _more_than_once(trial: Trial, name: str, text: str, seen: Sequence[Effect]) 
             f" The handler still calls {name} itself, and the client waited {took(trial.response_time)} "
             f"for it: remove that direct call now that the task does the work."
         )
+    elif any(count > 1 for place, count in places.items() if place.startswith("in the background task")):
+        message += " The same task was handed to Ravyn more than once: add it once."
     return message
 
 

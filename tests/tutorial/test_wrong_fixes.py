@@ -50,6 +50,16 @@ def _failures(report: Report) -> str:
 
 
 SIGNUP_TASK = "    tasks.add_task(send_welcome_email, email)\n"
+THREE_JOBS = (
+    "    jobs.add_task(send_receipt, email, order_id)\n"
+    "    jobs.add_task(reserve_stock, sku, quantity)\n"
+    "    jobs.add_task(notify_warehouse, order_id)\n"
+)
+REST = "    reserve_stock(sku, quantity)\n    notify_warehouse(order_id)\n"
+FOLLOW_UP = (
+    "def follow_up(email: str, order_id: int, sku: str, quantity: int) -> None:\n"
+    "    send_receipt(email, order_id)\n" + REST + "\n\n@post("
+)
 SIGNUP_DEF = "def signup(email: str, tasks: BackgroundTasks) -> dict[str, str]:"
 
 WRONG_FIXES = [
@@ -471,6 +481,36 @@ WRONG_FIXES = [
         "by the handler, before the task ran",
         base="template",
     ),
+    WrongFix(
+        "slow_signup",
+        "the same task added twice",
+        ((SIGNUP_TASK, SIGNUP_TASK + SIGNUP_TASK),),
+        "The same task was handed to Ravyn more than once",
+    ),
+    WrongFix(
+        "order_jobs",
+        "one wrapper task doing the jobs in the wrong order",
+        (
+            (
+                "@post(",
+                FOLLOW_UP.replace(REST, "    notify_warehouse(order_id)\n    reserve_stock(sku, quantity)\n"),
+            ),
+            (THREE_JOBS, "    jobs.add_task(follow_up, email, order_id, sku, quantity)\n"),
+        ),
+        "They ran in the order send_receipt, notify_warehouse, reserve_stock",
+    ),
+    WrongFix(
+        "visit_log",
+        "an async def task that blocks",
+        (
+            (
+                "def record_visit(page: str, agent: str) -> None:\n",
+                "async def record_visit(page: str, agent: str) -> None:\n"
+                "    import time\n\n    time.sleep(0.4)\n",
+            ),
+        ),
+        "record_visit is an `async def` task",
+    ),
 ]
 
 
@@ -650,6 +690,58 @@ RIGHT_IN_OTHER_WORDS = [
             ("tasks.add_task(send_receipt,", "tasks.add_task(receipt_later,"),
         ),
         "This works, but through a task of your own, receipt_later, that calls send_receipt",
+    ),
+    (
+        "order_jobs",
+        "one wrapper task doing the three jobs in order",
+        (
+            ("@post(", FOLLOW_UP),
+            (THREE_JOBS, "    jobs.add_task(follow_up, email, order_id, sku, quantity)\n"),
+        ),
+        "This works, but through a task of your own, follow_up, that calls reserve_stock",
+    ),
+    (
+        "slow_signup",
+        "an async wrapper task awaiting the function in a worker thread",
+        (
+            ("import time\n", "import time\n\nimport anyio\n"),
+            (
+                "@post(",
+                "async def welcome_later(email: str) -> None:\n"
+                "    await anyio.to_thread.run_sync(send_welcome_email, email)\n\n\n@post(",
+            ),
+            (SIGNUP_TASK, "    tasks.add_task(welcome_later, email)\n"),
+        ),
+        "This works, but through a task of your own, welcome_later",
+    ),
+    (
+        "slow_signup",
+        "the argument by keyword",
+        ((SIGNUP_TASK, "    tasks.add_task(send_welcome_email, email=email)\n"),),
+        "",
+    ),
+    (
+        "visit_log",
+        "a lambda over values read in the handler",
+        (
+            (
+                '    tasks.add_task(record_visit, page, request.headers.get("user-agent", "unknown"))\n',
+                '    agent = request.headers.get("user-agent", "unknown")\n'
+                "    tasks.add_task(lambda: record_visit(page, agent))\n",
+            ),
+        ),
+        "This works, but Ravyn only knows the task as a lambda",
+    ),
+    (
+        "loyalty_points",
+        "a warning that does not name the customer",
+        (
+            (
+                'logger.exception("could not add loyalty points for %s", customer)',
+                'logger.warning("no account")',
+            ),
+        ),
+        "",
     ),
 ]
 
