@@ -62,6 +62,12 @@ class TaskRun:
     """The `__qualname__` of the function it calls, a partial unwrapped."""
     is_async: bool = False
     """Whether that function is an `async def`, which Ravyn awaits on the event loop."""
+    timeout: float | None = None
+    """The task's time limit per attempt (seconds), if it has one."""
+    retries: int = 0
+    """How many more attempts Ravyn may make after a failure or a timeout."""
+    attempts: int = 1
+    """How many attempts Ravyn made."""
 
     @property
     def failed(self) -> bool:
@@ -91,7 +97,14 @@ def _run_of(event: TaskEvent) -> TaskRun:
         call = call.func
     function = str(getattr(call, "__qualname__", "") or getattr(call, "__name__", "") or event.name)
     return TaskRun(
-        event.name, args, kwargs, event.time, function=function, is_async=inspect.iscoroutinefunction(call)
+        event.name,
+        args,
+        kwargs,
+        event.time,
+        function=function,
+        is_async=inspect.iscoroutinefunction(call),
+        timeout=getattr(task, "timeout", None),
+        retries=int(getattr(task, "retries", 0) or 0),
     )
 
 
@@ -281,6 +294,8 @@ class Lab:
                 if event.kind == "started" and run is None:
                     run = runs[id(event.task)] = _run_of(event)
                     order.append(run)
+                elif run is not None and event.kind == "retrying":
+                    run.attempts += 1
                 elif run is not None and event.kind in ("finished", "failed", "lost"):
                     run.ended, run.duration = event.time, event.duration
                     if event.kind != "finished":

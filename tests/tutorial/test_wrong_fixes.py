@@ -50,6 +50,7 @@ def _failures(report: Report) -> str:
 
 
 SIGNUP_TASK = "    tasks.add_task(send_welcome_email, email)\n"
+PARTNER_TASK = "timeout=0.5, retries=2)"
 THREE_JOBS = (
     "    jobs.add_task(send_receipt, email, order_id)\n"
     "    jobs.add_task(reserve_stock, sku, quantity)\n"
@@ -511,6 +512,43 @@ WRONG_FIXES = [
         ),
         "record_visit is an `async def` task",
     ),
+    # ---------------------------------------------------------------- flaky_partner
+    WrongFix(
+        "flaky_partner",
+        "no time limit (the broken app)",
+        (),
+        "nothing stopped the attempt that hung",
+        base="template",
+    ),
+    WrongFix(
+        "flaky_partner",
+        "a time limit but no retry",
+        ((PARTNER_TASK, "timeout=0.5)"),),
+        "Ravyn gave up after 1 attempt(s)",
+    ),
+    WrongFix(
+        "flaky_partner",
+        "a time limit longer than the partner's budget",
+        ((PARTNER_TASK, "timeout=1.5, retries=2)"),),
+        "tell_partner may take 1.5 s per attempt; the partner gets at most 0.5 s",
+    ),
+    WrongFix(
+        "flaky_partner",
+        "the partner's hang removed",
+        (("        await anyio.sleep(2)\n", "        pass\n"),),
+        "must still hang",
+    ),
+    WrongFix(
+        "flaky_partner",
+        "the partner called in the handler as well",
+        (
+            (
+                "    task = BackgroundTask(",
+                "    await tell_partner(event)\n    task = BackgroundTask(",
+            ),
+        ),
+        "tell_partner's work happened 2 times",
+    ),
 ]
 
 
@@ -740,6 +778,26 @@ RIGHT_IN_OTHER_WORDS = [
                 'logger.exception("could not add loyalty points for %s", customer)',
                 'logger.warning("no account")',
             ),
+        ),
+        "",
+    ),
+    (
+        "flaky_partner",
+        "add_task with the policy keywords",
+        (
+            (
+                "from ravyn import BackgroundTask, Ravyn, post",
+                "from ravyn import BackgroundTasks, Ravyn, post",
+            ),
+            (
+                "async def accept_event(event: str) -> JSONResponse:",
+                "async def accept_event(event: str, tasks: BackgroundTasks) -> JSONResponse:",
+            ),
+            (
+                "    task = BackgroundTask(tell_partner, event).configure(timeout=0.5, retries=2)\n",
+                "    tasks.add_task(tell_partner, event, timeout=0.5, retries=2)\n",
+            ),
+            (", background=task)", ")"),
         ),
         "",
     ),
