@@ -217,21 +217,36 @@ def run(
         Path | None,
         typer.Option(help="Also save what was drawn as an SVG picture in this file.", dir_okay=False),
     ] = None,
+    predict: Annotated[
+        bool,
+        typer.Option("--predict", help="First guess the order of the response and the tasks, then see it."),
+    ] = False,
 ) -> None:
     """Run a lesson's example under uvicorn and draw its timeline as it happens."""
+    from ravyn_tutorial import predict as predicting
     from ravyn_tutorial.runner import ServerFailed, run_compare, run_lesson
+    from ravyn_tutorial.timeline import RequestView
 
     chosen = _lesson(lesson)
     if compare and serve:
         _fail("--compare and --serve do not go together: pick one.", 2)
     if svg is not None:
         _check_writable(svg)
+    if predict and compare:
+        _fail("--predict goes with a plain run, not with --compare.", 2)
     console = Console(highlight=False, record=svg is not None)
+    guess = predicting.ask(console, chosen) if predict else None
+
+    def judge(view: RequestView) -> None:
+        if guess is not None:
+            console.print()
+            console.print(predicting.verdict(guess, predicting.actual_order(view, guess)))
+
     try:
         if compare:
             complete = run_compare(console, chosen, port=port, timeout=timeout)
         else:
-            complete = run_lesson(console, chosen, port=port, timeout=timeout, serve=serve)
+            complete = run_lesson(console, chosen, port=port, timeout=timeout, serve=serve, after=judge)
     except ServerFailed as exc:
         _fail(f"The lesson's server did not start: {exc}", 1, exc.details)
     except KeyboardInterrupt:

@@ -480,11 +480,18 @@ def _live(console: Console, render: Callable[[], RenderableType]) -> Iterator[Ca
 
 
 def run_lesson(
-    console: Console, lesson: Lesson, *, port: int = 0, timeout: float = 15.0, serve: bool = False
+    console: Console,
+    lesson: Lesson,
+    *,
+    port: int = 0,
+    timeout: float = 15.0,
+    serve: bool = False,
+    after: Callable[[RequestView], None] | None = None,
 ) -> bool:
     """Run a lesson's request under uvicorn and draw its timeline live.
 
     Returns whether the request and its tasks completed within `timeout`.
+    `after` is called with the finished timeline, before any serving.
     With `serve`, keeps the server up afterwards (see `serve_forever`).
     """
     with session(lesson, port) as current:
@@ -515,6 +522,8 @@ def run_lesson(
         ending = what_went_wrong(lesson.name, view, load_lessons(lesson.root))
         if ending is not None:
             console.print(ending)
+        if after is not None:
+            after(view)
         if serve:
             current.current = ""
             serve_forever(console, current)
