@@ -221,6 +221,13 @@ def run(
         bool,
         typer.Option("--predict", help="First guess the order of the response and the tasks, then see it."),
     ] = False,
+    interrupt: Annotated[
+        bool,
+        typer.Option(
+            "--interrupt",
+            help="Send the server Ctrl-C (SIGINT) while a task runs, and see what the drain does.",
+        ),
+    ] = False,
 ) -> None:
     """Run a lesson's example under uvicorn and draw its timeline as it happens."""
     from ravyn_tutorial import predict as predicting
@@ -234,6 +241,8 @@ def run(
         _check_writable(svg)
     if predict and compare:
         _fail("--predict goes with a plain run, not with --compare.", 2)
+    if interrupt and (compare or serve or predict):
+        _fail("--interrupt goes alone: not with --compare, --serve or --predict.", 2)
     console = Console(highlight=False, record=svg is not None)
     guess = predicting.ask(console, chosen) if predict else None
 
@@ -243,7 +252,11 @@ def run(
             console.print(predicting.verdict(guess, predicting.actual_order(view, guess)))
 
     try:
-        if compare:
+        if interrupt:
+            from ravyn_tutorial.interrupt import run_interrupted
+
+            complete = run_interrupted(console, chosen, port=port, timeout=max(timeout, 40.0))
+        elif compare:
             complete = run_compare(console, chosen, port=port, timeout=timeout)
         else:
             complete = run_lesson(console, chosen, port=port, timeout=timeout, serve=serve, after=judge)

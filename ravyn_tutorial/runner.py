@@ -21,6 +21,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -80,6 +81,7 @@ class _Child(Protocol):
     """What the runner needs of a server process, forked or spawned."""
 
     def alive(self) -> bool: ...
+    def interrupt(self) -> None: ...
     def terminate(self) -> None: ...
     def kill(self) -> None: ...
     def wait(self, timeout: float) -> bool: ...
@@ -103,6 +105,10 @@ class _Forked:
 
     def alive(self) -> bool:
         return bool(self.process.is_alive())
+
+    def interrupt(self) -> None:
+        if self.process.pid is not None:
+            os.kill(self.process.pid, signal.SIGINT)
 
     def terminate(self) -> None:
         self.process.terminate()
@@ -142,6 +148,9 @@ class _Spawned:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def interrupt(self) -> None:
+        self.process.send_signal(signal.SIGINT)
 
     def terminate(self) -> None:
         self.process.terminate()
@@ -271,6 +280,13 @@ class LessonServer:
                     f"the server for {self.target} did not start in {READY_TIMEOUT:.0f} s",
                     "\n".join(self.stderr_tail),
                 )
+
+    def interrupt(self, request: str = "") -> None:
+        """Send the server SIGINT, as Ctrl-C in its terminal would, and put an
+        `interrupt` event of `request` on the queue."""
+        if self.child is not None and self.child.alive():
+            self.events.put(Event("interrupt", time.time(), request, {"signal": "SIGINT"}))
+            self.child.interrupt()
 
     @property
     def moved(self) -> bool:
