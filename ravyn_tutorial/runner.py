@@ -351,8 +351,42 @@ def send(
         "reason": response.reason,
         "body": data.decode("utf-8", "replace"),
         "elapsed": elapsed,
+        "location": response.getheader("location") or "",
     }
     events.put(Event("response", started_wall + elapsed, label, fields))
+
+
+FINAL_STATES = ("success", "failure")
+POLL_EVERY = 0.15
+
+
+def poll_status(
+    events: queue.Queue[Event], host: str, port: int, path: str, *, label: str, limit: float = QUEUE_SETTLE
+) -> None:
+    """GET `path` every `POLL_EVERY` seconds, putting a `poll` event for each
+    answer, until its JSON `state` is final, it is not a 200, or `limit` runs out."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(host, port, timeout=5)
+        try:
+            connection.request("GET", path, headers={REQUEST_HEADER.decode(): f"{label}-poll"})
+            response = connection.getresponse()
+            data = response.read()
+        except OSError as exc:
+            events.put(Event("poll", time.time(), label, {"path": path, "status": 0, "state": str(exc)}))
+            return
+        finally:
+            connection.close()
+        try:
+            state = str(jsonlib.loads(data).get("state", ""))
+        except (ValueError, AttributeError):
+            state = ""
+        events.put(
+            Event("poll", time.time(), label, {"path": path, "status": response.status, "state": state})
+        )
+        if response.status != 200 or state in FINAL_STATES:
+            return
+        time.sleep(POLL_EVERY)
 
 
 class Session:
@@ -401,6 +435,20 @@ class Session:
         thread.start()
         return thread
 
+    def poll_job(self, view: RequestView) -> threading.Thread | None:
+        """For a response that points at the job's status (a `location`
+        header), poll it from a thread as a client would, until it is final."""
+        if not view.location.startswith("/"):
+            return None
+        thread = threading.Thread(
+            target=poll_status,
+            args=(self.server.events, self.server.host, self.server.port, view.location),
+            kwargs={"label": view.label},
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
     def drain(self, views: dict[str, RequestView], wait: float) -> None:
         """Apply every queued event to its view (waiting up to `wait` for the first).
         Events of no request (a queue worker's log, say) go to the current one."""
@@ -429,10 +477,15 @@ class Session:
             refresh()
         if getattr(self.lesson.example, "queue", None):
             # the work went to a queue worker: follow its reports until it goes quiet
+            # (and, for a job the client can follow, until its status is final)
+            pollers = [self.poll_job(view) for view in views]
             give_up = time.monotonic() + QUEUE_SETTLE
             seen = sum(len(view.rows) for view in views)
             quiet_since = time.monotonic()
-            while time.monotonic() < give_up and time.monotonic() - quiet_since < QUEUE_QUIET:
+            while time.monotonic() < give_up and (
+                time.monotonic() - quiet_since < QUEUE_QUIET
+                or any(p is not None and p.is_alive() for p in pollers)
+            ):
                 self.drain(by_label, 0.05)
                 now_seen = sum(len(view.rows) for view in views)
                 if now_seen != seen:

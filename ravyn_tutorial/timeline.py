@@ -120,6 +120,10 @@ class RequestView:
         self.call_complete: float | None = None
         self.client_error: str | None = None
         self.logs: list[Row] = []
+        self.location = ""
+        """The response's `location` header (where a queued job's status can be read)."""
+        self.polls: list[str] = []
+        """The job states read by polling `location`, in order."""
         self.interrupted_at: float | None = None
         """When the server was sent SIGINT (seconds since the request), if it was."""
         self.stopped_at: float | None = None
@@ -145,6 +149,7 @@ class RequestView:
             self.reason = str(event.get("reason", ""))
             self.body = str(event.get("body", ""))
             self.elapsed = float(event.get("elapsed"))
+            self.location = str(event.get("location") or "")
             at = self.elapsed
             text = f"← {self.status} {self.reason} in {format_duration(self.elapsed)}".rstrip()
             short = f"← {self.status} in {format_duration(self.elapsed)}"
@@ -194,6 +199,11 @@ class RequestView:
             self._row(at, "task", kind, f"✘ {event.get('name')} lost at shutdown", short="✘ lost")
         elif kind == "call_complete":
             self.call_complete = at
+        elif kind == "poll":
+            state = str(event.get("state") or "")
+            self.polls.append(state)
+            text = f"⟳ GET {event.get('path')} → {event.get('status')} {state}".rstrip()
+            self._row(at, "client", kind, text, short=f"⟳ {state or event.get('status')}")
         elif kind == "interrupt":
             self.interrupted_at = at
             self._row(
