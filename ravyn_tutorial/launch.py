@@ -1,7 +1,7 @@
 """The `ravyn-tutorial` console script, and `python -m ravyn_tutorial`.
 
 The tutorial needs its extra, the `tutorial` list of the project's optional
-dependencies (Typer and rich). Installed without it (`pip install` of the
+dependencies (Typer, rich, watchdog). Installed without it (`pip install` of the
 wheel alone), the command says in one line what to install, read from the
 installed package's own metadata, instead of ending in a
 `ModuleNotFoundError` traceback.

@@ -1,8 +1,9 @@
 """`ravyn-tutorial watch`: the current exercise, re-checked on every save.
 
-The watcher polls the file's modification time and size (no dependency, and
-it works on every file system), waits until a save has settled, checks the
-file in a child process, and moves on to the next exercise once it passes.
+The watcher hears of changes in the working folder from watchdog (see
+`ravyn_tutorial.changes`), compares the file's modification time and size with
+the last ones checked, waits until a save has settled, checks the file in a
+child process, and moves on to the next exercise once it passes.
 Every screen starts with the exercise's goal. While a check runs, the time
 it has taken so far is shown and the keys still answer (`q` calls it off).
 Single keys, read without Enter when the terminal allows it:
@@ -33,6 +34,7 @@ from rich.live import Live
 from rich.rule import Rule
 from rich.text import Text
 
+from ravyn_tutorial.changes import FileChanges
 from ravyn_tutorial.checking import Cancelled, Report
 from ravyn_tutorial.exercises import Exercise
 from ravyn_tutorial.progress import Progress
@@ -112,6 +114,7 @@ class Watcher:
         """The file's modification time and size as last checked (or shown)."""
         self.fd: int | None = None
         """Where keys come from (`None`: nowhere)."""
+        self.changes: FileChanges | None = None
         self.quitting = False
 
     @property
@@ -127,6 +130,9 @@ class Watcher:
         except KeyboardInterrupt:
             self.console.print("[dim]Stopped.[/]")
             return 130
+        finally:
+            if self.changes is not None:
+                self.changes.stop()
 
     def _bye(self) -> int:
         self.console.print("[dim]Bye: your progress is saved.[/]")
@@ -136,6 +142,8 @@ class Watcher:
         self.fd = fd
         if not self._begin(current_exercise(Progress(self.folder))):
             return 0
+        self.changes = FileChanges(self.folder)
+        self.changes.start()
         self.check()
         while True:
             if self.quitting:
@@ -148,6 +156,8 @@ class Watcher:
                 if self.exercise is None:
                     return 0
                 continue
+            if not self.changes.wait(0):
+                continue  # nothing happened in the folder: no need to look
             stamp = _stamp(self.path)
             if stamp == self.checked:
                 continue

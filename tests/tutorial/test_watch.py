@@ -192,3 +192,22 @@ def test_a_digit_shows_a_hint_already_seen_and_only_those(terminal: Terminal) ->
     terminal.expect("hint 1 of 3")
     terminal.press("q")
     assert terminal.process.wait(10) == 0
+
+
+def test_a_deleted_working_folder_is_reported_and_a_new_save_is_checked(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    import shutil
+
+    first = next(iter(EXERCISES))
+    folder = tmp_path / "ravyn-exercises"
+    terminal.expect("✘ Not there yet")
+
+    shutil.rmtree(folder)
+    terminal.expect("is gone: press r to get the exercise back")
+    folder.mkdir()
+    (folder / f"{first}.py").write_text(solution_text(EXERCISES[first]), encoding="utf-8")
+
+    terminal.expect(f"✔ Passed: {first} is done.")
+    terminal.press("q")
+    assert terminal.process.wait(10) == 0
