@@ -137,7 +137,12 @@ def new_seed() -> int:
 
 
 def run_check(
-    exercise: Exercise, path: Path, seed: int | None = None, *, loaded: Callable[[], None] | None = None
+    exercise: Exercise,
+    path: Path,
+    seed: int | None = None,
+    *,
+    loaded: Callable[[], None] | None = None,
+    interruptible: bool = True,
 ) -> Report:
     """Load `path` and run `exercise`'s check on it, in this process.
 
@@ -146,7 +151,10 @@ def run_check(
     not: use `check_isolated` where that matters. `loaded` is called once
     the file has been imported. What escapes the check is blamed on the
     learner's file when it was raised there (a `sys.exit` in a handler, say),
-    and otherwise reported as a failure of the check itself (`internal`).
+    and otherwise reported as a failure of the check itself (`internal`). A
+    `KeyboardInterrupt` is raised again when `interruptible` (Ctrl-C in this
+    process); in the check's own process, where no Ctrl-C can arrive, it is
+    the learner's like any other exception.
     """
     report = Report(exercise.name, path, new_seed() if seed is None else seed)
     module_name = f"ravyn_tutorial_exercise_{exercise.name}"
@@ -178,7 +186,7 @@ def run_check(
             report.error = error
         except BaseException as exc:
             escaped = _unwrap(exc)
-            if isinstance(escaped, KeyboardInterrupt):
+            if isinstance(escaped, KeyboardInterrupt) and interruptible:
                 raise
             blamed = learner_frame(escaped, path, "checking it")
             if blamed.line is not None:
@@ -271,6 +279,7 @@ def check_isolated(
             raise
         if out.exists():
             return Report.from_json(out.read_text(encoding="utf-8"))
+        reached = _read(phase)  # read before the scratch folder goes
     said = stderr.decode("utf-8", "replace").strip().splitlines()
     code = child.returncode
     if code < 0:
@@ -286,7 +295,7 @@ def check_isolated(
         )
     if said:
         summary += f" Its last words: {said[-1]}"
-    when = "checking it" if _read(phase) == "checking" else "loading it"
+    when = "checking it" if reached == "checking" else "loading it"
     return Report(exercise.name, path, seed, error=LearnerError(summary, path, when=when))
 
 
@@ -334,7 +343,7 @@ def main(argv: list[str]) -> int:
 
     phase.write_text("loading", encoding="utf-8")
     try:
-        report = run_check(EXERCISES[name], Path(path), int(seed), loaded=loaded)
+        report = run_check(EXERCISES[name], Path(path), int(seed), loaded=loaded, interruptible=False)
     except BaseException as exc:  # whatever it is, the parent must hear of it
         report = Report(name, Path(path), int(seed), internal=f"{type(exc).__name__}: {exc}")
     report_path.write_text(report.to_json(), encoding="utf-8")

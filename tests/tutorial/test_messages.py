@@ -149,3 +149,31 @@ def test_a_handlers_warning_is_not_taken_for_the_tasks_and_the_levels_do_not_con
     assert "it logged the failure at INFO only ('no points')" in said
     assert "A warning was logged outside the task ('no loyalty account for" in said
     assert "below WARNING" not in said
+
+
+def test_a_keyboard_interrupt_raised_by_the_learners_handler_is_theirs_not_the_checks(tmp_path: Path) -> None:
+    source = solution_text(EXERCISES["slow_signup"]).replace(
+        "    tasks.add_task(send_welcome_email, email)\n", "    raise KeyboardInterrupt\n"
+    )
+    path = _write(tmp_path, "slow_signup", source)
+
+    report = check_isolated(EXERCISES["slow_signup"], path, seed=1, timeout=30)
+
+    assert not report.internal
+    assert report.error is not None
+    assert report.error.summary == "KeyboardInterrupt"
+    assert report.error.source.strip() == "raise KeyboardInterrupt"
+
+
+def test_a_process_killed_while_answering_is_reported_while_checking(tmp_path: Path) -> None:
+    source = solution_text(EXERCISES["slow_signup"]).replace(
+        "    tasks.add_task(send_welcome_email, email)\n",
+        "    import os\n    import signal\n\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+    )
+    path = _write(tmp_path, "slow_signup", source)
+
+    report = check_isolated(EXERCISES["slow_signup"], path, seed=1, timeout=30)
+
+    assert report.error is not None
+    assert report.error.when == "checking it"
+    assert "killed by the signal SIGKILL" in report.error.summary
