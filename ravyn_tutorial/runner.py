@@ -52,6 +52,7 @@ __all__ = [
     "LessonServer",
     "ServerFailed",
     "Session",
+    "poll_status",
     "run_compare",
     "run_lesson",
     "send",
@@ -357,7 +358,9 @@ def send(
 
 
 FINAL_STATES = ("success", "failure")
+"""Job states after which polling stops."""
 POLL_EVERY = 0.15
+"""Seconds between two polls of a job's status."""
 
 
 def poll_status(

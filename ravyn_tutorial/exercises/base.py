@@ -33,7 +33,7 @@ from ravyn_tutorial.learner import LearnerError, learner_frame
 if TYPE_CHECKING:
     from ravyn.testing import Recorder, Timeline, TimelineEvent
 
-__all__ = ["Effect", "Exercise", "Finding", "Lab", "TaskRun", "Trial"]
+__all__ = ["LEVELS", "Effect", "Exercise", "Finding", "Lab", "TaskRun", "Trial", "attribute"]
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,7 @@ class Trial:
 
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+"""The standard logging levels by name, as the timeline records them."""
 
 
 def attribute(timeline: Timeline, runs: Sequence[TaskRun]) -> dict[int, TaskRun]:
