@@ -143,9 +143,10 @@ class Trial:
     """The JSON body the check sent."""
     headers: dict[str, str] = field(default_factory=dict)
     """The headers the check sent, beyond the usual ones."""
-    inside: dict[int, TaskRun] = field(default_factory=dict)
-    """For each `output` and `log` event (by `seq`), the task that was running
-    when it happened; events outside every task are not in it."""
+    inside: dict[int, tuple[TaskRun, ...]] = field(default_factory=dict)
+    """For each `output` and `log` event (by `seq`), the tasks that were
+    running when it happened, the latest started last (more than one only in
+    a concurrent group); events outside every task are not in it."""
 
     @property
     def response_time(self) -> float:
@@ -175,14 +176,20 @@ class Trial:
         """When lines containing `text` were printed (seconds since the request)."""
         return [at for at, line in self.outputs() if text in line]
 
-    def effects(self, text: str) -> list[Effect]:
-        """Every printed line containing `text`, with the task (if any) it was printed in."""
+    def effects(self, text: str, function: str = "") -> list[Effect]:
+        """Every printed line containing `text`, with the task (if any) it was
+        printed in. Where tasks ran at the same time (a group), the one that
+        calls `function` is taken when it was among them."""
         answered = self.response_time
-        return [
-            Effect(event.at, self.inside.get(event.seq), event.at <= answered)
-            for event in self.timeline.all("output")
-            if text in str(event.detail.get("text", ""))
-        ]
+        found = []
+        for event in self.timeline.all("output"):
+            if text not in str(event.detail.get("text", "")):
+                continue
+            running = self.inside.get(event.seq, ())
+            named = [run for run in running if run.function.rsplit(".", 1)[-1] == function]
+            run = named[-1] if named else (running[-1] if running else None)
+            found.append(Effect(event.at, run, event.at <= answered))
+        return found
 
     def stalled_runs(self) -> list[TaskRun]:
         """The tasks that were running during the longest stall of the event loop."""
@@ -200,25 +207,27 @@ class Trial:
         ]
 
     def _logged_in(self, event: TimelineEvent, task: str) -> bool:
-        run = self.inside.get(event.seq)
-        return (run is not None and task in (run.name, run.function)) or event.detail.get("task_name") == task
+        running = self.inside.get(event.seq, ())
+        return (
+            any(task in (run.name, run.function) for run in running) or event.detail.get("task_name") == task
+        )
 
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 """The standard logging levels by name, as the timeline records them."""
 
 
-def attribute(timeline: Timeline, runs: Sequence[TaskRun]) -> dict[int, TaskRun]:
-    """Which task was running at each `output` and `log` event of `timeline`.
+def attribute(timeline: Timeline, runs: Sequence[TaskRun]) -> dict[int, tuple[TaskRun, ...]]:
+    """Which tasks were running at each `output` and `log` event of `timeline`.
 
     `runs` are the request's tasks in the order they started, as the timeline's
     `task_started` events are: Ravyn runs one request's tasks one after the
     other, so a line printed between a task's start and its end is that task's.
-    (In a concurrent group the latest task started gets it.)
+    In a concurrent group several are running; all of them are given.
     """
     running: list[TaskRun] = []
     started = iter(runs)
-    found: dict[int, TaskRun] = {}
+    found: dict[int, tuple[TaskRun, ...]] = {}
     for event in timeline.events:
         if event.kind == "task_started":
             run = next(started, None)
@@ -230,7 +239,7 @@ def attribute(timeline: Timeline, runs: Sequence[TaskRun]) -> dict[int, TaskRun]
                     del running[index]
                     break
         elif event.kind in ("output", "log") and running:
-            found[event.seq] = running[-1]
+            found[event.seq] = tuple(running)
     return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,21 @@ JOBS: dict[str, tuple[Callable[[Trial], list[Any]], Callable[[Trial], str], str]
 }
 
 
+def _overlapping(trials: list[Trial]) -> Finding | None:
+    """A failure when two of the jobs ran at the same time (a concurrent group)."""
+    for trial in trials:
+        runs = sorted((run for run in trial.tasks if run.name in JOBS), key=lambda run: run.started)
+        for first, second in itertools.pairwise(runs):
+            if first.ended is not None and second.started < first.ended:
+                return Finding(
+                    False,
+                    f"For {trial.request}, {second.name} started while {first.name} was still running: the "
+                    "jobs ran at the same time (a group, as_group=True), so nothing holds their order. "
+                    "This shop needs them one after the other.",
+                )
+    return None
+
+
 async def check(lab: Lab) -> list[Finding]:
     findings = rules.mistakes(lab)
     trials = []
@@ -61,10 +77,14 @@ async def check(lab: Lab) -> list[Finding]:
         finding, _ = ran_as_task(trials, name, arguments, effect=effect, purpose=f"add it with `{how}`.")
         findings.append(finding)
     wanted = list(JOBS)
+    together = _overlapping(trials)
+    if together is not None:
+        findings.append(together)
+        return findings
     for trial in trials:
         # the order the work happened in, read from when each job's line was printed
         # (so a wrapper task that calls them in the wrong order is caught too)
-        when = {name: trial.effects(effect(trial)) for name, (_, effect, _) in JOBS.items()}
+        when = {name: trial.effects(effect(trial), name) for name, (_, effect, _) in JOBS.items()}
         ran = [name for _, name in sorted((seen[0].at, name) for name, seen in when.items() if seen)]
         if sorted(ran) == sorted(wanted) and ran != wanted:
             findings.append(

@@ -86,7 +86,7 @@ def ran_as_task(
     other_forms: list[TaskRun] = []
     for trial in trials:
         text = effect(trial)
-        seen = trial.effects(text)
+        seen = trial.effects(text, name)
         if len(seen) > 1:
             return Finding(False, _more_than_once(trial, name, text, seen)), runs
         named = trial.tasks_named(name)

@@ -512,6 +512,12 @@ WRONG_FIXES = [
         ),
         "record_visit is an `async def` task",
     ),
+    WrongFix(
+        "order_jobs",
+        "the three jobs in a concurrent group",
+        (("jobs = BackgroundTasks()", "jobs = BackgroundTasks(as_group=True)"),),
+        "the jobs ran at the same time (a group, as_group=True)",
+    ),
     # ---------------------------------------------------------------- flaky_partner
     WrongFix(
         "flaky_partner",
