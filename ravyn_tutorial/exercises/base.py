@@ -33,7 +33,17 @@ from ravyn_tutorial.learner import LearnerError, learner_frame
 if TYPE_CHECKING:
     from ravyn.testing import Recorder, Timeline, TimelineEvent
 
-__all__ = ["LEVELS", "Effect", "Exercise", "Finding", "Lab", "TaskRun", "Trial", "attribute"]
+__all__ = [
+    "BLOCKING_SHARE",
+    "LEVELS",
+    "Effect",
+    "Exercise",
+    "Finding",
+    "Lab",
+    "TaskRun",
+    "Trial",
+    "attribute",
+]
 
 
 @dataclass(frozen=True)
@@ -192,9 +202,15 @@ class Trial:
         return found
 
     def stalled_runs(self) -> list[TaskRun]:
-        """The tasks that were running during the longest stall of the event loop."""
+        """The tasks that were running during the longest stall of the event loop
+        and spent most of their run in it (so a task that merely overlapped a
+        pause of a busy machine is not blamed for it)."""
         start, end = self.stall_span
-        return [run for run in self.tasks if run.overlaps(start, end)]
+        return [
+            run
+            for run in self.tasks
+            if run.overlaps(start, end) and self.stall >= BLOCKING_SHARE * (run.duration or self.stall)
+        ]
 
     def logs(self, level: int = 30, *, task: str | None = None) -> list[tuple[str, str]]:
         """`(level name, message)` of log records at `level` (WARNING) or above;
@@ -212,6 +228,9 @@ class Trial:
             any(task in (run.name, run.function) for run in running) or event.detail.get("task_name") == task
         )
 
+
+BLOCKING_SHARE = 0.8
+"""The share of its run a task must have spent in the loop's longest stall to be blamed for it."""
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 """The standard logging levels by name, as the timeline records them."""
