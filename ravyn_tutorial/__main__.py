@@ -1,6 +1,6 @@
 """`python -m ravyn_tutorial`: the terminal tutorial."""
 
-from ravyn_tutorial.cli import main
+from ravyn_tutorial.launch import main
 
 if __name__ == "__main__":  # not when a worker process re-imports the main module
     main()

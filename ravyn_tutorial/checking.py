@@ -27,7 +27,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,11 +39,15 @@ from typing import Any
 import anyio
 
 from ravyn_tutorial.exercises import EXERCISES, Exercise, Finding, Lab
-from ravyn_tutorial.learner import LearnerError, load_module
+from ravyn_tutorial.learner import LearnerError, learner_frame, load_module
 
-__all__ = ["CHECK_TIMEOUT", "Report", "TrialSummary", "check_isolated", "run_check"]
+__all__ = ["CHECK_TIMEOUT", "Cancelled", "Report", "TrialSummary", "check_isolated", "run_check"]
 
 CHECK_TIMEOUT = 20.0
+
+
+class Cancelled(Exception):
+    """The check was called off (`cancel` was set) before it finished; its process is stopped."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +72,17 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     trials: list[TrialSummary] = field(default_factory=list)
     error: LearnerError | None = None
+    internal: str = ""
+    """When the check itself failed (a bug of the tutorial, not of the learner's file): what it raised."""
 
     @property
     def passed(self) -> bool:
-        return self.error is None and bool(self.findings) and all(f.ok for f in self.findings)
+        return (
+            self.error is None
+            and not self.internal
+            and bool(self.findings)
+            and all(f.ok for f in self.findings)
+        )
 
     def to_json(self) -> str:
         """The report as JSON, to cross a process boundary."""
@@ -84,6 +98,7 @@ class Report:
                 "findings": [asdict(f) for f in self.findings],
                 "trials": [asdict(t) for t in self.trials],
                 "error": error,
+                "internal": self.internal,
             }
         )
 
@@ -99,6 +114,7 @@ class Report:
             [Finding(**f) for f in data["findings"]],
             [TrialSummary(**t) for t in data["trials"]],
             None if error is None else LearnerError(**(error | {"path": Path(error["path"])})),
+            str(data.get("internal", "")),
         )
 
 
@@ -120,18 +136,33 @@ def new_seed() -> int:
     return random.SystemRandom().randrange(2**31)
 
 
-def run_check(exercise: Exercise, path: Path, seed: int | None = None) -> Report:
+def run_check(
+    exercise: Exercise,
+    path: Path,
+    seed: int | None = None,
+    *,
+    loaded: Callable[[], None] | None = None,
+    interruptible: bool = True,
+) -> Report:
     """Load `path` and run `exercise`'s check on it, in this process.
 
     `seed` fixes the requests' random values (a new one when `None`). An
     async app that hangs is stopped after `CHECK_TIMEOUT`; a blocking one is
-    not: use `check_isolated` where that matters.
+    not: use `check_isolated` where that matters. `loaded` is called once
+    the file has been imported. What escapes the check is blamed on the
+    learner's file when it was raised there (a `sys.exit` in a handler, say),
+    and otherwise reported as a failure of the check itself (`internal`). A
+    `KeyboardInterrupt` is raised again when `interruptible` (Ctrl-C in this
+    process); in the check's own process, where no Ctrl-C can arrive, it is
+    the learner's like any other exception.
     """
     report = Report(exercise.name, path, new_seed() if seed is None else seed)
     module_name = f"ravyn_tutorial_exercise_{exercise.name}"
     with _quiet():
         try:
             module = load_module(path, module_name)
+            if loaded is not None:
+                loaded()
             lab = Lab(module, path, exercise.needs, report.seed)
             for name in lab.missing:
                 report.findings.append(
@@ -153,9 +184,40 @@ def run_check(exercise: Exercise, path: Path, seed: int | None = None) -> Report
             ]
         except LearnerError as error:
             report.error = error
+        except BaseException as exc:
+            escaped = _unwrap(exc)
+            if isinstance(escaped, KeyboardInterrupt) and interruptible:
+                raise
+            blamed = learner_frame(escaped, path, "checking it")
+            if blamed.line is not None:
+                if isinstance(escaped, SystemExit):
+                    blamed.summary = (
+                        f"your file ended the process (SystemExit: {escaped.code}) while the check ran: "
+                        "an app must not call sys.exit() or exit()"
+                    )
+                report.error = blamed
+            else:
+                report.internal = "".join(traceback.format_exception_only(escaped)).strip()
         finally:
             sys.modules.pop(module_name, None)
     return report
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _hung_loading(path: Path, timeout: float) -> LearnerError:
+    return LearnerError(
+        f"loading your file did not finish in {timeout:g} s, so the check stopped it before sending a "
+        "single request. Does it start a server or a loop at import (uvicorn.run(app), while True, "
+        "input())? The check imports the file and serves `app` itself: put such code under "
+        '`if __name__ == "__main__":`.',
+        path,
+        when="loading it",
+    )
 
 
 def _too_slow(path: Path, timeout: float) -> LearnerError:
@@ -168,12 +230,21 @@ def _too_slow(path: Path, timeout: float) -> LearnerError:
 
 
 def check_isolated(
-    exercise: Exercise, path: Path, *, seed: int | None = None, timeout: float = CHECK_TIMEOUT
+    exercise: Exercise,
+    path: Path,
+    *,
+    seed: int | None = None,
+    timeout: float = CHECK_TIMEOUT,
+    cancel: threading.Event | None = None,
 ) -> Report:
-    """Run the check in a child process, stopped after `timeout` seconds."""
+    """Run the check in a child process, stopped after `timeout` seconds.
+
+    Setting `cancel` (from another thread) stops it at once and raises `Cancelled`.
+    """
     seed = new_seed() if seed is None else seed
     with tempfile.TemporaryDirectory(prefix="ravyn-check-") as scratch:
         out = Path(scratch) / "report.json"
+        phase = Path(scratch) / "phase"
         command = [
             sys.executable,
             "-m",
@@ -190,24 +261,63 @@ def check_isolated(
             stderr=subprocess.PIPE,
             start_new_session=True,  # its own process group, so whatever it started stops with it
         )
+        deadline = time.monotonic() + timeout
         try:
-            _, stderr = child.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _stop(child)
-            return Report(exercise.name, path, seed, error=_too_slow(path, timeout))
+            while True:
+                try:
+                    # short waits when it may be called off; retrying loses no output
+                    _, stderr = child.communicate(timeout=timeout if cancel is None else 0.1)
+                    break
+                except subprocess.TimeoutExpired:
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled(exercise.name) from None
+                    if time.monotonic() >= deadline:
+                        _stop(child)
+                        return _timed_out(exercise, path, seed, timeout, _read(phase))
         except BaseException:
             _stop(child)
             raise
         if out.exists():
             return Report.from_json(out.read_text(encoding="utf-8"))
+        reached = _read(phase)  # read before the scratch folder goes
     said = stderr.decode("utf-8", "replace").strip().splitlines()
-    summary = (
-        f"the check stopped before it finished (exit code {child.returncode}): does your file end the "
-        "process (sys.exit, os._exit)?"
-    )
+    code = child.returncode
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        summary = (
+            f"the check was killed by the signal {name} before it finished: did your file kill its own "
+            "process, or did it run out of memory?"
+        )
+    else:
+        summary = (
+            f"the check's process ended before it finished (exit code {code}) without a word from the "
+            "check: does your file end the process with os._exit()?"
+        )
     if said:
         summary += f" Its last words: {said[-1]}"
-    return Report(exercise.name, path, seed, error=LearnerError(summary, path, when="checking it"))
+    when = "checking it" if reached == "checking" else "loading it"
+    return Report(exercise.name, path, seed, error=LearnerError(summary, path, when=when))
+
+
+def _read(phase: Path) -> str:
+    try:
+        return phase.read_text(encoding="utf-8")
+    except OSError:
+        return ""
+
+
+def _timed_out(exercise: Exercise, path: Path, seed: int, timeout: float, phase: str) -> Report:
+    if phase == "checking":
+        return Report(exercise.name, path, seed, error=_too_slow(path, timeout))
+    if phase == "loading":
+        return Report(exercise.name, path, seed, error=_hung_loading(path, timeout))
+    return Report(
+        exercise.name,
+        path,
+        seed,
+        internal=f"the check did not even start within {timeout:g} s (a very busy machine?): "
+        "try again, or give it longer with --timeout 60",
+    )
 
 
 def _stop(child: subprocess.Popen[bytes]) -> None:
@@ -219,10 +329,24 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """The child's side of `check_isolated`."""
+    """The child's side of `check_isolated`: the report goes to the file
+    `REPORT`, and `REPORT`'s folder gets a file `phase` once the learner's
+    file is loaded, so that the parent can tell a hang at import from one in
+    a request."""
     name, path, seed, out = argv
-    report = run_check(EXERCISES[name], Path(path), int(seed))
-    Path(out).write_text(report.to_json(), encoding="utf-8")
+    report_path = Path(out)
+
+    phase = report_path.parent / "phase"
+
+    def loaded() -> None:
+        phase.write_text("checking", encoding="utf-8")
+
+    phase.write_text("loading", encoding="utf-8")
+    try:
+        report = run_check(EXERCISES[name], Path(path), int(seed), loaded=loaded, interruptible=False)
+    except BaseException as exc:  # whatever it is, the parent must hear of it
+        report = Report(name, Path(path), int(seed), internal=f"{type(exc).__name__}: {exc}")
+    report_path.write_text(report.to_json(), encoding="utf-8")
     return 0
 
 

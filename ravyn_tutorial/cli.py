@@ -21,6 +21,7 @@ first one not yet passed.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -205,26 +206,60 @@ def run(
     ] = False,
     port: Annotated[
         int,
-        typer.Option(help="The port to serve on (0: any free one; a busy one is swapped for a free one)."),
+        typer.Option(
+            help="The port to serve on (0: any free one; a busy one is swapped for a free one).",
+            min=0,
+            max=65535,
+        ),
     ] = 0,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the tasks to finish.")] = 15.0,
     svg: Annotated[
         Path | None,
         typer.Option(help="Also save what was drawn as an SVG picture in this file.", dir_okay=False),
     ] = None,
+    predict: Annotated[
+        bool,
+        typer.Option("--predict", help="First guess the order of the response and the tasks, then see it."),
+    ] = False,
+    interrupt: Annotated[
+        bool,
+        typer.Option(
+            "--interrupt",
+            help="Send the server Ctrl-C (SIGINT) while a task runs, and see what the drain does.",
+        ),
+    ] = False,
 ) -> None:
     """Run a lesson's example under uvicorn and draw its timeline as it happens."""
+    from ravyn_tutorial import predict as predicting
     from ravyn_tutorial.runner import ServerFailed, run_compare, run_lesson
+    from ravyn_tutorial.timeline import RequestView
 
     chosen = _lesson(lesson)
     if compare and serve:
         _fail("--compare and --serve do not go together: pick one.", 2)
+    if svg is not None:
+        _check_writable(svg)
+    if predict and compare:
+        _fail("--predict goes with a plain run, not with --compare.", 2)
+    if interrupt and (compare or serve or predict):
+        _fail("--interrupt goes alone: not with --compare, --serve or --predict.", 2)
     console = Console(highlight=False, record=svg is not None)
+    guess = predicting.ask(console, chosen) if predict else None
+
+    def judge(view: RequestView) -> None:
+        if guess is not None:
+            console.print()
+            console.print(predicting.verdict(guess, predicting.actual_order(view, guess)))
+
     try:
-        if compare:
+        if interrupt:
+            from ravyn_tutorial.interrupt import run_interrupted
+
+            complete = run_interrupted(console, chosen, port=port, timeout=max(timeout, 40.0))
+        elif compare:
             complete = run_compare(console, chosen, port=port, timeout=timeout)
         else:
-            complete = run_lesson(console, chosen, port=port, timeout=timeout, serve=serve)
+            complete = run_lesson(console, chosen, port=port, timeout=timeout, serve=serve, after=judge)
     except ServerFailed as exc:
         _fail(f"The lesson's server did not start: {exc}", 1, exc.details)
     except KeyboardInterrupt:
@@ -232,10 +267,22 @@ def run(
         raise typer.Exit(130) from None
     if svg is not None:
         command = f"{PROGRAM} run {chosen.name}" + (" --compare" if compare else "")
-        console.save_svg(str(svg), title=command)
+        try:
+            console.save_svg(str(svg), title=command)
+        except OSError as exc:
+            _fail(f"Could not save the picture as {svg}: {exc.strerror or exc}.")
         console.print(f"[dim]Saved the picture as {svg}.[/]")
     if not complete:
         raise typer.Exit(1)
+
+
+def _check_writable(target: Path) -> None:
+    """Fail in one line, before the lesson runs, when `target` cannot be written."""
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        _fail(f"Cannot save the picture as {target}: the folder {folder} does not exist. Create it first.", 2)
+    if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        _fail(f"Cannot save the picture as {target}: it is not writable here. Pick another --svg path.", 2)
 
 
 def _dir_flag(folder: Path) -> str:
@@ -331,9 +378,17 @@ def check(
         int | None, typer.Option(help="Replay the random values of an earlier check.", hidden=True)
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds before a check that hangs is stopped.")] = 20.0,
+    every: Annotated[
+        bool, typer.Option("--all", help="Check every exercise you have started, one line each.")
+    ] = False,
 ) -> None:
     """Check your version of an exercise and say what is right and what is not."""
     place = resolve_folder(folder)
+    if every:
+        if exercise is not None:
+            _fail(f"Either name an exercise or give --all, not both: `{PROGRAM} check --all`.", 2)
+        _check_all(place, timeout)
+        return
     chosen = _exercise(exercise, Progress(place))
     target = place / chosen.file_name
     if not target.exists():
@@ -362,6 +417,47 @@ def check(
         console.print("That was the last one: every exercise is done.")
 
 
+def _check_all(place: Path, timeout: float) -> None:
+    """`check --all`: every exercise whose file is in the folder, one line each."""
+    present = [exercise for exercise in EXERCISES.values() if (place / exercise.file_name).exists()]
+    if not present:
+        _fail(f"There is no exercise in {place} yet: `{PROGRAM} start`{_dir_flag(place)} creates the first.")
+    console = _out()
+    console.print(Rule(f"[bold]check --all[/] · {place}", align="left"))
+    table = Table(box=None, pad_edge=False, show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(ratio=1)
+    failed = 0
+    for exercise in present:
+        with console.status(f"checking {exercise.name} ..."):
+            report, unsaved = check_and_record(place, exercise, timeout=timeout)
+        if report.passed:
+            table.add_row("[green]✔[/]", exercise.name, "passed")
+            continue
+        failed += 1
+        if report.error is not None:
+            why = f"your file has a problem while {report.error.when}: {report.error.summary}"
+        elif report.internal:
+            why = f"the check itself failed: {report.internal}"
+        else:
+            why = next(finding.text for finding in report.findings if not finding.ok)
+        table.add_row("[red]✘[/]", exercise.name, Text(why))
+        if unsaved:
+            console.print(Text(unsaved, style="yellow"))
+    console.print(table)
+    console.print()
+    missing = len(EXERCISES) - len(present)
+    summary = f"{len(present) - failed} of {len(present)} checked passed"
+    if missing:
+        summary += f"; {missing} not started yet"
+    console.print(summary + ".")
+    console.print(progress_bar(Progress(place)))
+    if failed:
+        console.print(f"[dim]`{PROGRAM} check <exercise>`{_dir_flag(place)} tells more about one.[/]")
+        raise typer.Exit(1)
+
+
 @app.command()
 def hint(
     exercise: NameArgument = None,
@@ -371,6 +467,8 @@ def hint(
     folder: DirOption = None,
 ) -> None:
     """Show the next hint for an exercise (one more each time you ask), or hint NUMBER again."""
+    if exercise is not None and exercise.isdigit() and number is None:
+        number, exercise = int(exercise), None  # `hint 2`: hint 2 of the current exercise
     place = resolve_folder(folder)
     progress = Progress(place)
     chosen = _exercise(exercise, progress)

@@ -113,6 +113,14 @@ def takeaway(view: RequestView, queue: str | None = None) -> Text:
     answer = f"The client had its {view.status} after {format_duration(view.elapsed)}"
     finished = [t for t in view.tasks if t.end is not None]
     if not finished:
+        if queue and view.polls:
+            states = " → ".join(dict.fromkeys(view.polls))
+            return Text(
+                f"{answer}; the job went to the {queue} queue, and a worker ran it on its own time. The "
+                f"client followed it at the address the response gave ({view.location}): {states}. That "
+                "is what the queue adds here: the job has an id, and a client can ask for its state "
+                "while a worker runs it."
+            )
         if queue:
             return Text(f"{answer}; the job went to the {queue} queue, and a worker ran it on its own time.")
         return Text(f"{answer}; no background task ran here.")

@@ -21,6 +21,7 @@ import multiprocessing
 import multiprocessing.context
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,7 @@ __all__ = [
     "LessonServer",
     "ServerFailed",
     "Session",
+    "poll_status",
     "run_compare",
     "run_lesson",
     "send",
@@ -80,6 +82,7 @@ class _Child(Protocol):
     """What the runner needs of a server process, forked or spawned."""
 
     def alive(self) -> bool: ...
+    def interrupt(self) -> None: ...
     def terminate(self) -> None: ...
     def kill(self) -> None: ...
     def wait(self, timeout: float) -> bool: ...
@@ -103,6 +106,10 @@ class _Forked:
 
     def alive(self) -> bool:
         return bool(self.process.is_alive())
+
+    def interrupt(self) -> None:
+        if self.process.pid is not None:
+            os.kill(self.process.pid, signal.SIGINT)
 
     def terminate(self) -> None:
         self.process.terminate()
@@ -142,6 +149,9 @@ class _Spawned:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def interrupt(self) -> None:
+        self.process.send_signal(signal.SIGINT)
 
     def terminate(self) -> None:
         self.process.terminate()
@@ -272,6 +282,13 @@ class LessonServer:
                     "\n".join(self.stderr_tail),
                 )
 
+    def interrupt(self, request: str = "") -> None:
+        """Send the server SIGINT, as Ctrl-C in its terminal would, and put an
+        `interrupt` event of `request` on the queue."""
+        if self.child is not None and self.child.alive():
+            self.events.put(Event("interrupt", time.time(), request, {"signal": "SIGINT"}))
+            self.child.interrupt()
+
     @property
     def moved(self) -> bool:
         """Whether the requested port was taken, so another one was used."""
@@ -335,8 +352,44 @@ def send(
         "reason": response.reason,
         "body": data.decode("utf-8", "replace"),
         "elapsed": elapsed,
+        "location": response.getheader("location") or "",
     }
     events.put(Event("response", started_wall + elapsed, label, fields))
+
+
+FINAL_STATES = ("success", "failure")
+"""Job states after which polling stops."""
+POLL_EVERY = 0.15
+"""Seconds between two polls of a job's status."""
+
+
+def poll_status(
+    events: queue.Queue[Event], host: str, port: int, path: str, *, label: str, limit: float = QUEUE_SETTLE
+) -> None:
+    """GET `path` every `POLL_EVERY` seconds, putting a `poll` event for each
+    answer, until its JSON `state` is final, it is not a 200, or `limit` runs out."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection(host, port, timeout=5)
+        try:
+            connection.request("GET", path, headers={REQUEST_HEADER.decode(): f"{label}-poll"})
+            response = connection.getresponse()
+            data = response.read()
+        except OSError as exc:
+            events.put(Event("poll", time.time(), label, {"path": path, "status": 0, "state": str(exc)}))
+            return
+        finally:
+            connection.close()
+        try:
+            state = str(jsonlib.loads(data).get("state", ""))
+        except (ValueError, AttributeError):
+            state = ""
+        events.put(
+            Event("poll", time.time(), label, {"path": path, "status": response.status, "state": state})
+        )
+        if response.status != 200 or state in FINAL_STATES:
+            return
+        time.sleep(POLL_EVERY)
 
 
 class Session:
@@ -385,6 +438,20 @@ class Session:
         thread.start()
         return thread
 
+    def poll_job(self, view: RequestView) -> threading.Thread | None:
+        """For a response that points at the job's status (a `location`
+        header), poll it from a thread as a client would, until it is final."""
+        if not view.location.startswith("/"):
+            return None
+        thread = threading.Thread(
+            target=poll_status,
+            args=(self.server.events, self.server.host, self.server.port, view.location),
+            kwargs={"label": view.label},
+            daemon=True,
+        )
+        thread.start()
+        return thread
+
     def drain(self, views: dict[str, RequestView], wait: float) -> None:
         """Apply every queued event to its view (waiting up to `wait` for the first).
         Events of no request (a queue worker's log, say) go to the current one."""
@@ -413,10 +480,15 @@ class Session:
             refresh()
         if getattr(self.lesson.example, "queue", None):
             # the work went to a queue worker: follow its reports until it goes quiet
+            # (and, for a job the client can follow, until its status is final)
+            pollers = [self.poll_job(view) for view in views]
             give_up = time.monotonic() + QUEUE_SETTLE
             seen = sum(len(view.rows) for view in views)
             quiet_since = time.monotonic()
-            while time.monotonic() < give_up and time.monotonic() - quiet_since < QUEUE_QUIET:
+            while time.monotonic() < give_up and (
+                time.monotonic() - quiet_since < QUEUE_QUIET
+                or any(p is not None and p.is_alive() for p in pollers)
+            ):
                 self.drain(by_label, 0.05)
                 now_seen = sum(len(view.rows) for view in views)
                 if now_seen != seen:
@@ -480,11 +552,18 @@ def _live(console: Console, render: Callable[[], RenderableType]) -> Iterator[Ca
 
 
 def run_lesson(
-    console: Console, lesson: Lesson, *, port: int = 0, timeout: float = 15.0, serve: bool = False
+    console: Console,
+    lesson: Lesson,
+    *,
+    port: int = 0,
+    timeout: float = 15.0,
+    serve: bool = False,
+    after: Callable[[RequestView], None] | None = None,
 ) -> bool:
     """Run a lesson's request under uvicorn and draw its timeline live.
 
     Returns whether the request and its tasks completed within `timeout`.
+    `after` is called with the finished timeline, before any serving.
     With `serve`, keeps the server up afterwards (see `serve_forever`).
     """
     with session(lesson, port) as current:
@@ -515,6 +594,8 @@ def run_lesson(
         ending = what_went_wrong(lesson.name, view, load_lessons(lesson.root))
         if ending is not None:
             console.print(ending)
+        if after is not None:
+            after(view)
         if serve:
             current.current = ""
             serve_forever(console, current)

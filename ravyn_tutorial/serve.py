@@ -60,6 +60,7 @@ import uvicorn
 from lilya.types import ASGIApp, Message, Receive, Scope, Send
 
 from ravyn.runner import TaskEvent, TaskRunner, observe_tasks
+from ravyn.testing.recorder import task_event_detail
 
 __all__ = [
     "EventStream",
@@ -142,16 +143,8 @@ def task_listener(stream: EventStream) -> Callable[[TaskEvent], None]:
     """A `TaskRunner` listener that reports each task event to `stream`."""
 
     def listen(event: TaskEvent) -> None:
-        if event.kind == "started":
-            stream.emit("task_started", name=event.name)
-        elif event.kind == "finished":
-            stream.emit("task_finished", name=event.name, duration=event.duration)
-        elif event.kind == "lost":
-            stream.emit("task_lost", name=event.name)
-        else:
-            error = f"{type(event.error).__name__}: {event.error}"
-            kind = "task_failed" if event.kind == "failed" else "task_retrying"
-            stream.emit(kind, name=event.name, duration=event.duration, error=error, attempt=event.attempt)
+        kind, detail = task_event_detail(event)  # the recorder's kinds and details, streamed
+        stream.emit(kind, name=event.name, **detail)
 
     return listen
 

@@ -120,6 +120,14 @@ class RequestView:
         self.call_complete: float | None = None
         self.client_error: str | None = None
         self.logs: list[Row] = []
+        self.location = ""
+        """The response's `location` header (where a queued job's status can be read)."""
+        self.polls: list[str] = []
+        """The job states read by polling `location`, in order."""
+        self.interrupted_at: float | None = None
+        """When the server was sent SIGINT (seconds since the request), if it was."""
+        self.stopped_at: float | None = None
+        """When the server process was seen to have ended, if it was."""
         self._seq = 0
 
     # ---------------------------------------------------------------- building
@@ -141,6 +149,7 @@ class RequestView:
             self.reason = str(event.get("reason", ""))
             self.body = str(event.get("body", ""))
             self.elapsed = float(event.get("elapsed"))
+            self.location = str(event.get("location") or "")
             at = self.elapsed
             text = f"← {self.status} {self.reason} in {format_duration(self.elapsed)}".rstrip()
             short = f"← {self.status} in {format_duration(self.elapsed)}"
@@ -190,6 +199,19 @@ class RequestView:
             self._row(at, "task", kind, f"✘ {event.get('name')} lost at shutdown", short="✘ lost")
         elif kind == "call_complete":
             self.call_complete = at
+        elif kind == "poll":
+            state = str(event.get("state") or "")
+            self.polls.append(state)
+            text = f"⟳ GET {event.get('path')} → {event.get('status')} {state}".rstrip()
+            self._row(at, "client", kind, text, short=f"⟳ {state or event.get('status')}")
+        elif kind == "interrupt":
+            self.interrupted_at = at
+            self._row(
+                at, "you", kind, "^C  SIGINT sent to the server, as Ctrl-C in its terminal would", short="^C"
+            )
+        elif kind == "server_stopped":
+            self.stopped_at = at
+            self._row(at, "server", kind, "the server process has ended", short="server gone")
         elif kind == "task_stats":
             # always the first three, the others (timed_out, retried, lost, running) when not zero
             shown = [f"{event.get(name, 0)} {name}" for name in ("started", "succeeded", "failed")]

@@ -4,6 +4,7 @@ and `watch` say the same thing the same way."""
 
 from __future__ import annotations
 
+import ast
 import difflib
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ravyn_tutorial.progress import Progress
 
 __all__ = [
     "PROGRAM",
+    "code_lines",
     "current_exercise",
     "goal_panel",
     "hint_panel",
@@ -110,6 +112,16 @@ def show_report(console: Console, report: Report, timeline: bool = False) -> Non
     if report.error is not None:
         show_learner_error(console, report.error)
         return
+    if report.internal:
+        console.print(
+            Text(
+                "The check itself failed; this is not a problem in your file.",
+                style="bold red",
+            )
+        )
+        console.print(Text(f"  {report.internal}", style="red"))
+        console.print(Text("  If it happens again, please report it with your file.", style="dim"))
+        return
     for trial in report.trials:
         console.print(
             Text.assemble(
@@ -131,18 +143,44 @@ def show_report(console: Console, report: Report, timeline: bool = False) -> Non
     console.print(findings)
 
 
-def solution_diff(learner: Path, reference: str) -> RenderableType:
-    """What the reference solution does differently from the learner's file."""
+def code_lines(text: str) -> list[str]:
+    """The lines of a module without its docstring (and the blank lines after
+    it): what the code does, not what the exercise's text says about it."""
+    lines = text.splitlines()
     try:
-        mine = learner.read_text(encoding="utf-8").splitlines()
-    except OSError:
+        body = ast.parse(text).body
+    except SyntaxError:
+        return lines
+    first = body[0] if body else None
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+        and first.end_lineno is not None
+    ):
+        start = first.lineno - 1
+        del lines[start : first.end_lineno]
+        while start < len(lines) and not lines[start].strip():
+            del lines[start]
+    return lines
+
+
+def solution_diff(learner: Path, reference: str) -> RenderableType:
+    """What the reference solution's code does differently from the learner's
+    file (both files' docstrings left out)."""
+    try:
+        mine = code_lines(learner.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
         mine = []
-    lines = list(
-        difflib.unified_diff(mine, reference.splitlines(), "your file", "the reference solution", lineterm="")
-    )
+    theirs = code_lines(reference)
+    lines = list(difflib.unified_diff(mine, theirs, "your file", "the reference solution", lineterm=""))
     if not lines:
-        return Text("Your file and the reference solution are the same, line for line.", style="green")
+        return Text("Your code and the reference solution's are the same, line for line.", style="green")
     return Group(
-        Text("What the reference solution does differently (- your file, + the solution):", style="bold"),
+        Text(
+            "What the reference solution's code does differently (- your file, + the solution; "
+            "docstrings left out):",
+            style="bold",
+        ),
         Syntax("\n".join(lines), "diff", word_wrap=True),
     )

@@ -94,6 +94,7 @@ def check_and_record(folder: Path, exercise: Exercise, **options: Any) -> tuple[
     """Check the learner's file in a child process and remember the outcome.
 
     Returns the report, and a one-line note if the outcome could not be saved.
+    `options` are `check_isolated`'s; a check called off (`Cancelled`) records nothing.
     """
     from ravyn_tutorial.checking import check_isolated
 

@@ -173,3 +173,28 @@ async def test_the_body_is_gone_once_the_response_is_complete() -> None:
 
     timeline = await record(Ravyn(routes=[late]), "POST", "/late", json={"a": 1})
     assert "ClientDisconnect" in timeline.first("task_failed").detail["error"]
+
+
+def test_task_event_detail_gives_each_runner_event_its_timeline_kind_and_details() -> None:
+    from lilya.background import Task
+
+    from ravyn.runner import TaskEvent
+    from ravyn.testing import task_event_detail
+
+    task = Task(print)
+    error = TimeoutError("timed out after 0.5s")
+
+    assert task_event_detail(TaskEvent("started", "t", task, 1.0)) == ("task_started", {})
+    assert task_event_detail(TaskEvent("finished", "t", task, 2.0, 0.25)) == (
+        "task_finished",
+        {"duration": 0.25},
+    )
+    assert task_event_detail(TaskEvent("lost", "t", task, 2.0)) == ("task_lost", {})
+    assert task_event_detail(TaskEvent("retrying", "t", task, 2.0, 0.5, error, 1)) == (
+        "task_retrying",
+        {"duration": 0.5, "error": "TimeoutError: timed out after 0.5s", "attempt": 1},
+    )
+    assert task_event_detail(TaskEvent("failed", "t", task, 3.0, 1.5, error, 3)) == (
+        "task_failed",
+        {"duration": 1.5, "error": "TimeoutError: timed out after 0.5s", "attempt": 3},
+    )

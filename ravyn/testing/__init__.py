@@ -44,7 +44,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ravyn.testing.recorder import Recorder, Timeline, TimelineEvent, mark, record
+from ravyn.testing.recorder import Recorder, Timeline, TimelineEvent, mark, record, task_event_detail
 from ravyn.testing.server import Server, free_port, serve
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ __all__ = [
     "mark",
     "record",
     "serve",
+    "task_event_detail",
 ]
 
 

@@ -24,7 +24,7 @@ from lilya.types import ASGIApp, Message
 
 from ravyn.runner import TaskEvent, observe_tasks
 
-__all__ = ["Recorder", "Timeline", "TimelineEvent", "mark", "record"]
+__all__ = ["Recorder", "Timeline", "TimelineEvent", "mark", "record", "task_event_detail"]
 
 _UNSET: Any = object()
 _current: ContextVar[Timeline | None] = ContextVar("ravyn_timeline", default=None)
@@ -231,18 +231,40 @@ class _Taps:
 _taps = _Taps()
 
 
+def task_event_detail(event: TaskEvent) -> tuple[str, dict[str, Any]]:
+    """The timeline kind of a runner's `TaskEvent`, and the details recorded with it.
+
+    `started` becomes `task_started`; `finished` becomes `task_finished` with
+    its `duration`; `lost` becomes `task_lost`; `failed` and `retrying` become
+    `task_failed` and `task_retrying` with `duration`, `error`
+    (`"TypeName: message"`) and `attempt`. Shared by the recorder and by
+    anything that reports the same events elsewhere (the terminal tutorial's
+    server streams them as JSON).
+
+    Example:
+        ```python
+        from ravyn.testing import task_event_detail
+
+        def listen(event):
+            kind, detail = task_event_detail(event)
+            print(kind, event.name, detail)
+        ```
+    """
+    if event.kind == "started":
+        return "task_started", {}
+    if event.kind == "finished":
+        return "task_finished", {"duration": event.duration}
+    if event.kind == "lost":
+        return "task_lost", {}
+    error = f"{type(event.error).__name__}: {event.error}"
+    kind = "task_failed" if event.kind == "failed" else "task_retrying"
+    return kind, {"duration": event.duration, "error": error, "attempt": event.attempt}
+
+
 def _task_listener(timeline: Timeline) -> Any:
     def listen(event: TaskEvent) -> None:
-        if event.kind == "started":
-            timeline.add("task_started", event.name)
-        elif event.kind == "finished":
-            timeline.add("task_finished", event.name, duration=event.duration)
-        elif event.kind == "lost":
-            timeline.add("task_lost", event.name)
-        else:
-            error = f"{type(event.error).__name__}: {event.error}"
-            kind = "task_failed" if event.kind == "failed" else "task_retrying"
-            timeline.add(kind, event.name, duration=event.duration, error=error, attempt=event.attempt)
+        kind, detail = task_event_detail(event)
+        timeline.add(kind, event.name, **detail)
 
     return listen
 

@@ -10,6 +10,7 @@ from importlib import resources
 
 from ravyn_tutorial.exercises import (
     cart_total,
+    flaky_partner,
     loyalty_points,
     order_jobs,
     slow_signup,
@@ -22,7 +23,7 @@ __all__ = ["EXERCISES", "Exercise", "Finding", "Lab", "Trial", "solution_text", 
 
 EXERCISES: dict[str, Exercise] = {
     module.EXERCISE.name: module.EXERCISE
-    for module in (slow_signup, order_jobs, thumbnails, loyalty_points, visit_log, cart_total)
+    for module in (slow_signup, order_jobs, thumbnails, loyalty_points, visit_log, cart_total, flaky_partner)
 }
 
 

@@ -12,6 +12,8 @@ ran counts as a background task.
 from __future__ import annotations
 
 import ast
+import functools
+import inspect
 import json as jsonlib
 import random
 import threading
@@ -29,9 +31,19 @@ from ravyn.runner import TaskEvent, observe_tasks
 from ravyn_tutorial.learner import LearnerError, learner_frame
 
 if TYPE_CHECKING:
-    from ravyn.testing import Recorder, Timeline
+    from ravyn.testing import Recorder, Timeline, TimelineEvent
 
-__all__ = ["Exercise", "Finding", "Lab", "TaskRun", "Trial"]
+__all__ = [
+    "BLOCKING_SHARE",
+    "LEVELS",
+    "Effect",
+    "Exercise",
+    "Finding",
+    "Lab",
+    "TaskRun",
+    "Trial",
+    "attribute",
+]
 
 
 @dataclass(frozen=True)
@@ -49,20 +61,81 @@ class TaskRun:
     name: str
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
+    """The arguments the function is called with (a `functools.partial`'s included)."""
     started: float
     """`time.perf_counter()` when Ravyn started it."""
     ended: float | None = None
     duration: float | None = None
     """How long it ran, as the runner measured it (seconds)."""
     error: BaseException | None = None
+    function: str = ""
+    """The `__qualname__` of the function it calls, a partial unwrapped."""
+    is_async: bool = False
+    """Whether that function is an `async def`, which Ravyn awaits on the event loop."""
+    timeout: float | None = None
+    """The task's time limit per attempt (seconds), if it has one."""
+    retries: int = 0
+    """How many more attempts Ravyn may make after a failure or a timeout."""
+    attempts: int = 1
+    """How many attempts Ravyn made."""
 
     @property
     def failed(self) -> bool:
         return self.error is not None
 
+    @property
+    def is_lambda(self) -> bool:
+        return self.function.endswith("<lambda>")
+
     def values(self) -> list[Any]:
         """The arguments it was given, positional then keyword."""
         return [*self.args, *self.kwargs.values()]
+
+    def overlaps(self, start: float, end: float) -> bool:
+        """Whether it was running at some point between `start` and `end` (`perf_counter()`)."""
+        return self.started < end and (self.ended is None or self.ended > start)
+
+
+def _run_of(event: TaskEvent) -> TaskRun:
+    """A `TaskRun` for a `started` event: what the task will call, and with what."""
+    task = event.task
+    call: Any = getattr(task, "call", None) or getattr(task, "func", None)
+    call = getattr(call, "_callable", call)  # Lilya's thread wrapper of a sync function
+    args, kwargs = tuple(getattr(task, "args", ())), dict(getattr(task, "kwargs", {}))
+    while isinstance(call, functools.partial):
+        args, kwargs = (*call.args, *args), {**call.keywords, **kwargs}
+        call = call.func
+    function = str(getattr(call, "__qualname__", "") or getattr(call, "__name__", "") or event.name)
+    return TaskRun(
+        event.name,
+        args,
+        kwargs,
+        event.time,
+        function=function,
+        is_async=inspect.iscoroutinefunction(call),
+        timeout=getattr(task, "timeout", None),
+        retries=int(getattr(task, "retries", 0) or 0),
+    )
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One printed line the check looked for, and where it happened."""
+
+    at: float
+    """Seconds since the request."""
+    run: TaskRun | None
+    """The background task that was running when it was printed; `None` outside every task."""
+    before_response: bool
+    """Printed before the response was complete (so in the handler, while the client waited)."""
+
+    def where(self) -> str:
+        """`in the handler, before the response`, `in the background task send_email`, ..."""
+        if self.run is not None:
+            return f"in the background task {self.run.name}"
+        if self.before_response:
+            return "in the handler, before the response"
+        return "after the response, outside every task Ravyn ran"
 
 
 @dataclass
@@ -74,10 +147,16 @@ class Trial:
     tasks: list[TaskRun]
     stall: float = 0.0
     """The longest time the event loop could not run anything else (seconds)."""
+    stall_span: tuple[float, float] = (0.0, 0.0)
+    """When that longest stall began and ended (`perf_counter()`)."""
     sent: Any = None
     """The JSON body the check sent."""
     headers: dict[str, str] = field(default_factory=dict)
     """The headers the check sent, beyond the usual ones."""
+    inside: dict[int, tuple[TaskRun, ...]] = field(default_factory=dict)
+    """For each `output` and `log` event (by `seq`), the tasks that were
+    running when it happened, the latest started last (more than one only in
+    a concurrent group); events outside every task are not in it."""
 
     @property
     def response_time(self) -> float:
@@ -107,14 +186,80 @@ class Trial:
         """When lines containing `text` were printed (seconds since the request)."""
         return [at for at, line in self.outputs() if text in line]
 
-    def logs(self, level: int = 30) -> list[tuple[str, str]]:
-        """`(level name, message)` of log records at `level` (WARNING) or above."""
-        levels = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+    def effects(self, text: str, function: str = "") -> list[Effect]:
+        """Every printed line containing `text`, with the task (if any) it was
+        printed in. Where tasks ran at the same time (a group), the one that
+        calls `function` is taken when it was among them."""
+        answered = self.response_time
+        found = []
+        for event in self.timeline.all("output"):
+            if text not in str(event.detail.get("text", "")):
+                continue
+            running = self.inside.get(event.seq, ())
+            named = [run for run in running if run.function.rsplit(".", 1)[-1] == function]
+            run = named[-1] if named else (running[-1] if running else None)
+            found.append(Effect(event.at, run, event.at <= answered))
+        return found
+
+    def stalled_runs(self) -> list[TaskRun]:
+        """The tasks that were running during the longest stall of the event loop
+        and spent most of their run in it (so a task that merely overlapped a
+        pause of a busy machine is not blamed for it)."""
+        start, end = self.stall_span
+        return [
+            run
+            for run in self.tasks
+            if run.overlaps(start, end) and self.stall >= BLOCKING_SHARE * (run.duration or self.stall)
+        ]
+
+    def logs(self, level: int = 30, *, task: str | None = None) -> list[tuple[str, str]]:
+        """`(level name, message)` of log records at `level` (WARNING) or above;
+        with `task`, only those logged while that task ran (by it, or by Ravyn about it)."""
         return [
             (str(event.detail.get("level")), str(event.detail.get("text", "")))
             for event in self.timeline.all("log")
-            if levels.get(str(event.detail.get("level")), 0) >= level
+            if LEVELS.get(str(event.detail.get("level")), 0) >= level
+            and (task is None or self._logged_in(event, task))
         ]
+
+    def _logged_in(self, event: TimelineEvent, task: str) -> bool:
+        running = self.inside.get(event.seq, ())
+        return (
+            any(task in (run.name, run.function) for run in running) or event.detail.get("task_name") == task
+        )
+
+
+BLOCKING_SHARE = 0.8
+"""The share of its run a task must have spent in the loop's longest stall to be blamed for it."""
+
+LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+"""The standard logging levels by name, as the timeline records them."""
+
+
+def attribute(timeline: Timeline, runs: Sequence[TaskRun]) -> dict[int, tuple[TaskRun, ...]]:
+    """Which tasks were running at each `output` and `log` event of `timeline`.
+
+    `runs` are the request's tasks in the order they started, as the timeline's
+    `task_started` events are: Ravyn runs one request's tasks one after the
+    other, so a line printed between a task's start and its end is that task's.
+    In a concurrent group several are running; all of them are given.
+    """
+    running: list[TaskRun] = []
+    started = iter(runs)
+    found: dict[int, tuple[TaskRun, ...]] = {}
+    for event in timeline.events:
+        if event.kind == "task_started":
+            run = next(started, None)
+            if run is not None:
+                running.append(run)
+        elif event.kind in ("task_finished", "task_failed", "task_lost"):
+            for index, run in enumerate(running):
+                if run.name == event.name:
+                    del running[index]
+                    break
+        elif event.kind in ("output", "log") and running:
+            found[event.seq] = tuple(running)
+    return found
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -163,10 +308,10 @@ class Lab:
         *,
         json: Any = None,
         headers: dict[str, str] | None = None,
-        heartbeat: bool = False,
+        heartbeat: bool = True,
     ) -> Trial:
-        """Send one request and wait for its tasks; with `heartbeat`, also
-        measure how long the event loop stalled meanwhile."""
+        """Send one request and wait for its tasks; with `heartbeat` (the
+        default), also measure how long the event loop stalled meanwhile."""
         shown = f"{method} {path}" + ("" if json is None else f" {jsonlib.dumps(json)}")
         runs: dict[int, TaskRun] = {}
         order: list[TaskRun] = []
@@ -176,25 +321,25 @@ class Lab:
             with lock:
                 run = runs.get(id(event.task))
                 if event.kind == "started" and run is None:
-                    args = tuple(getattr(event.task, "args", ()))
-                    kwargs = dict(getattr(event.task, "kwargs", {}))
-                    run = TaskRun(event.name, args, kwargs, event.time)
-                    runs[id(event.task)] = run
+                    run = runs[id(event.task)] = _run_of(event)
                     order.append(run)
+                elif run is not None and event.kind == "retrying":
+                    run.attempts += 1
                 elif run is not None and event.kind in ("finished", "failed", "lost"):
                     run.ended, run.duration = event.time, event.duration
                     if event.kind != "finished":
                         run.error = event.error or RuntimeError("lost at shutdown")
 
         stop = anyio.Event()
-        gaps: list[float] = [0.0]
+        longest = [0.0, 0.0]
 
         async def tick() -> None:
             last = time.perf_counter()
             while not stop.is_set():
                 await anyio.sleep(0.005)
                 now = time.perf_counter()
-                gaps.append(now - last)
+                if now - last > longest[1] - longest[0]:
+                    longest[:] = [last, now]
                 last = now
 
         try:
@@ -209,7 +354,9 @@ class Lab:
                         stop.set()
         except Exception as exc:
             raise learner_frame(_unwrap(exc), self.path, f"answering {method} {path}") from None
-        trial = Trial(shown, timeline, order, max(gaps), json, dict(headers or {}))
+        start, end = longest
+        trial = Trial(shown, timeline, order, end - start, (start, end), json, dict(headers or {}))
+        trial.inside = attribute(timeline, order)
         self.trials.append(trial)
         return trial
 

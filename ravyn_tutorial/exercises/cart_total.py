@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ravyn_tutorial.exercises import rules, samples
 from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
-from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task
+from ravyn_tutorial.exercises.verdicts import FROZEN, expect_response, loop_blocked, ran_as_task
 
 
 def _total(trial: Trial) -> float:
@@ -34,6 +34,9 @@ async def check(lab: Lab) -> list[Finding]:
         purpose="the audit note must still be written, after the response, with the total.",
     )
     findings.append(audited)
+    blocked = loop_blocked(trials, FROZEN)
+    if blocked is not None:
+        findings.append(blocked)
     return findings
 
 

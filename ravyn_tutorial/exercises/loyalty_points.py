@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from ravyn_tutorial.exercises import rules, samples
-from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
+from ravyn_tutorial.exercises.base import LEVELS, Exercise, Finding, Lab, Trial
 from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task
+
+TASK = "add_loyalty_points"
 
 
 def _points(lab: Lab) -> dict[str, Any] | None:
@@ -20,25 +22,33 @@ def _receipt(trial: Trial) -> str:
 
 def _unlogged(lab: Lab, customer: str, trial: Trial) -> str:
     handlers = rules.except_handlers(lab.tree, "add_loyalty_points")
-    quiet = trial.logs(level=10)
+    quiet = [(level, text) for level, text in trial.logs(level=10, task=TASK) if LEVELS[level] < 30]
     start = (
-        f"add_loyalty_points failed for {customer}, who has no account, and nothing reached the log "
+        f"add_loyalty_points failed for {customer}, who has no account, and the task logged nothing "
         "at WARNING or above"
     )
     if any(handler.does == "nothing" for handler in handlers):
         line = next(handler.line for handler in handlers if handler.does == "nothing")
-        return f"{start}: the `except` on line {line} swallows the error without a word."
-    if quiet:
+        why = f"{start}: the `except` on line {line} swallows the error without a word."
+    elif quiet:
         level, text = quiet[0]
-        return (
-            f"{start}: it was logged at {level} ({text!r}), below WARNING, where nobody looks for failures."
-        )
-    if any(handler.does == "print" for handler in handlers):
-        return (
+        why = f"{start}: it logged the failure at {level} only ({text!r}), where nobody looks for failures."
+    elif any(handler.does == "print" for handler in handlers):
+        why = (
             f"{start}: the `except` block prints, and print() goes to the terminal's output, not to the "
             "log where failures are looked for."
         )
-    return f"{start}."
+    else:
+        why = f"{start}."
+    in_task = trial.logs(task=TASK)
+    elsewhere = [text for level, text in trial.logs() if (level, text) not in in_task]
+    if elsewhere:
+        why += (
+            f" A warning was logged outside the task ({elsewhere[0]!r}), by the handler, before the "
+            "task ran: it cannot tell whether adding the points failed. Log the failure where it "
+            "happens, in add_loyalty_points."
+        )
+    return why
 
 
 async def check(lab: Lab) -> list[Finding]:
@@ -75,6 +85,16 @@ async def check(lab: Lab) -> list[Finding]:
                 )
             continue
         gained = after.get(customer, 0) - ahead.get(customer, 0)
+        if gained == 2 * int(amount) > 0:
+            findings.append(
+                Finding(
+                    False,
+                    f"{customer} spent {amount:.2f} and gained {gained} points, twice {int(amount)}: "
+                    "add_loyalty_points ran twice for one checkout. Does the handler still call it "
+                    "itself, besides the task?",
+                )
+            )
+            break
         if gained != int(amount):
             findings.append(
                 Finding(
@@ -93,8 +113,8 @@ async def check(lab: Lab) -> list[Finding]:
     else:
         findings.append(Finding(True, f"Customers with an account got their points ({', '.join(known)})."))
     bad = trials[1]
-    logged = [text for _, text in bad.logs() if unknown in text]
-    failed = [run for run in bad.tasks if run.failed and run.name == "add_loyalty_points"]
+    logged = [text for _, text in bad.logs(task=TASK)]
+    failed = [run for run in bad.tasks if run.failed and run.name == TASK]
     if logged or failed:
         shown = logged[0] if logged else f"Ravyn logged the failing task {failed[0].name}"
         findings.append(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
 from ravyn_tutorial.exercises import rules, samples
 from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
-from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task
+from ravyn_tutorial.exercises.verdicts import FROZEN, expect_response, loop_blocked, ran_as_task
 
 
 def _order_id(trial: Trial) -> Any:
@@ -32,6 +33,21 @@ JOBS: dict[str, tuple[Callable[[Trial], list[Any]], Callable[[Trial], str], str]
         "jobs.add_task(notify_warehouse, order_id)",
     ),
 }
+
+
+def _overlapping(trials: list[Trial]) -> Finding | None:
+    """A failure when two of the jobs ran at the same time (a concurrent group)."""
+    for trial in trials:
+        runs = sorted((run for run in trial.tasks if run.name in JOBS), key=lambda run: run.started)
+        for first, second in itertools.pairwise(runs):
+            if first.ended is not None and second.started < first.ended:
+                return Finding(
+                    False,
+                    f"For {trial.request}, {second.name} started while {first.name} was still running: the "
+                    "jobs ran at the same time (a group, as_group=True), so nothing holds their order. "
+                    "This shop needs them one after the other.",
+                )
+    return None
 
 
 async def check(lab: Lab) -> list[Finding]:
@@ -61,8 +77,15 @@ async def check(lab: Lab) -> list[Finding]:
         finding, _ = ran_as_task(trials, name, arguments, effect=effect, purpose=f"add it with `{how}`.")
         findings.append(finding)
     wanted = list(JOBS)
+    together = _overlapping(trials)
+    if together is not None:
+        findings.append(together)
+        return findings
     for trial in trials:
-        ran = [run.name for run in trial.tasks if run.name in JOBS]
+        # the order the work happened in, read from when each job's line was printed
+        # (so a wrapper task that calls them in the wrong order is caught too)
+        when = {name: trial.effects(effect(trial), name) for name, (_, effect, _) in JOBS.items()}
+        ran = [name for _, name in sorted((seen[0].at, name) for name, seen in when.items() if seen)]
         if sorted(ran) == sorted(wanted) and ran != wanted:
             findings.append(
                 Finding(
@@ -75,6 +98,9 @@ async def check(lab: Lab) -> list[Finding]:
     else:
         if all(finding.ok for finding in findings):
             findings.append(Finding(True, f"They ran in the right order: {', '.join(wanted)}."))
+    blocked = loop_blocked(trials, FROZEN)
+    if blocked is not None:
+        findings.append(blocked)
     return findings
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ravyn_tutorial.exercises import rules, samples
 from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
-from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task, took
+from ravyn_tutorial.exercises.verdicts import FROZEN, expect_response, loop_blocked, ran_as_task, took
 
 QUICK = 0.25
 
@@ -42,15 +42,9 @@ async def check(lab: Lab) -> list[Finding]:
     findings.append(sent)
     if not sent.ok:
         return findings
-    unsent = [trial for trial in trials if not trial.printed(_effect(trial))]
-    if unsent:
-        findings.append(
-            Finding(
-                False,
-                f"send_welcome_email ran for {unsent[0].request} but never printed "
-                f"{_effect(unsent[0])!r}: the email itself is gone. Keep the function's body as it was.",
-            )
-        )
+    blocked = loop_blocked(trials, FROZEN)
+    if blocked is not None:
+        findings.append(blocked)
     slowest = max(trials, key=lambda trial: trial.response_time)
     if slowest.response_time < QUICK:
         findings.append(Finding(True, f"The client had its answer within {took(slowest.response_time)}."))

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import ast
-
 from ravyn_tutorial.exercises import rules, samples
 from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
-from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task, took
+from ravyn_tutorial.exercises.verdicts import FROZEN, blocked_message, expect_response, ran_as_task, took
 
 WORK = 0.5
-FROZEN = 0.25
 
 
 def _filename(trial: Trial) -> str:
@@ -68,19 +65,14 @@ async def check(lab: Lab) -> list[Finding]:
         )
     stalled = max(trials, key=lambda trial: trial.stall)
     if stalled.stall > FROZEN:
-        node = rules.function(lab.tree, "make_thumbnail")
-        why = (
-            "time.sleep() blocks its thread, and an `async def` task runs on the event loop's own thread."
-            if isinstance(node, ast.AsyncFunctionDef)
-            else "something blocking ran on the event loop's own thread."
+        culprits = [run for run in stalled.stalled_runs() if run.is_async]
+        text = (
+            blocked_message(culprits[0].name, stalled.stall)
+            if culprits
+            else f"While make_thumbnail ran, the server was frozen for {took(stalled.stall)}: no other "
+            "request could be answered. Something blocking ran on the event loop's own thread."
         )
-        findings.append(
-            Finding(
-                False,
-                f"While make_thumbnail ran, the server was frozen for {took(stalled.stall)}: no other "
-                f"request could be answered. {why}",
-            )
-        )
+        findings.append(Finding(False, text))
     else:
         findings.append(
             Finding(

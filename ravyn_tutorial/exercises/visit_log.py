@@ -6,7 +6,7 @@ from lilya.requests import Request
 
 from ravyn_tutorial.exercises import rules, samples
 from ravyn_tutorial.exercises.base import Exercise, Finding, Lab, Trial
-from ravyn_tutorial.exercises.verdicts import expect_response, ran_as_task
+from ravyn_tutorial.exercises.verdicts import FROZEN, expect_response, loop_blocked, ran_as_task
 
 PAGES = ("/pricing", "/docs", "/blog", "/about", "/careers")
 
@@ -55,18 +55,9 @@ async def check(lab: Lab) -> list[Finding]:
         any_order=True,
     )
     findings.append(ran)
-    if ran.ok:
-        unprinted = [trial for trial in trials if not trial.printed(_effect(trial))]
-        if unprinted:
-            findings.append(
-                Finding(
-                    False,
-                    f"record_visit got the right values for {unprinted[0].request} but never printed "
-                    f"{_effect(unprinted[0])!r}: the visit was not recorded.",
-                )
-            )
-        else:
-            findings.append(Finding(True, "Each visit was recorded with its page and user agent."))
+    blocked = loop_blocked(trials, FROZEN)
+    if blocked is not None:
+        findings.append(blocked)
     return findings
 
 

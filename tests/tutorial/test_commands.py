@@ -160,7 +160,7 @@ def test_a_pass_lapses_when_the_file_changes(cli: CliRunner, workdir: Path) -> N
 
     assert re.search(r"\?\s+cart_total", listed)
     assert "changed since it passed" in _flat(listed)
-    assert "0 of 6 done" in listed
+    assert f"0 of {len(EXERCISES)} done" in listed
     assert cli.invoke(app, ["check", "cart_total"]).exit_code == 1
     progress = json.loads((workdir / FOLDER / PROGRESS_FILE).read_text())["exercises"]["cart_total"]
     assert "passed" not in progress
@@ -220,3 +220,79 @@ def test_the_first_failure_does_not_give_the_last_hint_away(workdir: Path, name:
     assert code, "the last hint shows code"
     for fragment in code:
         assert fragment not in said
+
+
+def test_hint_with_only_a_number_means_that_hint_of_the_current_exercise(
+    cli: CliRunner, workdir: Path
+) -> None:
+    current = next(iter(EXERCISES.values()))
+    cli.invoke(app, ["hint"])
+
+    again = cli.invoke(app, ["hint", "1"])
+    too_far = cli.invoke(app, ["hint", "3"])
+
+    assert again.exit_code == 0, again.output
+    assert f"hint 1 of {len(current.hints)} · {current.name}" in again.output
+    assert too_far.exit_code == 2
+    assert "they come in order" in _flat(too_far.output)
+
+
+def test_check_all_checks_every_started_exercise_one_line_each(cli: CliRunner, workdir: Path) -> None:
+    cli.invoke(app, ["start", "slow_signup"])
+    cli.invoke(app, ["start", "cart_total"])
+    _put(workdir, "cart_total", solution_text(EXERCISES["cart_total"]))
+
+    result = cli.invoke(app, ["check", "--all"])
+
+    said = _flat(result.output)
+    assert result.exit_code == 1, "one of them fails"
+    assert "✔ cart_total passed" in said
+    assert "✘ slow_signup send_welcome_email ran in the handler, before the response" in said
+    assert f"1 of 2 checked passed; {len(EXERCISES) - 2} not started yet." in said
+    assert "Traceback" not in result.output
+
+
+def test_check_all_in_an_empty_folder_and_with_a_name_says_what_to_do(cli: CliRunner, workdir: Path) -> None:
+    empty = cli.invoke(app, ["check", "--all"])
+    both = cli.invoke(app, ["check", "slow_signup", "--all"])
+
+    assert empty.exit_code == 1
+    assert "There is no exercise in ravyn-exercises yet" in _flat(empty.output)
+    assert both.exit_code == 2
+    assert "Either name an exercise or give --all, not both" in _flat(both.output)
+
+
+def test_the_solution_diff_shows_code_not_the_docstrings(cli: CliRunner, workdir: Path) -> None:
+    cli.invoke(app, ["start", "slow_signup"])
+    template = (workdir / FOLDER / "slow_signup.py").read_text()
+    docstring_end = template.index('"""', 3) + 3
+    fixed = template[:docstring_end] + solution_text(EXERCISES["slow_signup"]).split('"""', 2)[2]
+    _put(workdir, "slow_signup", fixed.replace("    time.sleep(0.5)\n", "    time.sleep(0.5)  # slow\n"))
+    assert cli.invoke(app, ["check", "slow_signup"]).exit_code == 0
+
+    shown = cli.invoke(app, ["solution", "slow_signup"])
+
+    diff = shown.output[shown.output.index("does differently") :]
+    assert "-    time.sleep(0.5)  # slow" in diff
+    assert "Check your work" not in diff, "the exercise's docstring is left out"
+    assert "A solution of the slow_signup exercise" not in diff
+    assert len([line for line in diff.splitlines() if line.startswith(("-", "+"))]) <= 4
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (["--port", "99999"], "Invalid value for '--port'"),
+        (["--port", "-1"], "Invalid value for '--port'"),
+        (["--svg", "no/such/folder/picture.svg"], "the folder no/such/folder does not exist"),
+    ],
+)
+def test_a_bad_port_or_svg_path_gets_one_message_not_a_traceback(
+    cli: CliRunner, in_checkout: Path, option: list[str], says: str
+) -> None:
+    result = cli.invoke(app, ["run", "quick_start", *option])
+
+    assert result.exit_code == 2
+    assert says in _flat(result.output)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output

@@ -61,7 +61,7 @@ def test_the_broken_apps_say_what_is_wrong_in_plain_words(cli: CliRunner, workdi
         "slow_signup": "send_welcome_email ran in the handler, before the response",
         "order_jobs": "None of the three jobs ran",
         "thumbnails": "the server was frozen for",
-        "loyalty_points": "nothing reached the log",
+        "loyalty_points": "the task logged nothing at WARNING or above",
         "visit_log": "record_visit is handed the whole Request",
         "cart_total": "a background task cannot answer the client",
     }
