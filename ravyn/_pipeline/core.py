@@ -91,14 +91,7 @@ class Core:
         # what Lilya's isolation layers copy back up to the caller
         scope["route"] = route
         scope["route_path_template"] = route.path
-        started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        sender = StartedSend(send)
         try:
             await endpoint(inner, receive, sender)
         except Exception as exc:
@@ -106,12 +99,12 @@ class Core:
             outer = copy_scope(scope)
             outer["lilya.exception_handlers"] = self.errors.exception_handlers
             if not self.outermost:
-                await self.errors.handle(outer, receive, send, exc, started)
+                await self.errors.handle(outer, receive, send, exc, sender.started)
                 return
             try:
-                await self.errors.handle(outer, receive, sender, exc, started)
+                await self.errors.handle(outer, receive, sender, exc, sender.started)
             except Exception as unhandled:
-                await self.errors.answer_server_error(scope, receive, send, unhandled, started)
+                await self.errors.answer_server_error(scope, receive, send, unhandled, sender.started)
 
 
 class ServerErrors:
@@ -129,15 +122,24 @@ class ServerErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def sender(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        sender = StartedSend(send)
         try:
             await self.app(scope, receive, sender)
         except Exception as exc:
-            await self.errors.answer_server_error(scope, receive, send, exc, started)
+            await self.errors.answer_server_error(scope, receive, send, exc, sender.started)
+
+
+class StartedSend:
+    """A request's `send` that notes whether the response has started: an error
+    layer answers an exception only if it has not."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
