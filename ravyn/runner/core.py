@@ -65,9 +65,9 @@ class TaskRunner(StepRunner):
         self.draining = False
         self.closed = False
         """True once a signal's drain has ended: tasks handed over later are logged lost."""
-        self.fast = FastPaths(self)
+        self._fast = FastPaths(self)
         """The fast paths, and the runs they hold (see `ravyn.runner.inline`)."""
-        self._inline = self.fast.running  # the inline runs, by request task (read by tests)
+        self._inline = self._fast.running  # the inline runs, by request task (read by tests)
         self._reserved = 0
         self._active: set[Run] = set()
         self._hosted: dict[asyncio.Task[Any], Run] = {}
@@ -98,7 +98,7 @@ class TaskRunner(StepRunner):
     def snapshot(self) -> dict[str, int]:
         """The counters as a dict, `abandoned` measured now."""
         self.stats.abandoned = (
-            self.pool.abandoned + len(self._orphans) + len(self.fast.given_up) + len(self._given_up_runs)
+            self.pool.abandoned + len(self._orphans) + len(self._fast.given_up) + len(self._given_up_runs)
         )
         return asdict(self.stats)
 
@@ -158,9 +158,9 @@ class TaskRunner(StepRunner):
                 return
         leaf = single_leaf(sources)
         if leaf is not None:
-            host = self.fast.takes(leaf, admitted)
+            host = self._fast.takes(leaf, admitted)
             if host is not None:
-                await self.fast.run(host, leaf)
+                await self._fast.run(host, leaf)
                 if _grew(sources):
                     await self._run_added(sources, {id(leaf)})
                 return
@@ -198,7 +198,7 @@ class TaskRunner(StepRunner):
             plan, leaves = self._shed(plan, leaves, admitted)
             if not leaves:
                 return
-        scoped, hosted_by = self.fast.run_mode(leaf, plan)
+        scoped, hosted_by = self._fast.run_mode(leaf, plan)
         run = Run(plan, leaves, scoped=scoped, host=hosted_by)
         self._active.add(run)
         taken_back = False
