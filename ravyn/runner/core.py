@@ -160,9 +160,9 @@ class TaskRunner(StepRunner):
         if leaf is not None:
             host = self._fast.takes(leaf, admitted)
             if host is not None:
-                await self._fast.run(host, leaf)
+                completed = await self._fast.run(host, leaf)
                 if _grew(sources):
-                    await self._run_added(sources, {id(leaf)})
+                    await self._run_added(sources, {id(leaf)}, run=completed)
                 return
         plan: Plan | None = None
         if leaf is None:
@@ -170,12 +170,13 @@ class TaskRunner(StepRunner):
             if not plan:
                 return
         leaves = plan.leaves() if plan is not None else [leaf] if leaf is not None else []
-        await self._run_general(plan, leaf, leaves, admitted)
+        completed = await self._run_general(plan, leaf, leaves, admitted)
         if _grew(sources, len(leaves)):
-            await self._run_added(sources, {id(task) for task in leaves})
+            await self._run_added(sources, {id(task) for task in leaves}, run=completed)
 
-    async def _run_added(self, sources: Sequence[Task | None], done: set[int]) -> None:
-        """Run the tasks added to `sources`' collections while they ran, until none is."""
+    async def _run_added(self, sources: Sequence[Task | None], done: set[int], *, run: bool) -> None:
+        """Run the tasks added to `sources`' collections while they ran, until none is;
+        with `run=False` (the runner cancelled what added them) count them lost instead."""
         while True:
             plan = plan_tasks(sources, done)
             if not plan:
@@ -183,21 +184,27 @@ class TaskRunner(StepRunner):
             leaves = plan.leaves()
             done.update(id(task) for task in leaves)
             logger.debug("%d background task(s) added while their collection ran", len(leaves))
-            await self._run_general(plan, None, leaves, admitted=False)
+            if not run:
+                self.stats.started += len(leaves)
+                self.stats.running += len(leaves)
+                self._report_lost(Run(plan, leaves), "cancelled at shutdown", total=not self.draining)
+                return
+            run = await self._run_general(plan, None, leaves, admitted=False)
 
     async def _run_general(
         self, plan: Plan | None, leaf: Task | None, leaves: list[Task], admitted: bool
-    ) -> None:
-        """Run a plan (or one task) as a `Run` the drain can cancel, past the pending bound rejected."""
+    ) -> bool:
+        """Run a plan (or one task) as a `Run` the drain can cancel, what is past the
+        pending bound rejected. Return False if the runner cancelled it, or was closed."""
         self.stats.started += len(leaves)
         self.stats.running += len(leaves)
         if self.closed:
             self._report_lost(Run(plan, leaves), "handed over after the shutdown drain ended")
-            return
+            return False
         if self.pending > self.max_pending:
             plan, leaves = self._shed(plan, leaves, admitted)
             if not leaves:
-                return
+                return True
         scoped, hosted_by = self._fast.run_mode(leaf, plan)
         run = Run(plan, leaves, scoped=scoped, host=hosted_by)
         self._active.add(run)
@@ -239,6 +246,7 @@ class TaskRunner(StepRunner):
                     self._report_lost(run, "cancelled at shutdown", total=not self.draining)
                 else:  # a cancellation from outside: the server giving up on the request
                     self._report_lost(run, "cancelled from outside the runner")
+        return not run.cancel_called
 
     # ----------------------------------------------------------------------- outcomes
 

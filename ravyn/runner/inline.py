@@ -74,9 +74,10 @@ class FastPaths:
                 return host
         return None
 
-    async def run(self, host: asyncio.Task[Any], leaf: Task) -> None:
+    async def run(self, host: asyncio.Task[Any], leaf: Task) -> bool:
         """Run `leaf` inline in `host`, the request's asyncio task: an async
-        task awaited right here, a sync one waited for here."""
+        task awaited right here, a sync one waited for here. Return False if
+        the runner cancelled it (the drain, a second signal)."""
         stats = self.runner.stats
         stats.started += 1
         stats.running += 1
@@ -90,16 +91,21 @@ class FastPaths:
             else:
                 outcome = await func(*leaf.args, **leaf.kwargs)
         except BaseException as exc:
+            ours = host in self.cancelled
             if self.settle(host, leaf, exc, base, started):
                 raise
-            return
+            return not ours
         if isinstance(outcome, Failed):  # what a sync task raised
+            ours = host in self.cancelled
             self.settle(host, leaf, outcome, base, started)
-        elif self.cancelled or self.running.pop(host, None) is None:
+            return not ours
+        if self.cancelled or self.running.pop(host, None) is None:
+            ours = host in self.cancelled
             self.settle(host, leaf, None, base, started)
-        else:
-            stats.running -= 1
-            stats.succeeded += 1
+            return not ours
+        stats.running -= 1
+        stats.succeeded += 1
+        return True
 
     def settle(
         self,
