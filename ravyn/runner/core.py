@@ -158,10 +158,9 @@ class TaskRunner(StepRunner):
                 return
         leaf = single_leaf(sources)
         if leaf is not None:
-            host = self._fast.takes(leaf, admitted)
-            if host is not None:
-                completed = await self._fast.run(host, leaf)
-                if _grew(sources):
+            completed = await self._fast.serve(leaf, admitted)
+            if completed is not None:
+                if _one_grew(sources):
                     await self._run_added(sources, {id(leaf)}, run=completed)
                 return
         plan: Plan | None = None
@@ -323,6 +322,15 @@ class TaskRunner(StepRunner):
 
     def _cancel_running(self) -> None:
         drain_module.cancel_running(self)
+
+
+def _one_grew(sources: Sequence[Task | None]) -> bool:
+    """Whether the one source holding the one task that ran (see `single_leaf`)
+    is a collection that holds more now: a task added to it while it ran."""
+    for source in sources:
+        if source is not None:
+            return isinstance(source, Tasks) and len(source.tasks) != 1
+    return False
 
 
 def _grew(sources: Sequence[Task | None], planned: int = 1) -> bool:

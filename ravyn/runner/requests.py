@@ -3,6 +3,7 @@ holds among the app's pending tasks (`max_pending_tasks`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -36,9 +37,9 @@ class RequestSlot:
 _current: ContextVar[RequestSlot | None] = ContextVar("ravyn_current_request", default=None)
 
 
-def current_request() -> RequestSlot | None:
-    """The request a `Ravyn` app serves in the current context, or None."""
-    return _current.get()
+current_request: Callable[[], RequestSlot | None] = _current.get
+"""The request a `Ravyn` app serves in the current context, or None (the
+context variable's own `get`: it is read for every task added and run)."""
 
 
 class serving:
