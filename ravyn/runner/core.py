@@ -287,7 +287,7 @@ class TaskRunner(StepRunner):
             len(tasks),
             self.pending,
             self.max_pending,
-            ", ".join(describe(task) for task in tasks),
+            _first_described(tasks),
         )
         return plan, leaves
 
@@ -322,6 +322,17 @@ class TaskRunner(StepRunner):
 
     def _cancel_running(self) -> None:
         drain_module.cancel_running(self)
+
+
+NAMED_IN_A_LOG_LINE = 10
+"""How many rejected tasks one log line names; the others are counted."""
+
+
+def _first_described(tasks: Sequence[Task]) -> str:
+    """The first tasks described, and how many more: one request may bring thousands."""
+    named = ", ".join(describe(task) for task in tasks[:NAMED_IN_A_LOG_LINE])
+    more = len(tasks) - NAMED_IN_A_LOG_LINE
+    return f"{named} and {more} more" if more > 0 else named
 
 
 def _one_grew(sources: Sequence[Task | None]) -> bool:

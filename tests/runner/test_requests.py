@@ -148,4 +148,6 @@ async def test_a_lilya_collection_past_the_bound_runs_what_fits_and_rejects_the_
     assert ran == list(range(10))
     stats = app.task_stats()
     assert (stats["started"], stats["succeeded"], stats["rejected"]) == (50, 10, 40) and balanced(stats)
-    assert any("40 background task(s) rejected" in r.getMessage() for r in caplog.records)
+    rejected = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(rejected) == 1 and rejected[0].startswith("40 background task(s) rejected")
+    assert rejected[0].endswith(": " + ", ".join(["list.append"] * 10) + " and 30 more")  # not forty names
