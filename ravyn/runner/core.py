@@ -148,10 +148,11 @@ class TaskRunner(StepRunner):
         request = current_request()
         admitted = False
         if request is not None and request.runner is self:
+            request.handed_over = True
+            request.overflowed = False  # its handler caught TooManyTasks: not refused
             if request.reserved:
                 admitted = True
                 request.reserved = False
-                request.overflowed = False  # its handler caught TooManyTasks: not refused
                 self._reserved -= 1
             if request.method in METHODS_WITHOUT_TASKS:
                 logger.debug("%s request: its background tasks are not run", request.method)
