@@ -197,13 +197,14 @@ class BackgroundTasks(Tasks, BackgroundTask):
 
         Inside a request of a `Ravyn` app, a request may add at most as many
         tasks as the app had room for when its handler started
-        (`max_pending_tasks` less the tasks pending then): past that, this raises
-        `TooManyTasks`, which answers the request 503 if its handler lets it
-        propagate (a task that adds one fails with it, logged)."""
+        (`max_pending_tasks` less the tasks pending then; `max_pending_tasks` on
+        a route that does not reserve, such as a Lilya `Path` or a HEAD request):
+        past that, this raises `TooManyTasks`, which answers the request 503 if
+        its handler lets it propagate (a task that adds one fails with it, logged)."""
         request = current_request()
-        if request is not None and request.room is not None:
+        if request is not None:
             if request.added >= request.room:
-                if request.reserved:  # still in the handler: the request is answered 503
+                if not request.handed_over:  # still in the handler: the request is answered 503
                     request.overflowed = True
                 raise TooManyTasks(request.room)
             request.added += 1

@@ -1,4 +1,4 @@
-"""Tests for ravyn/runner.py: what the runner does when tasks, hooks and shutdowns misbehave.
+"""Tests for ravyn/runner/ through apps: what the runner does when tasks, hooks and shutdowns misbehave.
 
 Each test here failed on the runner before these fixes (issue 13 and 14):
 timed-out sync tasks kept their thread slot, a sync hook ran on the loop,

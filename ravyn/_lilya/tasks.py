@@ -29,7 +29,7 @@ from lilya.background import Task, Tasks
 
 from ravyn.runner.requests import current_request
 
-__all__ = ["route_lilya_tasks_through_runner", "routed"]
+__all__ = ["route_lilya_tasks_through_runner"]
 
 logger = logging.getLogger("ravyn.lilya")
 
@@ -104,11 +104,6 @@ def route_lilya_tasks_through_runner(owner: object | None = None) -> Callable[[]
     if owner is not None:
         weakref.finalize(owner, undo)
     return undo
-
-
-def routed() -> bool:
-    """Whether Lilya's tasks go through the runner now (some install is in force)."""
-    return _installs > 0
 
 
 def _nothing_to_undo() -> None:

@@ -65,9 +65,9 @@ class TaskRunner(StepRunner):
         self.draining = False
         self.closed = False
         """True once a signal's drain has ended: tasks handed over later are logged lost."""
-        self.fast = FastPaths(self)
+        self._fast = FastPaths(self)
         """The fast paths, and the runs they hold (see `ravyn.runner.inline`)."""
-        self._inline = self.fast.running  # the inline runs, by request task (read by tests)
+        self._inline = self._fast.running  # the inline runs, by request task (read by tests)
         self._reserved = 0
         self._active: set[Run] = set()
         self._hosted: dict[asyncio.Task[Any], Run] = {}
@@ -98,7 +98,7 @@ class TaskRunner(StepRunner):
     def snapshot(self) -> dict[str, int]:
         """The counters as a dict, `abandoned` measured now."""
         self.stats.abandoned = (
-            self.pool.abandoned + len(self._orphans) + len(self.fast.given_up) + len(self._given_up_runs)
+            self.pool.abandoned + len(self._orphans) + len(self._fast.given_up) + len(self._given_up_runs)
         )
         return asdict(self.stats)
 
@@ -148,21 +148,21 @@ class TaskRunner(StepRunner):
         request = current_request()
         admitted = False
         if request is not None and request.runner is self:
+            request.handed_over = True
+            request.overflowed = False  # its handler caught TooManyTasks: not refused
             if request.reserved:
                 admitted = True
                 request.reserved = False
-                request.overflowed = False  # its handler caught TooManyTasks: not refused
                 self._reserved -= 1
             if request.method in METHODS_WITHOUT_TASKS:
                 logger.debug("%s request: its background tasks are not run", request.method)
                 return
         leaf = single_leaf(sources)
         if leaf is not None:
-            host = self.fast.takes(leaf, admitted)
-            if host is not None:
-                await self.fast.run(host, leaf)
-                if _grew(sources):
-                    await self._run_added(sources, {id(leaf)})
+            completed = await self._fast.serve(leaf, admitted)
+            if completed is not None:
+                if _one_grew(sources):
+                    await self._run_added(sources, {id(leaf)}, run=completed)
                 return
         plan: Plan | None = None
         if leaf is None:
@@ -170,12 +170,13 @@ class TaskRunner(StepRunner):
             if not plan:
                 return
         leaves = plan.leaves() if plan is not None else [leaf] if leaf is not None else []
-        await self._run_general(plan, leaf, leaves, admitted)
+        completed = await self._run_general(plan, leaf, leaves, admitted)
         if _grew(sources, len(leaves)):
-            await self._run_added(sources, {id(task) for task in leaves})
+            await self._run_added(sources, {id(task) for task in leaves}, run=completed)
 
-    async def _run_added(self, sources: Sequence[Task | None], done: set[int]) -> None:
-        """Run the tasks added to `sources`' collections while they ran, until none is."""
+    async def _run_added(self, sources: Sequence[Task | None], done: set[int], *, run: bool) -> None:
+        """Run the tasks added to `sources`' collections while they ran, until none is;
+        with `run=False` (the runner cancelled what added them) count them lost instead."""
         while True:
             plan = plan_tasks(sources, done)
             if not plan:
@@ -183,22 +184,28 @@ class TaskRunner(StepRunner):
             leaves = plan.leaves()
             done.update(id(task) for task in leaves)
             logger.debug("%d background task(s) added while their collection ran", len(leaves))
-            await self._run_general(plan, None, leaves, admitted=False)
+            if not run:
+                self.stats.started += len(leaves)
+                self.stats.running += len(leaves)
+                self._report_lost(Run(plan, leaves), "cancelled at shutdown", total=not self.draining)
+                return
+            run = await self._run_general(plan, None, leaves, admitted=False)
 
     async def _run_general(
         self, plan: Plan | None, leaf: Task | None, leaves: list[Task], admitted: bool
-    ) -> None:
-        """Run a plan (or one task) as a `Run` the drain can cancel, past the pending bound rejected."""
+    ) -> bool:
+        """Run a plan (or one task) as a `Run` the drain can cancel, what is past the
+        pending bound rejected. Return False if the runner cancelled it, or was closed."""
         self.stats.started += len(leaves)
         self.stats.running += len(leaves)
         if self.closed:
             self._report_lost(Run(plan, leaves), "handed over after the shutdown drain ended")
-            return
+            return False
         if self.pending > self.max_pending:
             plan, leaves = self._shed(plan, leaves, admitted)
             if not leaves:
-                return
-        scoped, hosted_by = self.fast.run_mode(leaf, plan)
+                return True
+        scoped, hosted_by = self._fast.run_mode(leaf, plan)
         run = Run(plan, leaves, scoped=scoped, host=hosted_by)
         self._active.add(run)
         taken_back = False
@@ -239,6 +246,7 @@ class TaskRunner(StepRunner):
                     self._report_lost(run, "cancelled at shutdown", total=not self.draining)
                 else:  # a cancellation from outside: the server giving up on the request
                     self._report_lost(run, "cancelled from outside the runner")
+        return not run.cancel_called
 
     # ----------------------------------------------------------------------- outcomes
 
@@ -280,7 +288,7 @@ class TaskRunner(StepRunner):
             len(tasks),
             self.pending,
             self.max_pending,
-            ", ".join(describe(task) for task in tasks),
+            _first_described(tasks),
         )
         return plan, leaves
 
@@ -315,6 +323,26 @@ class TaskRunner(StepRunner):
 
     def _cancel_running(self) -> None:
         drain_module.cancel_running(self)
+
+
+NAMED_IN_A_LOG_LINE = 10
+"""How many rejected tasks one log line names; the others are counted."""
+
+
+def _first_described(tasks: Sequence[Task]) -> str:
+    """The first tasks described, and how many more: one request may bring thousands."""
+    named = ", ".join(describe(task) for task in tasks[:NAMED_IN_A_LOG_LINE])
+    more = len(tasks) - NAMED_IN_A_LOG_LINE
+    return f"{named} and {more} more" if more > 0 else named
+
+
+def _one_grew(sources: Sequence[Task | None]) -> bool:
+    """Whether the one source holding the one task that ran (see `single_leaf`)
+    is a collection that holds more now: a task added to it while it ran."""
+    for source in sources:
+        if source is not None:
+            return isinstance(source, Tasks) and len(source.tasks) != 1
+    return False
 
 
 def _grew(sources: Sequence[Task | None], planned: int = 1) -> bool:

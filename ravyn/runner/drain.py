@@ -29,7 +29,7 @@ DRAIN_MARGIN = 1.0
 async def drain(runner: TaskRunner, timeout: float, *, close: bool = False) -> int:
     """Wait up to `timeout` seconds for `runner`'s running tasks, then cancel
     what is still running; return how many tasks were lost (see `TaskRunner.drain`)."""
-    fast = runner.fast
+    fast = runner._fast
     runner.draining = True
     lost_before = runner.stats.lost
     try:
@@ -82,7 +82,7 @@ def finish_now(runner: TaskRunner) -> int:
     for run in list(runner._active):
         lost += report_lost(runner, run, "cancelled at once by a second signal", total=False)
         run.cancel()
-    lost += runner.fast.give_up("cancelled at once by a second signal")
+    lost += runner._fast.give_up("cancelled at once by a second signal")
     if runner._drain_scope is not None:
         runner._drain_scope.cancel()
     runner._totalled = runner.stats.lost
@@ -98,7 +98,7 @@ def cancel_running(runner: TaskRunner) -> None:
     runs with asyncio's `Task.cancel()` on the request's task that runs them."""
     for run in list(runner._active):
         run.cancel()
-    runner.fast.cancel()
+    runner._fast.cancel()
 
 
 def report_lost(runner: TaskRunner, run: Run, why: str, *, total: bool = True) -> int:
@@ -132,5 +132,5 @@ def log_abandoned(runner: TaskRunner) -> None:
     logger.warning(
         "A background task ignored its cancellation for %gs: abandoned (%d such task(s) still running)",
         CANCEL_GRACE,
-        len(runner._orphans) + len(runner.fast.given_up) + len(runner._given_up_runs),
+        len(runner._orphans) + len(runner._fast.given_up) + len(runner._given_up_runs),
     )

@@ -117,9 +117,9 @@ def observe_tasks(listener: TaskListener) -> Iterator[None]:
         _observers.reset(token)
 
 
-def observers() -> tuple[TaskListener, ...]:
-    """The listeners `observe_tasks` blocks around the current code added."""
-    return _observers.get()
+observers: Callable[[], tuple[TaskListener, ...]] = _observers.get
+"""The listeners `observe_tasks` blocks around the current code added (the
+context variable's own `get`: it is read for every request)."""
 
 
 def emit(listeners: Sequence[TaskListener], event: TaskEvent, slow: set[int]) -> None:

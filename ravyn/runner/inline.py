@@ -8,7 +8,7 @@ asks `FastPaths` first; each method either serves the case faster with the
 same outcome (same counters, same logs, same cancellation by the drain) or
 says "not mine" and the general path runs:
 
-* `takes` / `run`: one plain task awaited right in the request's own asyncio
+* `serve`: one plain task awaited right in the request's own asyncio
   task, as Lilya and Starlette do (a sync one waited for there), with no
   `Run` and no scope: the drain cancels that asyncio task once;
 * `run_mode`: a run whose waits can be cancelled without a cancel scope (its
@@ -57,26 +57,26 @@ class FastPaths:
 
     # ----------------------------------------------------------------------- one plain task, inline
 
-    def takes(self, leaf: Task, admitted: bool) -> asyncio.Task[Any] | None:
-        """The request's asyncio task, when `leaf` can run inline in it; None when not mine."""
+    async def serve(self, leaf: Task, admitted: bool) -> bool | None:
+        """Run `leaf`, the request's one task, inline in the request's own asyncio
+        task (an async task awaited right here, a sync one waited for here), or
+        return None, having done nothing, when it is not a case for this path.
+        Otherwise return False if the runner cancelled it (the drain, a second
+        signal), True if it ended on its own."""
         runner = self.runner
         if (
-            runner.on_task_error is None
-            and not runner.listeners
-            and not runner.closed
-            and (admitted or runner.pending < runner.max_pending)
-            and getattr(leaf, "timeout", None) is None
-            and not getattr(leaf, "retries", 0)
-            and not observers()
+            runner.on_task_error is not None
+            or runner.listeners
+            or runner.closed
+            or not (admitted or runner.stats.running + runner._reserved < runner.max_pending)
+            or getattr(leaf, "timeout", None) is not None
+            or bool(getattr(leaf, "retries", 0))
+            or observers()
         ):
-            host = asyncio.current_task()
-            if host is not None and host not in self.running and not self.given_up:
-                return host
-        return None
-
-    async def run(self, host: asyncio.Task[Any], leaf: Task) -> None:
-        """Run `leaf` inline in `host`, the request's asyncio task: an async
-        task awaited right here, a sync one waited for here."""
+            return None
+        host = asyncio.current_task()
+        if host is None or host in self.running or self.given_up:
+            return None
         stats = self.runner.stats
         stats.started += 1
         stats.running += 1
@@ -90,16 +90,21 @@ class FastPaths:
             else:
                 outcome = await func(*leaf.args, **leaf.kwargs)
         except BaseException as exc:
+            ours = host in self.cancelled
             if self.settle(host, leaf, exc, base, started):
                 raise
-            return
+            return not ours
         if isinstance(outcome, Failed):  # what a sync task raised
+            ours = host in self.cancelled
             self.settle(host, leaf, outcome, base, started)
-        elif self.cancelled or self.running.pop(host, None) is None:
+            return not ours
+        if self.cancelled or self.running.pop(host, None) is None:
+            ours = host in self.cancelled
             self.settle(host, leaf, None, base, started)
-        else:
-            stats.running -= 1
-            stats.succeeded += 1
+            return not ours
+        stats.running -= 1
+        stats.succeeded += 1
+        return True
 
     def settle(
         self,

@@ -3,6 +3,7 @@ holds among the app's pending tasks (`max_pending_tasks`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
@@ -18,27 +19,29 @@ CORS preflights repeat them freely, so they must have no side effects."""
 
 class RequestSlot:
     """The runner serving the current request, and what the request holds there:
-    a reserved place (`reserved`), the most tasks it may add (`room`, known once
-    it is admitted), how many it added (`added`) and whether its handler tried
-    to add more (`overflowed`)."""
+    a reserved place (`reserved`), the most tasks it may add (`room`:
+    `max_pending_tasks`, then the places free when it is admitted), how many it
+    added (`added`), whether its tasks were handed to the runner yet
+    (`handed_over`) and whether it tried to add more before that (`overflowed`)."""
 
-    __slots__ = ("added", "method", "overflowed", "reserved", "room", "runner")
+    __slots__ = ("added", "handed_over", "method", "overflowed", "reserved", "room", "runner")
 
     def __init__(self, runner: TaskRunner, method: str) -> None:
         self.runner = runner
         self.method = method
         self.reserved = False
-        self.room: int | None = None
+        self.room = runner.max_pending
         self.added = 0
+        self.handed_over = False
         self.overflowed = False
 
 
 _current: ContextVar[RequestSlot | None] = ContextVar("ravyn_current_request", default=None)
 
 
-def current_request() -> RequestSlot | None:
-    """The request a `Ravyn` app serves in the current context, or None."""
-    return _current.get()
+current_request: Callable[[], RequestSlot | None] = _current.get
+"""The request a `Ravyn` app serves in the current context, or None (the
+context variable's own `get`: it is read for every task added and run)."""
 
 
 class serving:

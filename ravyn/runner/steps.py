@@ -45,7 +45,7 @@ class StepRunner(ABC):
     listeners: list[TaskListener]
     stats: TaskStats
     draining: bool
-    fast: FastPaths
+    _fast: FastPaths
     pool: DaemonThreadPool
     hook_pool: DaemonThreadPool
     _orphans: set[asyncio.Task[Any]]
@@ -74,7 +74,7 @@ class StepRunner(ABC):
         stopped: set[int] = set()
         plan = run.plan
         assert plan is not None
-        batching = self.fast.batching()
+        batching = self._fast.batching()
         position = 0
         while position < len(plan):
             if run.cancel_called:  # a task ignored the cancellation, then returned: start no more
@@ -86,9 +86,9 @@ class StepRunner(ABC):
                 self._skip(run, leaves)
                 position += 1
                 continue
-            end = self.fast.batch_end(plan, position) if batching else position + 1
+            end = self._fast.batch_end(plan, position) if batching else position + 1
             if end - position > 1:
-                await self.fast.run_batch(run, cast("list[Task]", plan[position:end]))
+                await self._fast.run_batch(run, cast("list[Task]", plan[position:end]))
                 position = end
                 continue
             if isinstance(step, tuple):

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
 
 from ravyn import BackgroundTasks, Ravyn, post
@@ -88,3 +89,33 @@ async def test_a_task_that_keeps_adding_itself_stops_at_the_requests_room(
     assert stats["refused"] == 0  # the response had gone: the last add failed its task instead
     failures = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
     assert len(failures) == 1 and "TooManyTasks" in failures[0]
+
+
+@pytest.mark.parametrize("first", [1, 2])
+async def test_a_task_added_by_a_task_the_drain_cancelled_is_counted_lost_not_run(
+    first: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner = TaskRunner()
+    ran: list[str] = []
+    started = anyio.Event()
+    collection = BackgroundTasks()
+
+    async def slow(into: BackgroundTasks) -> None:
+        into.add_task(ran.append, "added")
+        started.set()
+        await anyio.sleep(30)
+
+    collection.add_task(slow, collection)
+    if first == 2:  # a plan, not the one-task path
+        collection.add_task(ran.append, "second")
+    with caplog.at_level(logging.ERROR, logger="ravyn.background"), anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(runner.run, collection)
+            await started.wait()
+            lost = await runner.drain(0.05)
+    assert ran == []
+    assert lost == first + 1
+    stats = runner.snapshot()
+    assert (stats["lost"], stats["running"]) == (first + 1, 0) and balanced(stats)
+    messages = [r.getMessage() for r in caplog.records]
+    assert "Background task list.append('added') lost: cancelled at shutdown" in messages

@@ -13,7 +13,7 @@ from lilya.requests import Request
 from lilya.responses import PlainText
 from lilya.routing import Path
 
-from ravyn import BackgroundTasks, Ravyn, post
+from ravyn import BackgroundTasks, Ravyn, post, route
 from ravyn.background import TooManyTasks
 from ravyn.runner import METHODS_WITHOUT_TASKS
 from ravyn.testing import Recorder, record
@@ -148,4 +148,38 @@ async def test_a_lilya_collection_past_the_bound_runs_what_fits_and_rejects_the_
     assert ran == list(range(10))
     stats = app.task_stats()
     assert (stats["started"], stats["succeeded"], stats["rejected"]) == (50, 10, 40) and balanced(stats)
-    assert any("40 background task(s) rejected" in r.getMessage() for r in caplog.records)
+    rejected = [r.getMessage() for r in caplog.records if "rejected" in r.getMessage()]
+    assert len(rejected) == 1 and rejected[0].startswith("40 background task(s) rejected")
+    assert rejected[0].endswith(": " + ", ".join(["list.append"] * 10) + " and 30 more")  # not forty names
+
+
+async def test_a_route_that_reserves_nothing_still_holds_at_most_max_pending_tasks() -> None:
+    held: list[int] = []
+    ran: list[int] = []
+
+    async def lilya_flood(request: Request) -> PlainText:
+        tasks = BackgroundTasks()
+        try:
+            for n in range(FLOOD):
+                tasks.add_task(ran.append, n)
+        finally:
+            held.append(len(tasks))
+        return PlainText("all added", background=tasks)
+
+    @route("/report", methods=["GET"])
+    async def report(tasks: BackgroundTasks) -> dict[str, str]:
+        try:
+            for n in range(FLOOD):
+                tasks.add_task(ran.append, n)
+        finally:
+            held.append(len(tasks))
+        return {"ok": "all added"}
+
+    app = Ravyn(routes=[Path("/lilya", lilya_flood, methods=["POST"]), report], max_pending_tasks=10)
+    lilya = await record(app, "POST", "/lilya")
+    head = await record(app, "HEAD", "/report")  # HEAD reserves no place: its tasks never run
+    assert (lilya.status, lilya.header("retry-after")) == (503, "1")
+    assert head.status == 503
+    assert held == [10, 10] and ran == []
+    stats = app.task_stats()
+    assert (stats["refused"], stats["started"]) == (2, 0) and balanced(stats)

@@ -1,4 +1,4 @@
-"""Tests for ravyn/threads.py: the daemon thread pool behind sync background tasks."""
+"""Tests for ravyn/runner/threads.py: the daemon thread pool behind sync background tasks."""
 
 from __future__ import annotations
 
