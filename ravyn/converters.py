@@ -108,6 +108,54 @@ def _same_from_json_text(annotation: Any) -> bool:
     return False
 
 
+def model_reads_same_from_json_text(annotation: Any) -> bool:
+    """Whether pydantic validates a JSON body for `annotation` from its raw text
+    exactly as from the decoded JSON: a pydantic model (not strict) whose fields
+    are `str`, `int`, `float`, `bool`, each `| None`, lists of those, or such
+    models. A `Decimal`, `bytes` or date field would read differently.
+
+    Example:
+        ```python
+        from pydantic import BaseModel
+
+        from ravyn.converters import model_reads_same_from_json_text
+
+        class Signup(BaseModel):
+            name: str
+            tags: list[str] = []
+
+        assert model_reads_same_from_json_text(Signup)
+        ```
+    """
+    return _model_same(annotation, depth=0)
+
+
+def _model_same(annotation: Any, depth: int) -> bool:
+    if depth > 8 or not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return False
+    if annotation.model_config.get("strict"):
+        return False
+    for field in annotation.model_fields.values():
+        if any(getattr(item, "strict", None) for item in field.metadata):
+            return False
+        if not _value_same(field.annotation, depth):
+            return False
+    return True
+
+
+def _value_same(annotation: Any, depth: int) -> bool:
+    annotation = strip_annotated(annotation)
+    if _same_from_json_text(annotation):
+        return True
+    if get_origin(annotation) is list:
+        args = get_args(annotation)
+        return len(args) == 1 and _value_same(args[0], depth + 1)
+    if is_union(annotation):
+        options = [arg for arg in get_args(annotation) if arg is not type(None)]
+        return len(options) == 1 and _value_same(options[0], depth + 1)
+    return _model_same(annotation, depth + 1)
+
+
 def is_body_model(annotation: Any) -> bool:
     """Whether `annotation` describes a JSON object read as a whole: a pydantic
     model, a dataclass, a `TypedDict`, or a list or optional of those."""

@@ -47,9 +47,22 @@ from ravyn._binding.body import body_headers, read_body, request_with_body
 from ravyn._binding.callables import describe, parameters_of, type_hints_of
 from ravyn._binding.errors import ErrorLog
 from ravyn._binding.forms import MAX_FIELDS, form_to_mapping, group, parse_pairs, read_multipart
-from ravyn._binding.json_body import MAX_INTEGER_DIGITS, ONE_PASS_LIMIT, decode_json, validate_fields
+from ravyn._binding.json_body import (
+    MAX_INTEGER_DIGITS,
+    ONE_PASS_LIMIT,
+    decode_json,
+    validate_fields,
+    validate_model,
+)
 from ravyn.background import BackgroundTask, BackgroundTasks
-from ravyn.converters import adapter_for, fields_adapter, is_body_model, is_union, strip_annotated
+from ravyn.converters import (
+    adapter_for,
+    fields_adapter,
+    is_body_model,
+    is_union,
+    model_reads_same_from_json_text,
+    strip_annotated,
+)
 from ravyn.dependencies import Dependency, RequestDependencies
 from ravyn.exceptions import MAX_ERRORS, FieldError, RequestError, ValidationError
 
@@ -107,6 +120,9 @@ class Inputs:
     body: Any  # decoded JSON, a form mapping (a str or a list of them per key), or None
     body_is_form: bool = False
     fields: Mapping[str, Any] | None = None
+    model: Any = None
+    """The one body model, validated in one pass over the raw text (see
+    `HandlerSignature.json_model`); None when it was not (the body then decoded)."""
 
 
 class HandlerSignature:
@@ -148,6 +164,16 @@ class HandlerSignature:
         if not nested and not models:
             fields = {p.name: p.annotation for p in parameters if p.source == "field"}
             self.json_fields = fields_adapter(fields)
+        # likewise the one model a handler reads the whole body into, when pydantic reads
+        # it from JSON text exactly as from decoded JSON (the shortcut's result is the same)
+        self.json_model: TypeAdapter[Any] | None = None
+        if (
+            not nested
+            and len(models) == 1
+            and not any(p.source == "field" for p in parameters)
+            and model_reads_same_from_json_text(strip_annotated(models[0].annotation))
+        ):
+            self.json_model = models[0].adapter
 
     def inputs(self) -> list[Parameter]:
         """The parameters read from the request, the dependencies' included (once per name)."""
@@ -173,7 +199,9 @@ class HandlerSignature:
         `read_inputs` and `bind`.
         """
         # the coroutine itself, not one awaiting it: one frame less per request
-        return _read_inputs(scope, receive, request, self.reads_body, max_body_size, self.json_fields)
+        return _read_inputs(
+            scope, receive, request, self.reads_body, max_body_size, self.json_fields, self.json_model
+        )
 
     async def bind(
         self,
@@ -205,14 +233,16 @@ class HandlerSignature:
             elif source == "path":
                 _validate(param, inputs.path.get(param.name), ("path", param.name), values, log)
             elif source == "body":
-                self._bind_body(param, inputs.body, values, log)
+                self._bind_body(param, inputs.body, values, log, inputs.model)
             else:
                 await _bind_dependency(param, request, inputs, tasks, dependencies, values, log)
         if log and errors is None:
             raise ValidationError(log.shown, total=log.total)
         return values
 
-    def _bind_body(self, param: Parameter, body: Any, values: dict[str, Any], errors: ErrorLog) -> None:
+    def _bind_body(
+        self, param: Parameter, body: Any, values: dict[str, Any], errors: ErrorLog, model: Any = None
+    ) -> None:
         if self.embeds_models:
             if not isinstance(body, dict):
                 if body is not None:
@@ -227,6 +257,8 @@ class HandlerSignature:
                 values[param.name] = param.default
         elif body is not None:
             _validate(param, body, ("body",), values, errors)
+        elif model is not None:
+            values[param.name] = model
         elif param.required:
             errors.add(FieldError(["body"], "missing", "A request body is required"))
         else:
@@ -401,6 +433,7 @@ async def _read_inputs(
     reads_body: bool,
     max_body_size: int,
     json_fields: TypeAdapter[Any] | None,
+    json_model: TypeAdapter[Any] | None = None,
 ) -> Inputs:
     raw_query = scope.get("query_string", b"")
     query = group(parse_pairs(raw_query, "query")) if raw_query else {}
@@ -418,6 +451,10 @@ async def _read_inputs(
             fields = validate_fields(json_fields, raw)
             if fields is not None:
                 return Inputs(path, query, None, fields=fields)
+        elif json_model is not None:
+            model = validate_model(json_model, raw)
+            if model is not None:
+                return Inputs(path, query, None, model=model)
         body = decode_json(raw)
         if len(raw) > ONE_PASS_LIMIT:
             # decoding and validating a large body each hold the loop for a while: let the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import decimal
 import enum
 import json
 import logging
@@ -942,3 +943,90 @@ async def test_a_request_arriving_during_a_large_bodys_validation_is_answered_be
 
         group.start_soon(call, "POST", "/bulk", body)
     assert order == ["/ping 200", "/bulk 400"]
+
+
+class _Address(BaseModel):
+    street: str
+    number: int | None = None
+
+
+class _Signup(BaseModel):
+    name: str
+    age: int = 0
+    score: float = 0.0
+    admin: bool = False
+    tags: list[str] = []
+    address: _Address | None = None
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(10**20), max_value=10**20) | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+_signup_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.text(max_size=20) | _json_values,
+        "age": st.integers(min_value=-(10**30), max_value=10**30) | st.floats() | st.text(max_size=4),
+        "score": st.floats() | st.integers() | st.text(max_size=4),
+        "admin": st.booleans() | st.integers(0, 2) | st.sampled_from(["true", "no", "yes"]),
+        "tags": st.lists(st.text(max_size=5) | st.integers(), max_size=4) | _json_values,
+        "address": st.none()
+        | st.fixed_dictionaries({"street": st.text(max_size=5) | st.integers()})
+        | _json_values,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=_signup_bodies | _json_values, duplicate=st.booleans())
+@example(body={"name": "\ud800"}, duplicate=False)  # a lone surrogate: refused the usual way
+@example(body={"name": "ada", "score": math.nan}, duplicate=False)
+@example(body={"name": "ada", "score": math.inf}, duplicate=False)
+@example(body={"name": "ada", "age": 10**700}, duplicate=False)  # past the integer digit limit
+@example(body={"name": "ada", "tags": ["x"] * 20000}, duplicate=False)  # past the one-pass size
+def test_a_body_model_read_in_one_pass_binds_exactly_as_the_usual_reading(body: Any, duplicate: bool) -> None:
+    """The one-pass shortcut for a handler's body model gives the same value, or
+    (when it cannot stand for the usual reading) the same errors, as decoding
+    the body and validating the decoded value."""
+
+    async def create(signup: _Signup) -> None: ...
+
+    raw = json.dumps(body, allow_nan=True).encode()
+    if duplicate and raw.startswith(b"{") and len(raw) > 2:
+        raw = b'{"name": "first", ' + raw[1:]  # a repeated key: the last one wins, both ways
+    shortcut = read_signature(create, path_params=set())
+    assert shortcut.json_model is not None
+    usual = read_signature(create, path_params=set())
+    usual.json_model = None
+
+    async def bound(signature: Any) -> Any:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"application/json")]}
+        try:
+            inputs = await signature.read(scope, receive, None, max_body_size=1 << 20)
+            return ("ok", (await signature.bind(None, inputs, None))["signup"])
+        except RequestError as exc:
+            return ("error", exc.status_code, [dict(error) for error in exc.errors], exc.total)
+
+    assert asyncio.run(bound(shortcut)) == asyncio.run(bound(usual))
+
+
+class _Price(BaseModel):
+    amount: decimal.Decimal
+
+
+class _StrictCount(BaseModel, strict=True):
+    count: int
+
+
+def test_a_body_model_with_a_type_read_otherwise_from_text_takes_the_usual_reading() -> None:
+    async def create(price: _Price) -> None: ...
+
+    async def count(value: _StrictCount) -> None: ...
+
+    assert read_signature(create, path_params=set()).json_model is None
+    assert read_signature(count, path_params=set()).json_model is None

@@ -128,6 +128,29 @@ def decode_json(raw: bytes) -> Any:
     return value
 
 
+def _one_pass_refused(raw: bytes) -> bool:
+    """Whether a body must be read the usual way: too large for a shortcut, or
+    holding what the usual reading refuses for its own reasons (see `validate_fields`)."""
+    return bool(
+        len(raw) > ONE_PASS_LIMIT
+        or _SURROGATE_ESCAPE.search(raw) is not None
+        or (len(raw) >= 640 and _DIGIT_RUN.search(raw))
+        or _NON_FINITE_HINT.search(raw)
+    )
+
+
+def validate_model(adapter: TypeAdapter[Any], raw: bytes) -> Any:
+    """A handler's one body model validated straight from the JSON text, as
+    `validate_fields` does for fields; None when this one pass cannot stand for
+    the usual reading (the body is then decoded, and the errors are its)."""
+    if _one_pass_refused(raw):
+        return None
+    try:
+        return adapter.validate_json(raw)
+    except pydantic.ValidationError:
+        return None
+
+
 def validate_fields(adapter: TypeAdapter[Any], raw: bytes) -> dict[str, Any] | None:
     """The handler's fields of a JSON object body, validated straight from its
     text; None when this one pass cannot stand for the usual reading.
@@ -141,12 +164,7 @@ def validate_fields(adapter: TypeAdapter[Any], raw: bytes) -> dict[str, Any] | N
     that may not be finite (refused even in keys the handler does not read).
     Bodies over `ONE_PASS_LIMIT` bytes are left to the usual reading too.
     """
-    if (
-        len(raw) > ONE_PASS_LIMIT
-        or _SURROGATE_ESCAPE.search(raw) is not None
-        or (len(raw) >= 640 and _DIGIT_RUN.search(raw))
-        or _NON_FINITE_HINT.search(raw)
-    ):
+    if _one_pass_refused(raw):
         return None
     try:
         fields: dict[str, Any] = adapter.validate_json(raw)
