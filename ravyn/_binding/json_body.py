@@ -86,10 +86,11 @@ ONE_PASS_LIMIT = 64 * 1024
 its checks of the text cost, for every body, in proportion to its size."""
 _NON_FINITE_MSG = "Input should be a finite number"
 
-# Python refuses to convert integers of more digits than its limit, which may
-# be set as low as 640 (sys.set_int_max_str_digits): a body with a run of that
-# many digits is left to decode_json, which refuses long integers by its rule.
-_DIGIT_RUN = re.compile(rb"[0-9]{640}")
+# What the one-pass readings leave to decode_json, in one search: an escaped
+# lone surrogate, or what may decode to a number that is not finite. Its run of
+# 300 digits also covers the integers the interpreter refuses to convert (its
+# digit limit may be set as low as 640).
+_ONE_PASS_REFUSED = re.compile(_SURROGATE_ESCAPE.pattern + b"|" + _NON_FINITE_HINT.pattern)
 
 
 def decode_json(raw: bytes) -> Any:
@@ -131,12 +132,7 @@ def decode_json(raw: bytes) -> Any:
 def _one_pass_refused(raw: bytes) -> bool:
     """Whether a body must be read the usual way: too large for a shortcut, or
     holding what the usual reading refuses for its own reasons (see `validate_fields`)."""
-    return bool(
-        len(raw) > ONE_PASS_LIMIT
-        or _SURROGATE_ESCAPE.search(raw) is not None
-        or (len(raw) >= 640 and _DIGIT_RUN.search(raw))
-        or _NON_FINITE_HINT.search(raw)
-    )
+    return len(raw) > ONE_PASS_LIMIT or _ONE_PASS_REFUSED.search(raw) is not None
 
 
 def validate_model(adapter: TypeAdapter[Any], raw: bytes) -> Any:
