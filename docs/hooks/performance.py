@@ -94,6 +94,12 @@ def render_page(markdown: str, results: dict[str, Any], changes: Changes | None)
         raise PluginError(f"performance: {PAGE} lost its {START} ... {END} block")
     from bench import report
 
+    untitled = [s for s in results["settings"]["scenarios"] if s not in report.SCENARIO_TITLES]
+    if untitled:
+        raise PluginError(
+            f"performance: bench/report.py cannot render {RESULTS}: no {untitled[0]!r} (a new scenario "
+            "needs its title in bench.report.SCENARIO_TITLES)"
+        )
     try:
         body = report.markdown(results)
     except KeyError as exc:  # a scenario or field the bench's renderer does not know

@@ -123,16 +123,16 @@ def test_the_block_is_drawn_from_the_results_not_from_the_page() -> None:
 
 def test_a_new_scenario_shows_up_in_the_tables_and_in_what_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     data = copy.deepcopy(results())
-    data["settings"]["scenarios"].append("R")
-    data["load"] += [{**row, "scenario": "R"} for row in data["load"] if row["scenario"] == "A"]
-    monkeypatch.setitem(report.SCENARIO_TITLES, "R", "Scenario R: a realistic app, CORS and a model body")
+    data["settings"]["scenarios"].append("Z")
+    data["load"] += [{**row, "scenario": "Z"} for row in data["load"] if row["scenario"] == "A"]
+    monkeypatch.setitem(report.SCENARIO_TITLES, "Z", "Scenario Z: a scenario added later")
 
     drawn = hook.render_page(PAGE, data, hook.Changes("abc1234", 0, False))
 
-    assert "**Scenario R: a realistic app, CORS and a model body**" in drawn
+    assert "**Scenario Z: a scenario added later**" in drawn
     what_runs = drawn.split("## What runs", 1)[1].split("\n## ", 1)[0]
-    assert "- **R**: a realistic app, CORS and a model body." in what_runs
-    assert what_runs.index("- **The quick start**") < what_runs.index("- **R**")
+    assert "- **Z**: a scenario added later." in what_runs
+    assert what_runs.index("- **The quick start**") < what_runs.index("- **Z**")
 
 
 def test_a_scenario_the_bench_cannot_title_fails_the_build_with_its_name() -> None:
