@@ -11,17 +11,14 @@ back to awaiting the `AsyncCallable`: Lilya's public way, on anyio's threads.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from lilya.concurrency import AsyncCallable
 
+from ravyn._lilya.assumptions import broken
+
 __all__ = ["AsyncCallable", "sync_function"]
-
-logger = logging.getLogger("ravyn.lilya")
-
-_warned = False
 
 
 def sync_function(func: object) -> Callable[..., Any] | None:
@@ -37,10 +34,7 @@ def sync_function(func: object) -> Callable[..., Any] | None:
 
 
 def _warn_once() -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        logger.warning(
-            "lilya.concurrency.AsyncCallable no longer keeps its function in `_callable`: "
-            "sync background tasks run on anyio's worker threads instead of the runner's"
-        )
+    broken(
+        "lilya.concurrency.AsyncCallable no longer keeps its function in `_callable`",
+        "sync background tasks run on anyio's worker threads instead of the runner's",
+    )

@@ -19,7 +19,6 @@ log says so once.
 from __future__ import annotations
 
 import inspect
-import logging
 import threading
 import weakref
 from collections.abc import Callable
@@ -27,16 +26,15 @@ from typing import Any
 
 from lilya.background import Task, Tasks
 
+from ravyn._lilya.assumptions import broken
 from ravyn.runner.requests import current_request
 
 __all__ = ["route_lilya_tasks_through_runner"]
 
-logger = logging.getLogger("ravyn.lilya")
 
 _lock = threading.Lock()
 _installs = 0
 _originals: dict[type[Task], Callable[..., Any]] = {}
-_warned = False
 
 
 def _through_runner(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -71,16 +69,14 @@ def route_lilya_tasks_through_runner(owner: object | None = None) -> Callable[[]
     garbage-collected. Several installs may overlap: Lilya's own methods come
     back when the last one is undone.
     """
-    global _installs, _warned
+    global _installs
     with _lock:
         if _installs == 0 and not _originals:
             if not _assumptions_hold():
-                if not _warned:
-                    _warned = True
-                    logger.warning(
-                        "lilya.background.Task/Tasks no longer define the __call__ Ravyn replaces: "
-                        "Lilya tasks run Lilya's way, outside the app's task runner"
-                    )
+                broken(
+                    "lilya.background.Task/Tasks no longer define the __call__ Ravyn replaces",
+                    "Lilya tasks run Lilya's way, outside the app's task runner",
+                )
                 return _nothing_to_undo
             for cls in (Task, Tasks):
                 _originals[cls] = cls.__dict__["__call__"]

@@ -57,7 +57,7 @@ def test_without_the_private_names_requests_take_lilyas_call(
         await lilya_call(self, scope, receive, send)
 
     monkeypatch.setattr(Lilya, "__call__", counted)
-    with caplog.at_level(logging.WARNING, logger="ravyn"):
+    with caplog.at_level(logging.WARNING, logger="ravyn.lilya"):
         app = build()
     with TestClient(app) as client:
         assert client.get("/api/scope").json()["user"] == "ada"

@@ -13,7 +13,6 @@ import pytest
 from lilya.background import Task
 from lilya.concurrency import AsyncCallable
 
-import ravyn._lilya.concurrency as concurrency
 from ravyn._lilya.concurrency import sync_function
 from ravyn.runner import TaskRunner
 from tests.support.runner import balanced
@@ -53,9 +52,8 @@ class _RenamedAsyncCallable(AsyncCallable):
 
 
 async def test_without_callable_a_sync_task_still_runs_lilyas_way_and_it_is_logged_once(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, fresh_reports: set[str]
 ) -> None:
-    monkeypatch.setattr(concurrency, "_warned", False)
     ran_on: list[int] = []
     runner = TaskRunner()
 

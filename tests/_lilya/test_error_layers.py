@@ -64,7 +64,7 @@ def test_a_lilya_whose_error_layers_changed_serves_through_its_own_stack(
     monkeypatch.setattr(ErrorLayers, "__init__", changed)
     app = app_with_handlers()
     with (
-        caplog.at_level(logging.WARNING, logger="ravyn"),
+        caplog.at_level(logging.WARNING, logger="ravyn.lilya"),
         TestClient(app, raise_server_exceptions=False) as client,
     ):
         assert client.get("/teapot").status_code == 418

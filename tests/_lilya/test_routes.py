@@ -42,7 +42,7 @@ def test_without_the_private_flags_paths_are_matched_by_their_regex(
     app = Ravyn(routes=[items])
     for lilya_path, _ in app._endpoints.values():
         monkeypatch.delattr(lilya_path, "_static_path")
-    with caplog.at_level(logging.WARNING, logger="ravyn"), TestClient(app) as client:
+    with caplog.at_level(logging.WARNING, logger="ravyn.lilya"), TestClient(app) as client:
         assert client.get("/items/all").json() == {"items": "all"}
         assert client.get("/items/all").json() == {"items": "all"}
     assert sum("_static_path" in record.getMessage() for record in caplog.records) == 1
@@ -70,7 +70,7 @@ def test_without_lilyas_shortcut_adding_a_route_only_reports_it(
     for klass in Ravyn.__mro__:
         if "_compute_fast_route" in vars(klass):
             monkeypatch.delattr(klass, "_compute_fast_route")
-    with caplog.at_level(logging.WARNING, logger="ravyn"):
+    with caplog.at_level(logging.WARNING, logger="ravyn.lilya"):
         app.add_route(only)
     with TestClient(app) as client:
         assert client.get("/only").json() == {"route": "only"}
