@@ -4,7 +4,7 @@ tasks go through when no fast path takes them (see `ravyn.runner.inline`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -140,11 +140,15 @@ class TaskRunner(StepRunner):
 
     # ----------------------------------------------------------------------- running a request's tasks
 
-    async def run(self, *sources: Task | None) -> None:
-        """Run every task in `sources` (tasks, collections or `None`), once each.
+    def run(self, *sources: Task | None) -> Coroutine[Any, Any, None]:
+        """Run every task in `sources` (tasks, collections or `None`), once each:
+        `await runner.run(...)`.
 
         A task added to one of these collections while they run (by one of
-        their own tasks) runs too, after them."""
+        their own tasks) runs too, after them. The request's place is given
+        back when this is called; the tasks run when the result is awaited
+        (a plain method returning the coroutine of the path that serves them,
+        which saves every request one coroutine)."""
         request = current_request()
         admitted = False
         if request is not None and request.runner is self:
@@ -156,14 +160,14 @@ class TaskRunner(StepRunner):
                 self._reserved -= 1
             if request.method in METHODS_WITHOUT_TASKS:
                 logger.debug("%s request: its background tasks are not run", request.method)
-                return
+                return _nothing()
         leaf = single_leaf(sources)
-        if leaf is not None:
-            completed = await self._fast.serve(leaf, admitted)
-            if completed is not None:
-                if _one_grew(sources):
-                    await self._run_added(sources, {id(leaf)}, run=completed)
-                return
+        if leaf is not None:  # one task: the fast path's, unless it says otherwise
+            return self._fast.serve(leaf, admitted, sources)
+        return self.run_sources(sources, leaf, admitted)
+
+    async def run_sources(self, sources: Sequence[Task | None], leaf: Task | None, admitted: bool) -> None:
+        """The general path of `run`: a plan (or the one task, `leaf`) as a `Run`."""
         plan: Plan | None = None
         if leaf is None:
             plan = plan_tasks(sources)
@@ -172,9 +176,9 @@ class TaskRunner(StepRunner):
         leaves = plan.leaves() if plan is not None else [leaf] if leaf is not None else []
         completed = await self._run_general(plan, leaf, leaves, admitted)
         if _grew(sources, len(leaves)):
-            await self._run_added(sources, {id(task) for task in leaves}, run=completed)
+            await self.run_added(sources, {id(task) for task in leaves}, run=completed)
 
-    async def _run_added(self, sources: Sequence[Task | None], done: set[int], *, run: bool) -> None:
+    async def run_added(self, sources: Sequence[Task | None], done: set[int], *, run: bool) -> None:
         """Run the tasks added to `sources`' collections while they ran, until none is;
         with `run=False` (the runner cancelled what added them) count them lost instead."""
         while True:
@@ -336,13 +340,8 @@ def _first_described(tasks: Sequence[Task]) -> str:
     return f"{named} and {more} more" if more > 0 else named
 
 
-def _one_grew(sources: Sequence[Task | None]) -> bool:
-    """Whether the one source holding the one task that ran (see `single_leaf`)
-    is a collection that holds more now: a task added to it while it ran."""
-    for source in sources:
-        if source is not None:
-            return isinstance(source, Tasks) and len(source.tasks) != 1
-    return False
+async def _nothing() -> None:
+    """What `run` returns for tasks it does not run (a HEAD or OPTIONS request)."""
 
 
 def _grew(sources: Sequence[Task | None], planned: int = 1) -> bool:

@@ -22,9 +22,10 @@ import asyncio
 import contextvars
 import functools
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lilya.background import Task
+from lilya.background import Task, Tasks
 
 from ravyn._lilya.concurrency import AsyncCallable, sync_function
 from ravyn.runner._calls import Failed, capture, from_callers_frame, on_thread
@@ -57,13 +58,13 @@ class FastPaths:
 
     # ----------------------------------------------------------------------- one plain task, inline
 
-    async def serve(self, leaf: Task, admitted: bool) -> bool | None:
-        """Run `leaf`, the request's one task, inline in the request's own asyncio
-        task (an async task awaited right here, a sync one waited for here), or
-        return None, having done nothing, when it is not a case for this path.
-        Otherwise return False if the runner cancelled it (the drain, a second
-        signal), True if it ended on its own."""
+    async def serve(self, leaf: Task, admitted: bool, sources: Sequence[Task | None]) -> None:
+        """Run `leaf`, the request's one task, inline in the asyncio task awaiting
+        this (the request's): an async task awaited right here, a sync one waited
+        for here; then the tasks it added to the collection it came from, if any.
+        When it is not a case for this path, the general path runs it instead."""
         runner = self.runner
+        host = asyncio.current_task()
         if (
             runner.on_task_error is not None
             or runner.listeners
@@ -72,11 +73,12 @@ class FastPaths:
             or getattr(leaf, "timeout", None) is not None
             or bool(getattr(leaf, "retries", 0))
             or observers()
+            or host is None
+            or host in self.running
+            or self.given_up
         ):
-            return None
-        host = asyncio.current_task()
-        if host is None or host in self.running or self.given_up:
-            return None
+            await runner.run_sources(sources, leaf, admitted)
+            return
         stats = self.runner.stats
         stats.started += 1
         stats.running += 1
@@ -90,21 +92,23 @@ class FastPaths:
             else:
                 outcome = await func(*leaf.args, **leaf.kwargs)
         except BaseException as exc:
-            ours = host in self.cancelled
+            completed = host not in self.cancelled  # not cancelled by the runner
             if self.settle(host, leaf, exc, base, started):
                 raise
-            return not ours
-        if isinstance(outcome, Failed):  # what a sync task raised
-            ours = host in self.cancelled
-            self.settle(host, leaf, outcome, base, started)
-            return not ours
-        if self.cancelled or self.running.pop(host, None) is None:
-            ours = host in self.cancelled
-            self.settle(host, leaf, None, base, started)
-            return not ours
-        stats.running -= 1
-        stats.succeeded += 1
-        return True
+        else:
+            if isinstance(outcome, Failed) or self.cancelled or self.running.pop(host, None) is None:
+                # what a sync task raised, or a run the runner cancelled meanwhile
+                completed = host not in self.cancelled
+                self.settle(host, leaf, outcome if isinstance(outcome, Failed) else None, base, started)
+            else:
+                completed = True
+                stats.running -= 1
+                stats.succeeded += 1
+        for source in sources:  # the one source, which held only `leaf` (see `single_leaf`)
+            if source is not None:
+                if isinstance(source, Tasks) and len(source.tasks) != 1:  # a task added to it meanwhile
+                    await self.runner.run_added(sources, {id(leaf)}, run=completed)
+                break
 
     def settle(
         self,
