@@ -99,8 +99,11 @@ class Ravyn(Lilya):
         max_pending_tasks: the most background tasks the app holds, waiting or
             running. At the bound, a request to a route that adds tasks is
             answered 503 with `Retry-After` before its handler runs
-            (`task_stats()["refused"]`); tasks handed over by a route that
-            could not be refused up front are logged and counted `rejected`.
+            (`task_stats()["refused"]`); a handler that adds more tasks than
+            the room the app had when it started gets `TooManyTasks` from
+            `add_task` (a 503 if it lets it propagate); tasks handed over by a
+            route that could not be refused up front are logged and counted
+            `rejected` past the bound.
         enable_openapi: serve `/openapi.json` and `/docs`.
         title: the OpenAPI document's title.
         version: the OpenAPI document's version.
