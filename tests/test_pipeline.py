@@ -497,3 +497,51 @@ def test_hostile_bodies_get_the_same_answer_both_ways(path: str, body: bytes) ->
     app, _ = build(True, "plain")
     outcome = asyncio.run(drive(app, "POST", path, body, ""))
     assert outcome["raised"] is None and outcome["messages"][0]["status"] < 500
+
+
+def test_the_scope_boundary_copies_back_the_route_keys_lilya_copies_back() -> None:
+    from lilya._internal._middleware import ROUTE_SCOPE_KEYS as LILYAS
+
+    from ravyn._pipeline.isolation import ROUTE_SCOPE_KEYS
+
+    assert ROUTE_SCOPE_KEYS == LILYAS
+
+
+@pytest.mark.parametrize("kind", ["list", "header"])
+def test_a_scope_is_copied_for_the_next_layer_as_lilya_copies_it(kind: str) -> None:
+    from lilya._internal._middleware import copy_scope_for_middleware
+    from lilya.datastructures import Header
+
+    from ravyn._pipeline.isolation import copy_scope
+
+    raw = [(b"host", b"x"), (b"x-a", b"1"), (b"x-a", b"2")]
+    scope: dict[str, Any] = {"type": "http", "path": "/", "headers": raw if kind == "list" else Header(raw)}
+    ours, lilyas = copy_scope(scope), copy_scope_for_middleware(scope)
+    assert ours == lilyas
+    assert ours["headers"] is not scope["headers"] and isinstance(ours["headers"], list)
+
+
+def test_the_boundary_keeps_a_layers_changes_below_it_but_the_route_keys() -> None:
+    from lilya._internal._middleware import ScopeIsolationMiddleware
+
+    from ravyn._pipeline.isolation import Isolated
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        scope["route"] = "the route"
+        scope["secret"] = "below"
+        scope["headers"].append((b"x-added", b"1"))
+        seen.append(dict(outer))  # what the caller's scope holds before the first message
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        seen.append(dict(outer))
+
+    async def send(message: Any) -> None:
+        pass
+
+    results = []
+    for boundary in (Isolated, ScopeIsolationMiddleware):
+        seen: list[dict[str, Any]] = []
+        outer: dict[str, Any] = {"type": "http", "headers": [(b"host", b"x")]}
+        asyncio.run(boundary(app)(outer, None, send))
+        results.append((seen, outer))
+    assert results[0] == results[1]
+    assert results[0][1] == {"type": "http", "headers": [(b"host", b"x")], "route": "the route"}
