@@ -86,6 +86,9 @@ def search(browser: Any, base_url: str) -> Iterator[Any]:
         page.locator(".md-search__input").click()
         page.keyboard.type(query)
         page.locator(".md-search-result__item").first.wait_for()
+        # the results fade in (the theme's opacity transition); axe measures
+        # contrast through that opacity, so wait until nothing is moving
+        page.wait_for_function("document.getAnimations().every(a => a.playState !== 'running')")
         return page
 
     yield make

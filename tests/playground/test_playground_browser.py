@@ -252,8 +252,12 @@ def test_the_quick_start_runs_in_the_browser(context: Any, server: tuple[str, li
     panel.locator(".rp-reset").click()
     run_and_wait(panel, timeout=COLD_TIMEOUT_MS)  # Stop ended Python: this run starts it again
     page.evaluate("window.rpSamePage = true")
+    before = panel.element_handle()
     page.locator('a[href$="decorator/"]:visible').first.click()
     page.wait_for_url("**/guide/decorator/")
+    # the address changes before the theme swaps the content in: wait for the old panel to go,
+    # or a busy machine runs the old page's panel and then waits on the new one's output
+    page.wait_for_function("panel => !panel.isConnected", arg=before)
     assert page.evaluate("window.rpSamePage === true"), "the link reloaded the page: Python started again"
     assert python_state(page) == "ready"
     other = page.locator(".rp-playground").first
