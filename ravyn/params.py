@@ -99,6 +99,11 @@ class Parameter:
     many: bool = False  # a list field: every repeated query/form key
     dependency: Dependency | None = None
     signature: HandlerSignature | None = None  # the dependency's own parameters
+    exact: type | None = None
+    """`int`, `str` or `bool` when that bare type is the annotation: a value of
+    exactly that type is what pydantic would return for it (the same object),
+    so it is taken without a call to the adapter (a path value the route's
+    `{id:int}` already converted, say)."""
 
     @property
     def required(self) -> bool:
@@ -312,6 +317,9 @@ async def _bind_dependency(
 def _validate(
     param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: ErrorLog
 ) -> None:
+    if type(raw) is param.exact:
+        values[param.name] = raw
+        return
     assert param.adapter is not None
     try:
         values[param.name] = param.adapter.validate_python(raw)
@@ -378,10 +386,17 @@ def _read_parameter(
     except TypeError as exc:
         raise TypeError(f"{_where(chain)}: parameter {name!r}: {exc}") from None
     if name in path_params:
-        return Parameter(name, "path", annotation, adapter)
+        return Parameter(name, "path", annotation, adapter, exact=_exact_type(annotation))
     if is_body_model(bare) or (name in WHOLE_BODY_NAMES and (bare is dict or get_origin(bare) is dict)):
         return Parameter(name, "body", annotation, adapter, default)
-    return Parameter(name, "field", annotation, adapter, default, _is_list(bare))
+    return Parameter(
+        name, "field", annotation, adapter, default, _is_list(bare), exact=_exact_type(annotation)
+    )
+
+
+def _exact_type(annotation: Any) -> type | None:
+    # float is not one: the adapter refuses NaN and the infinities (allow_inf_nan=False)
+    return annotation if annotation in (int, str, bool) else None
 
 
 def _where(chain: tuple[Callable[..., Any], ...]) -> str:

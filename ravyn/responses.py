@@ -31,8 +31,7 @@ Example:
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from inspect import isawaitable
 from typing import Any, NoReturn, cast
 
@@ -50,7 +49,9 @@ from lilya.responses import (
 from lilya.serializers import CompactSerializer
 from lilya.types import Receive, Scope, Send
 
+from ravyn._json import CompactEncoder
 from ravyn._lilya.names import HeaderHelper, json_encode_default
+from ravyn._pipeline.started import marking, note_started
 from ravyn.runner import METHODS_WITHOUT_TASKS
 
 __all__ = [
@@ -67,13 +68,10 @@ __all__ = [
 # `json_encode(content, post_transform_fn=None)` calls the serializer bound when
 # Lilya was imported, `CompactSerializer.dumps`, which is `json.dumps` with these
 # arguments: building that `JSONEncoder` on every call costs more than encoding
-# a small body. One encoder, built once, gives the same text (it keeps no state
-# between calls, and `json_encode_default` still reads the encoders registered
-# at the time of the call).
+# a small body. One encoder, built once (`ravyn._json`), gives the same text
+# (`json_encode_default` still reads the encoders registered at the time of the call).
 _COMPACT = (json_encode.__kwdefaults__ or {}).get("json_encode_fn") is CompactSerializer.dumps
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"), default=json_encode_default
-)
+_ENCODER = CompactEncoder(default=json_encode_default)
 
 
 def encode_json(content: Any) -> bytes:
@@ -153,16 +151,26 @@ class _DeferredHeaders(Response):
             or self.cleanup_handler is not None
             or getattr(self, "async_content", None) is not None
         ):
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, marking(send))
             return
         # what Lilya's __call__ sends for such a response, without its Header object
         headers = [(b"content-length", deferred[0][1].encode("latin-1"))]
         if len(deferred) > 1:
             headers.append(_content_type_header(deferred[1][1]))
+        note_started()
         await send({"type": "http.response.start", "status": self.status_code, "headers": headers})
         await send({"type": "http.response.body", "body": self.body})
         if self.background is not None and scope.get("method", "").upper() not in METHODS_WITHOUT_TASKS:
             await self.background()
+
+
+def respond(response: Response, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+    """`await respond(response, scope, receive, send)`: send `response`, noting
+    when it starts for the error handling of the app's core (see
+    `ravyn._pipeline.started`; our responses note it themselves)."""
+    if isinstance(response, _DeferredHeaders):
+        return response(scope, receive, send)
+    return response(scope, receive, marking(send))
 
 
 # the statuses whose plain JSON response has a body, a length and a type (see make_headers)

@@ -1030,3 +1030,37 @@ def test_a_body_model_with_a_type_read_otherwise_from_text_takes_the_usual_readi
 
     assert read_signature(create, path_params=set()).json_model is None
     assert read_signature(count, path_params=set()).json_model is None
+
+
+@settings(max_examples=300)
+@given(
+    annotation=st.sampled_from([int, str, bool, float, int | None, Annotated[int, Field(gt=0)]]),
+    value=st.one_of(
+        st.integers(min_value=-(10**40), max_value=10**40),
+        st.text(),
+        st.booleans(),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.none(),
+    ),
+)
+def test_a_value_taken_without_the_adapter_is_what_the_adapter_returns(annotation: Any, value: Any) -> None:
+    from ravyn._binding.errors import ErrorLog
+    from ravyn.params import _validate, read_signature
+
+    async def handler(x: Any) -> None:
+        return None
+
+    handler.__annotations__ = {"x": annotation, "return": None}
+
+    param = read_signature(handler, path_params={"x"}).parameters[0]
+    assert (param.exact is not None) == (annotation in (int, str, bool))
+    taken: dict[str, Any] = {}
+    log = ErrorLog()
+    _validate(param, value, ("path", "x"), taken, log)
+    assert param.adapter is not None
+    try:
+        expected: Any = ("value", param.adapter.validate_python(value))
+    except Exception as exc:
+        expected = ("refused", type(exc).__name__)
+    got = ("value", taken["x"]) if "x" in taken else ("refused", "ValidationError")
+    assert got == expected and (got[0] == "refused" or type(got[1]) is type(expected[1]))

@@ -24,7 +24,7 @@ from lilya.requests import Request
 from lilya.responses import PlainText
 from lilya.routing import Host, Include, Path, Router
 
-from ravyn import BackgroundTask, BackgroundTasks, Ravyn, delete, get, post
+from ravyn import BackgroundTask, BackgroundTasks, Depends, Ravyn, delete, get, post
 from ravyn.responses import JSONResponse, Response, StreamingResponse
 
 
@@ -120,6 +120,22 @@ def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
 
         return StreamingResponse(chunks())
 
+    @get("/unencodable")
+    async def unencodable(request: Request) -> dict[str, Any]:
+        note_scope(request)
+        return {"when": object()}  # fails while encoding, before the response starts
+
+    async def closing_badly() -> AsyncIterator[str]:
+        yield "session"
+        raise RuntimeError("the clean-up after yield failed")
+
+    @get("/cleanup/{kind}")
+    async def cleanup(kind: str, request: Request, session: str = Depends(closing_badly)) -> Any:
+        note_scope(request)
+        if kind == "dict":
+            return {"session": session}  # the clean-up raises once this was sent
+        return JSONResponse({"session": session}, headers={"x-kind": kind} if kind == "headers" else None)
+
     @get("/items/{item_id:int}")
     async def item(item_id: int, request: Request) -> dict[str, int]:
         note_scope(request)
@@ -176,7 +192,7 @@ def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
         seen.append(("router hook", scope.get("path")))
 
     ours: list[Any] = [register, guide, boom, teapot, http_error, late, item, user_post, read_post, files]
-    ours += [price, tag, all_tags, plain]
+    ours += [price, tag, all_tags, plain, unencodable, cleanup]
     routes: list[Any] = ours
     options: dict[str, Any] = {"exception_handlers": {Teapot: teapot_handler}}
     if (
@@ -224,6 +240,7 @@ PATHS = ["/register", "/guide", "/boom", "/teapot", "/http", "/late", "/items/3"
 PATHS += ["/register/", "/nowhere", "/", "/other/x", "/REGISTER", "/guide?x=1", "/sub/x", "/openapi.json"]
 PATHS += ["/users/7/posts/hello", "/users/x/posts/a", "/users/7/posts/", "/files/a/b/c", "/files/"]
 PATHS += ["/price/1.5", "/price/1e400", "/tags/all", "/tags/x", "/items/" + "9" * 5000]
+PATHS += ["/unencodable", "/cleanup/dict", "/cleanup/response", "/cleanup/headers"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"]
 WORDS = ["users", "items", "posts", "files", "price", "tags", "api", "sub", "all", ""]
 SEGMENTS = (

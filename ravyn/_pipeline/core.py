@@ -16,11 +16,13 @@ from typing import Any
 
 from lilya.middleware.exceptions import ExceptionMiddleware
 from lilya.routing import Router
-from lilya.types import ASGIApp, Message, Receive, Scope, Send
+from lilya.types import ASGIApp, Receive, Scope, Send
 
 from ravyn._lilya.error_layers import ErrorLayers, exception_handlers
 from ravyn._pipeline.isolation import Isolated, copy_scope
 from ravyn._pipeline.route_table import RouteTable
+from ravyn._pipeline.started import StartedSend
+from ravyn.runner.requests import current_request
 
 __all__ = ["Core", "ServerErrors"]
 
@@ -91,20 +93,35 @@ class Core:
         # what Lilya's isolation layers copy back up to the caller
         scope["route"] = route
         scope["route_path_template"] = route.path
-        sender = StartedSend(send)
+        request = current_request()
+        sender: Send = send
+        if request is None:  # not under `serving` (Ravyn.__call__): watch the messages instead
+            sender = watched = StartedSend(send)
+        else:
+            # our handlers note on the request when they start the response (ravyn._pipeline.started)
+            request.response_started = False
         try:
             await endpoint(inner, receive, sender)
         except Exception as exc:
-            # the exception layer's own scope: the caller's, with the handlers it adds
-            outer = copy_scope(scope)
-            outer["lilya.exception_handlers"] = self.errors.exception_handlers
-            if not self.outermost:
-                await self.errors.handle(outer, receive, send, exc, sender.started)
-                return
-            try:
-                await self.errors.handle(outer, receive, sender, exc, sender.started)
-            except Exception as unhandled:
-                await self.errors.answer_server_error(scope, receive, send, unhandled, sender.started)
+            started = watched.started if request is None else request.response_started
+            await self._answer(scope, receive, send, exc, started)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, exc: Exception, started: bool
+    ) -> None:
+        """Feed the exception our endpoint let out to the error layers Lilya would have used."""
+        # the exception layer's own scope: the caller's, with the handlers it adds
+        outer = copy_scope(scope)
+        outer["lilya.exception_handlers"] = self.errors.exception_handlers
+        if not self.outermost:
+            await self.errors.handle(outer, receive, send, exc, started)
+            return
+        sender = StartedSend(send)
+        sender.started = started
+        try:
+            await self.errors.handle(outer, receive, sender, exc, started)
+        except Exception as unhandled:
+            await self.errors.answer_server_error(scope, receive, send, unhandled, sender.started)
 
 
 class ServerErrors:
@@ -127,19 +144,3 @@ class ServerErrors:
             await self.app(scope, receive, sender)
         except Exception as exc:
             await self.errors.answer_server_error(scope, receive, send, exc, sender.started)
-
-
-class StartedSend:
-    """A request's `send` that notes whether the response has started: an error
-    layer answers an exception only if it has not."""
-
-    __slots__ = ("send", "started")
-
-    def __init__(self, send: Send) -> None:
-        self.send = send
-        self.started = False
-
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-        await self.send(message)

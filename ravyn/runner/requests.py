@@ -22,9 +22,19 @@ class RequestSlot:
     a reserved place (`reserved`), the most tasks it may add (`room`:
     `max_pending_tasks`, then the places free when it is admitted), how many it
     added (`added`), whether its tasks were handed to the runner yet
-    (`handed_over`) and whether it tried to add more before that (`overflowed`)."""
+    (`handed_over`), whether it tried to add more before that (`overflowed`)
+    and whether its response has started (`response_started`)."""
 
-    __slots__ = ("added", "handed_over", "method", "overflowed", "reserved", "room", "runner")
+    __slots__ = (
+        "added",
+        "handed_over",
+        "method",
+        "overflowed",
+        "reserved",
+        "response_started",
+        "room",
+        "runner",
+    )
 
     def __init__(self, runner: TaskRunner, method: str) -> None:
         self.runner = runner
@@ -34,6 +44,10 @@ class RequestSlot:
         self.added = 0
         self.handed_over = False
         self.overflowed = False
+        self.response_started = False
+        """Whether the response our handler sends has started (set by our
+        responses, read by the app's core when an exception comes up: see
+        `ravyn._pipeline.started`)."""
 
 
 _current: ContextVar[RequestSlot | None] = ContextVar("ravyn_current_request", default=None)
