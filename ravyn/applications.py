@@ -195,13 +195,13 @@ class Ravyn(Lilya):
             await super().__call__(scope, self._lifespan_receive(receive), send)
         elif kind == "http" and (self.task_runner.draining or self.task_runner.closed):
             await error_response(SHUTTING_DOWN)(scope, receive, send)
-        else:
+        elif kind == "http" and self._lean_call:
             # whichever route serves it, this connection's tasks go to this app's runner
+            with serving(self.task_runner, scope["method"]):
+                await call_http(self, scope, receive, send)
+        else:
             with serving(self.task_runner, scope.get("method", "WEBSOCKET")):
-                if kind == "http" and self._lean_call:
-                    await call_http(self, scope, receive, send)
-                else:
-                    await super().__call__(scope, receive, send)
+                await super().__call__(scope, receive, send)
 
     def build_middleware_stack(self) -> ASGIApp:
         """The app's middleware stack, built by Lilya at the first request: the

@@ -322,7 +322,7 @@ def _validate(
         return
     assert param.adapter is not None
     try:
-        values[param.name] = param.adapter.validate_python(raw)
+        values[param.name] = param.adapter.validator.validate_python(raw)
     except pydantic.ValidationError as exc:
         errors.add_pydantic(loc, param.adapter, raw, exc)
 

@@ -142,7 +142,8 @@ def validate_model(adapter: TypeAdapter[Any], raw: bytes) -> Any:
     if _one_pass_refused(raw):
         return None
     try:
-        return adapter.validate_json(raw)
+        # the adapter's own validator (its public `validator`), without the method that wraps it
+        return adapter.validator.validate_json(raw)
     except pydantic.ValidationError:
         return None
 
@@ -163,7 +164,7 @@ def validate_fields(adapter: TypeAdapter[Any], raw: bytes) -> dict[str, Any] | N
     if _one_pass_refused(raw):
         return None
     try:
-        fields: dict[str, Any] = adapter.validate_json(raw)
+        fields: dict[str, Any] = adapter.validator.validate_json(raw)
     except pydantic.ValidationError:
         return None
     return fields

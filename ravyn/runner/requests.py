@@ -58,21 +58,19 @@ current_request: Callable[[], RequestSlot | None] = _current.get
 context variable's own `get`: it is read for every task added and run)."""
 
 
-class serving:
+class serving(RequestSlot):
     """Mark the code inside as serving one request of `runner`'s app: tasks
     called there run through `runner`, and a place it reserved for tasks is
-    given back when the request ends. Used by `Ravyn.__call__`."""
+    given back when the request ends. Used by `Ravyn.__call__`:
+    `with serving(runner, method):`. It is the request's `RequestSlot` too
+    (one object per request, not two)."""
 
-    __slots__ = ("request", "token")
-
-    def __init__(self, runner: TaskRunner, method: str) -> None:
-        self.request = RequestSlot(runner, method)
+    __slots__ = ("token",)
 
     def __enter__(self) -> None:
-        self.token = _current.set(self.request)
+        self.token = _current.set(self)
 
     def __exit__(self, *exc_info: object) -> None:
         _current.reset(self.token)
-        request = self.request
-        if request.reserved or request.overflowed:
-            request.runner.release(request)
+        if self.reserved or self.overflowed:
+            self.runner.release(self)
