@@ -101,9 +101,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with its lanes (`LANES`). Under pytest-xdist (`scripts/test`
-    runs two workers, `--dist loadgroup`), keep every test that needs the built
-    site on one worker: the site is then built once per run, and one Chromium
-    at a time drives its pages."""
+    runs two workers, `--dist loadgroup`), the tests that need the built site
+    go to two groups, each kept on one worker: the phone-width ones (axe over
+    every page at 390 px is minutes of work) and the rest. The site is built
+    once per group, and one Chromium per group drives its pages."""
     tests_dir = Path(__file__).resolve().parent
     for item in items:
         try:
@@ -115,7 +116,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(getattr(pytest.mark, lane))
         if "built_site" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-            item.add_marker(pytest.mark.xdist_group("site"))
+            phone = "phone" in item.name or "[390]" in item.name
+            item.add_marker(pytest.mark.xdist_group("site-phone" if phone else "site"))
 
 
 # A line in the summary counting the example cases, so a run that silently
