@@ -44,8 +44,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ravyn.testing.forked import ForkedProcess
 from ravyn.testing.recorder import Recorder, Timeline, TimelineEvent, mark, record, task_event_detail
-from ravyn.testing.server import ForkedProcess, Server, ServerProcess, free_port, serve
+from ravyn.testing.server import Server, ServerProcess, free_port, serve
 
 if TYPE_CHECKING:
     from lilya.testclient import TestClient

@@ -7,28 +7,23 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-__all__ = ["ForkedProcess", "Server", "ServerProcess", "free_port", "serve"]
+from ravyn.testing.forked import check_forkable, fork_uvicorn
+
+__all__ = ["Server", "ServerProcess", "free_port", "serve"]
 
 HOST = "127.0.0.1"
-
-_served: Any = None
-"""The app a forked server serves: uvicorn finds it as `ravyn.testing.server:_served`."""
-
-_ONE_PROCESS_ONLY = ("--workers", "--reload")
 
 
 def free_port(preferred: int = 0) -> int:
@@ -52,51 +47,6 @@ class ServerProcess(Protocol):
     def send_signal(self, sig: int) -> None: ...
     def terminate(self) -> None: ...
     def kill(self) -> None: ...
-
-
-class ForkedProcess:
-    """A server forked from the caller's process (`serve(..., fork=True)`),
-    driven like a `subprocess.Popen`."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        """The child's process id."""
-        self.returncode: int | None = None
-        """Its exit status once it has ended (minus the signal that ended it), else None."""
-
-    def poll(self) -> int | None:
-        """The exit status if the child has ended, else None."""
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:  # reaped behind our back: its status is lost
-                self.returncode = -1
-                return self.returncode
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        """Wait for the child to end; `subprocess.TimeoutExpired` after `timeout` seconds."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while (code := self.poll()) is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(f"forked server {self.pid}", timeout or 0.0)
-            time.sleep(0.01)
-        return code
-
-    def send_signal(self, sig: int) -> None:
-        """Send `sig` to the child, unless it has already ended."""
-        if self.poll() is None:
-            os.kill(self.pid, sig)
-
-    def terminate(self) -> None:
-        """SIGTERM: uvicorn shuts down gracefully."""
-        self.send_signal(signal.SIGTERM)
-
-    def kill(self) -> None:
-        """SIGKILL."""
-        self.send_signal(signal.SIGKILL)
 
 
 @dataclass
@@ -242,21 +192,13 @@ def serve(
     """
     fork = fork or not isinstance(app, str)
     if fork:
-        refused = [arg for arg in uvicorn_args if arg.split("=", 1)[0] in _ONE_PROCESS_ONLY]
-        if refused:
-            raise ValueError(
-                f"a forked server runs in one process: drop {', '.join(refused)} or pass a string app"
-            )
-        if not hasattr(os, "fork"):
-            raise ValueError("fork=True (or an app object) needs os.fork(), which this platform lacks")
+        check_forkable(uvicorn_args)
     if port and free_port(port) != port:  # else the ready check would take the other server for ours
         raise OSError(
             errno.EADDRINUSE, f"port {port} on {HOST} is already in use: pick another, or 0 for any"
         )
     port = port or free_port()
-    target = app if isinstance(app, str) else f"{__name__}:_served"
-    command = [target, "--host", HOST, "--port", str(port)]
-    command += list(uvicorn_args)
+    options = ["--host", HOST, "--port", str(port), *uvicorn_args]
     handle, log_name = tempfile.mkstemp(prefix="ravyn-serve-", suffix=".log")
     log = os.fdopen(handle, "wb")
     reader: _LineReader | None = None
@@ -267,16 +209,19 @@ def serve(
         reader = _LineReader(os.fdopen(read_fd, "rb"), log, on_output)
     try:
         if fork:
-            process: ServerProcess = _fork(app, command, out_fd, cwd, env or {})
+            process: ServerProcess = fork_uvicorn(app, options, out_fd, cwd, env or {})
         else:
             process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", *command],
+                [sys.executable, "-m", "uvicorn", app, *options],
                 cwd=cwd,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=out_fd,
                 stderr=subprocess.STDOUT,
             )
+    except BaseException:
+        Path(log_name).unlink(missing_ok=True)
+        raise
     finally:  # the server has its own copy now, or failed to start
         if reader is None:
             log.close()
@@ -292,48 +237,6 @@ def serve(
         server.log_path.unlink(missing_ok=True)
     if reader is not None and reader.error is not None:
         raise reader.error
-
-
-def _fork(
-    app: Any, command: list[str], out: int, cwd: str | Path | None, env: Mapping[str, str]
-) -> ForkedProcess:
-    pid = os.fork()
-    if pid:
-        return ForkedProcess(pid)
-    code: int | str | None = 1
-    try:  # the child: it never returns into the caller's code
-        global _served
-        _served = app
-        _serve_forked(command, out, cwd, env)
-    except SystemExit as exc:  # uvicorn's command line ends with one
-        code = exc.code
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        with suppress(Exception):  # nothing is left to report a failure to
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code if isinstance(code, int) else 0 if code is None else 1)
-
-
-def _serve_forked(command: list[str], out: int, cwd: str | Path | None, env: Mapping[str, str]) -> None:
-    from uvicorn.main import main as uvicorn_main
-
-    os.dup2(out, 1)
-    os.dup2(out, 2)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    # fresh streams: another thread of the caller may have held the old ones' locks at fork
-    sys.stdout = os.fdopen(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
-    sys.stderr = os.fdopen(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
-    # a caller's event loop may have its self-pipe as the wakeup fd: a signal to
-    # this process must not wake (and be handled by) the caller's loop
-    signal.set_wakeup_fd(-1)
-    if cwd is not None:
-        os.chdir(cwd)
-    os.environ.update(env)
-    uvicorn_main.main(args=command, prog_name="uvicorn", standalone_mode=True)
 
 
 def _wait_until_listening(server: Server, timeout: float) -> None:
