@@ -187,6 +187,23 @@ def test_a_forked_app_that_fails_to_load_raises_with_everything_it_printed() -> 
     assert "ImportError: the app's module is broken" in str(failure.value)
 
 
+def test_a_server_that_never_gets_ready_is_killed_at_the_ready_timeout(tmp_path: Path) -> None:
+    def hang_while_loading() -> Any:  # an import that starts a server or a loop of its own
+        (tmp_path / "pid").write_text(str(os.getpid()))
+        signal.signal(signal.SIGTERM, lambda signum, frame: (tmp_path / "sigterm").write_text("heard"))
+        while True:
+            time.sleep(1)
+
+    with (
+        pytest.raises(TimeoutError, match="did not listen"),
+        serve(hang_while_loading, uvicorn_args=("--factory",), ready_timeout=2.0),
+    ):
+        pass
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(int((tmp_path / "pid").read_text()), 0)
+    assert not (tmp_path / "sigterm").exists(), "killed outright, not asked to stop and waited for"
+
+
 @pytest.mark.parametrize("option", ["--workers", "--reload", "--workers=2"])
 def test_a_forked_server_refuses_options_that_need_more_than_one_process(option: str) -> None:
     arguments = (option,) if "=" in option else (option, "2")

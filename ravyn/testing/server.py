@@ -159,7 +159,7 @@ def serve(
         uvicorn_args: more of uvicorn's command-line options. A forked server
             runs in one process: `--workers` and `--reload` are refused.
         ready_timeout: seconds to wait for the port to accept connections;
-            `TimeoutError` after that. A server that exits first raises
+            then the server is killed and `TimeoutError` raised. One that exits first raises
             `RuntimeError` with everything it printed.
         port: the port to listen on; 0 (the default) for any free one. A port
             in use raises `OSError` (`free_port(port)` swaps it for a free one).
@@ -229,7 +229,11 @@ def serve(
             os.close(out_fd)
     server = Server(f"http://{HOST}:{port}", process, Path(log_name), _reader=reader)
     try:
-        _wait_until_listening(server, ready_timeout)
+        try:
+            _wait_until_listening(server, ready_timeout)
+        except TimeoutError:
+            server.process.kill()  # it never served: nothing to drain, and SIGTERM may go unheard
+            raise
         yield server
     finally:
         server.stop()
