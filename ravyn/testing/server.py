@@ -169,8 +169,8 @@ def serve(
             block ends; the output is still kept.
         fork: serve a string `app` from a fork of this process too (POSIX only):
             every module the caller has imported is already there, so it starts
-            faster. The fork keeps only the calling thread. Always so for an app
-            object.
+            faster. The fork keeps only the calling thread (Python 3.12+ warns
+            when the caller runs others). Always so for an app object.
 
     Example:
         ```python
