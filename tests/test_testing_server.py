@@ -21,6 +21,7 @@ import pytest
 
 from ravyn import BackgroundTasks, Ravyn, get
 from ravyn.testing import ForkedProcess, free_port, serve
+from tests.support.queues import take_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER_APP = "tests.server_app:app"
@@ -72,20 +73,6 @@ def _token_app(token: str, printed: str = "") -> Ravyn:
     return Ravyn(routes=[read_token])
 
 
-def _next_matching(lines: queue.Queue[str], text: str, timeout: float = 15.0) -> str:
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        seen.append(line)
-        if text in line:
-            return line
-    raise AssertionError(f"no line with {text!r}; the server printed {seen}")
-
-
 @pytest.mark.parametrize("fork", [False, True], ids=["subprocess", "fork"])
 def test_the_server_binds_127_0_0_1_on_a_free_port_and_is_stopped(fork: bool) -> None:
     with serve(SERVER_APP, cwd=ROOT, fork=fork, env={"RECEIPTS_FILE": os.devnull}) as server:
@@ -106,7 +93,7 @@ def test_a_live_line_arrives_before_the_server_stops() -> None:
     marker = f"task ran {uuid.uuid4().hex}"
     with serve(_token_app("t", printed=marker), on_output=lines.put) as server:
         assert _get(server.port, "/token")[0] == 200
-        line = _next_matching(lines, marker)
+        *_, line = take_until(lines, lambda line: marker in line)
         running_when_it_came = server.alive
     assert line == marker
     assert running_when_it_came

@@ -22,7 +22,7 @@ from ravyn import BackgroundTasks, Ravyn, post
 from ravyn.testing import record
 from ravyn_tutorial.runner import ServerFailed, send, serve_lesson
 from ravyn_tutorial.serve import EventStream, TutorialApp
-from ravyn_tutorial.timeline import Event
+from tests.support.queues import take_until
 
 from .conftest import ROOT
 
@@ -34,26 +34,16 @@ def _refused(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _events_until(events: queue.Queue[Event], kind: str, timeout: float = 10.0) -> list[Event]:
-    seen: list[Event] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            event = events.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        seen.append(event)
-        if event.kind == kind:
-            return seen
-    raise AssertionError(f"no {kind} event; saw {[e.kind for e in seen]}")
-
-
 def test_a_lesson_server_reports_its_events_and_is_always_stopped() -> None:
     with serve_lesson(QUICK_START, ROOT) as (server, output):
         port = server.port
         assert server.url == f"http://127.0.0.1:{port}"
         send(output.events, "127.0.0.1", port, "POST", "/accounts", {"email": "a@b.c"}, label="one")
-        kinds = [e.kind for e in _events_until(output.events, "call_complete") if e.request == "one"]
+        kinds = [
+            e.kind
+            for e in take_until(output.events, lambda e: e.kind == "call_complete")
+            if e.request == "one"
+        ]
     assert not server.alive
     assert _refused(port)
     assert kinds.index("response_sent") < kinds.index("task_started") < kinds.index("task_finished")
@@ -90,7 +80,7 @@ def test_a_lesson_that_prints_at_import_has_its_lines_as_events(tmp_path: Path) 
     )
 
     with serve_lesson("chatty_lesson:app", tmp_path) as (_, output):
-        printed = _events_until(output.events, "output")
+        printed = take_until(output.events, lambda e: e.kind == "output")
 
     assert printed[-1].get("text") == "hello at import"
     assert "to stderr" in output.tail
