@@ -12,12 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console
 from rich.text import Text
 
 from ravyn_tutorial.lessons import Lesson
-from ravyn_tutorial.render import bars, timeline_table
-from ravyn_tutorial.runner import Session, _header, _live, _spinner, session
+from ravyn_tutorial.runner import Session, live_run, session
 from ravyn_tutorial.timeline import Event, RequestView, format_duration
 
 __all__ = ["interrupt_takeaway", "run_interrupted"]
@@ -25,14 +24,13 @@ __all__ = ["interrupt_takeaway", "run_interrupted"]
 
 def _follow(current: Session, view: RequestView, refresh: Callable[[], None], timeout: float) -> bool:
     """Drain events, interrupt at the first task, until the server has ended."""
-    server = current.server
     deadline = time.monotonic() + timeout
     by_label = {view.label: view}
     while time.monotonic() < deadline:
         current.drain(by_label, 0.05)
         if view.interrupted_at is None and (view.tasks or view.done):
-            server.interrupt(view.label)
-        if view.interrupted_at is not None and not server.alive:
+            current.interrupt(view.label)
+        if view.interrupted_at is not None and not current.server.alive:
             current.drain(by_label, 0.2)  # what it said on its way out
             view.apply(Event("server_stopped", time.time(), view.label))
             refresh()
@@ -52,23 +50,9 @@ def run_interrupted(console: Console, lesson: Lesson, *, port: int = 0, timeout:
         )
         return False
     with session(lesson, port) as current:
-        view = RequestView("lesson")
-        header = _header(lesson, current.server)
-        finished = False
-
-        def render() -> RenderableType:
-            parts: list[RenderableType] = [header, timeline_table(view)]
-            if not finished:
-                parts.append(_spinner([view]))
-            return Group(*parts)
-
-        with _live(console, render) as refresh:
-            current.send("lesson")
-            ended = _follow(current, view, refresh, timeout)
-            finished = True
-        console.print()
-        console.print(bars(view, console.width))
-        console.print()
+        view, ended = live_run(
+            console, current, lambda view, refresh: _follow(current, view, refresh, timeout)
+        )
         console.print(Text("Takeaway: ", style="bold").append_text(interrupt_takeaway(view, ended)))
         return ended
 

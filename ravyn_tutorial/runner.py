@@ -1,13 +1,13 @@
 """Running a lesson for real: uvicorn in a process of its own, a client, a live timeline.
 
-[`LessonServer`][ravyn_tutorial.runner.LessonServer] serves `<module>:app`
-with `ravyn_tutorial.serve` on a free 127.0.0.1 port, in a process forked by
-a forkserver that has already imported ravyn and uvicorn (or, where there is
-no forkserver, as `python -m ravyn_tutorial.serve`), and turns the JSON
-lines the server sends to a loopback socket into `Event`s on a queue. `send` makes the
-lesson's request with the standard library's HTTP client (no extra
-dependency) and puts the client's own events on the same queue, with the
-response time it measured. The `run_*` functions draw what arrives with
+[`serve_lesson`][ravyn_tutorial.runner.serve_lesson] serves `<module>:app`
+with [`ravyn.testing.serve`][ravyn.testing.serve] on 127.0.0.1, forked from
+this process (ravyn and uvicorn are already imported, so a lesson starts
+quickly), through [`lesson_app`][ravyn_tutorial.serve.lesson_app], and turns
+the JSON lines the server prints into `Event`s on a queue, as they come.
+`send` makes the lesson's request with the standard library's HTTP client (no
+extra dependency) and puts the client's own events on the same queue, with
+the response time it measured. The `run_*` functions draw what arrives with
 `rich.live.Live`.
 """
 
@@ -15,23 +15,17 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import http.client
 import json as jsonlib
-import multiprocessing
-import multiprocessing.context
-import os
 import queue
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
@@ -41,22 +35,25 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from ravyn.testing import Server, free_port, serve
 from ravyn_tutorial.lessons import Lesson, load_lessons
 from ravyn_tutorial.pitfalls import what_went_wrong
 from ravyn_tutorial.receiver import WebhookReceiver, needs_receiver
 from ravyn_tutorial.render import bars, compare_summary, takeaway, timeline_table
-from ravyn_tutorial.serve import LESSON_ENVIRONMENT, MODE_HEADER, REQUEST_HEADER, serve_in_child
+from ravyn_tutorial.serve import LESSON_ENVIRONMENT, MODE_HEADER, REQUEST_HEADER, lesson_app
 from ravyn_tutorial.timeline import Event, RequestView, format_offset
 
 __all__ = [
-    "LessonServer",
+    "LessonOutput",
     "ServerFailed",
     "Session",
+    "live_run",
     "poll_status",
     "run_compare",
     "run_lesson",
     "send",
     "serve_forever",
+    "serve_lesson",
     "session",
 ]
 
@@ -68,6 +65,8 @@ QUEUE_SETTLE = 5.0
 """The most to wait for a queue worker's reports after the response."""
 QUEUE_QUIET = 0.75
 """... and how long a silence means it is done."""
+UVICORN_ARGS = ("--factory", "--no-access-log")
+"""`lesson_app` is a factory; the requests show up as events instead of an access log."""
 
 
 class ServerFailed(Exception):
@@ -78,238 +77,57 @@ class ServerFailed(Exception):
         self.details = details
 
 
-class _Child(Protocol):
-    """What the runner needs of a server process, forked or spawned."""
+class LessonOutput:
+    """Sorts the lines a lesson's server prints: its events go on `events`;
+    any other line (and its `stderr` events) is kept in `tail`, to explain a crash."""
 
-    def alive(self) -> bool: ...
-    def interrupt(self) -> None: ...
-    def terminate(self) -> None: ...
-    def kill(self) -> None: ...
-    def wait(self, timeout: float) -> bool: ...
-
-
-class _Forked:
-    """A server forked by the forkserver, which has already imported ravyn
-    and uvicorn: a lesson starts in a fraction of the time a fresh
-    interpreter needs."""
-
-    def __init__(self, target: str, cwd: Path, host: str, port: int, events_port: int) -> None:
-        context = _forkserver()
-        assert context is not None
-        self.process = context.Process(
-            target=serve_in_child,
-            args=(target, str(cwd), host, port, events_port),
-            daemon=True,
-            name=f"ravyn-tutorial {target}",
-        )
-        self.process.start()
-
-    def alive(self) -> bool:
-        return bool(self.process.is_alive())
-
-    def interrupt(self) -> None:
-        if self.process.pid is not None:
-            os.kill(self.process.pid, signal.SIGINT)
-
-    def terminate(self) -> None:
-        self.process.terminate()
-
-    def kill(self) -> None:
-        self.process.kill()
-
-    def wait(self, timeout: float) -> bool:
-        self.process.join(timeout)
-        return not self.process.is_alive()
-
-
-class _Spawned:
-    """A server started as `python -m ravyn_tutorial.serve`, where there is no forkserver."""
-
-    def __init__(self, target: str, cwd: Path, host: str, port: int, events_port: int, tail: Tail) -> None:
-        command = [sys.executable, "-m", "ravyn_tutorial.serve", target, "--host", host, "--port", str(port)]
-        command += ["--events", str(events_port)]
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", **LESSON_ENVIRONMENT}
-        self.process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
-        assert self.process.stderr is not None
-        stderr = self.process.stderr
-        self.reader = threading.Thread(
-            target=lambda: tail.extend(line.rstrip() for line in stderr), daemon=True
-        )
-        self.reader.start()
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def interrupt(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-
-    def terminate(self) -> None:
-        self.process.terminate()
-
-    def kill(self) -> None:
-        self.process.kill()
-
-    def wait(self, timeout: float) -> bool:
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        self.reader.join(1)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-        return True
-
-
-Tail = collections.deque[str]
-
-_FORKSERVER: multiprocessing.context.ForkServerContext | None = None
-
-
-def _forkserver() -> multiprocessing.context.ForkServerContext | None:
-    """The forkserver context, preloaded with the server's imports; None where
-    there is none (Windows) or `RAVYN_TUTORIAL_SPAWN=subprocess` asks for none."""
-    global _FORKSERVER
-    if os.environ.get("RAVYN_TUTORIAL_SPAWN") == "subprocess":
-        return None
-    if _FORKSERVER is None:
-        if "forkserver" not in multiprocessing.get_all_start_methods():
-            return None
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["ravyn_tutorial.serve"])
-        _FORKSERVER = context
-    return _FORKSERVER
-
-
-class LessonServer:
-    """A lesson's app under a real uvicorn, in a process of its own, bound to 127.0.0.1.
-
-    The server reports its events to a loopback socket of ours. Use it as a
-    context manager: the server is always stopped on the way out.
-    """
-
-    def __init__(self, target: str, cwd: Path, port: int = 0, host: str = "127.0.0.1") -> None:
-        self.target = target
-        self.cwd = cwd
-        self.requested_port = port
-        self.host = host
-        self.port = 0
+    def __init__(self) -> None:
         self.events: queue.Queue[Event] = queue.Queue()
-        self.stderr_tail: Tail = collections.deque(maxlen=40)
-        self.child: _Child | None = None
-        self._ready = threading.Event()
-        self._fatal = ""
-        self._listener: socket.socket | None = None
-        self._reader: threading.Thread | None = None
+        self.tail: collections.deque[str] = collections.deque(maxlen=40)
+        self.fatal = ""
+        """The traceback of an app that could not be imported."""
 
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def alive(self) -> bool:
-        return self.child is not None and self.child.alive()
-
-    def __enter__(self) -> LessonServer:
-        self.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        events_port = self._listener.getsockname()[1]
-        self._reader = threading.Thread(target=self._read_events, args=(self._listener,), daemon=True)
-        self._reader.start()
-        try:
-            if _forkserver() is not None:
-                self.child = _Forked(self.target, self.cwd, self.host, self.requested_port, events_port)
-            else:
-                self.child = _Spawned(
-                    self.target, self.cwd, self.host, self.requested_port, events_port, self.stderr_tail
-                )
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-
-    def _read_events(self, listener: socket.socket) -> None:
-        try:
-            connection, _ = listener.accept()
-        except OSError:
-            return  # stopped before the server connected
-        with connection, connection.makefile("r", encoding="utf-8", errors="replace") as lines:
-            for line in lines:
-                self._on_line(line.rstrip("\n"))
-
-    def _on_line(self, line: str) -> None:
+    def __call__(self, line: str) -> None:
+        if not line.startswith('{"event"'):
+            self.tail.append(line)  # written behind the event stream's back (uvicorn itself, C code)
+            return
         event = Event.from_json(line)
-        if event.kind == "ready":
-            self.port = int(event.get("port"))
-            self._ready.set()
-        elif event.kind == "fatal":
-            self._fatal = str(event.get("text"))
+        if event.kind == "fatal":
+            self.fatal = str(event.get("text"))
         elif event.kind == "stderr":
-            self.stderr_tail.append(str(event.get("text")))
+            self.tail.append(str(event.get("text")))
         else:
             self.events.put(event)
 
-    def _wait_ready(self) -> None:
-        assert self.child is not None
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not self._ready.wait(0.02):
-            if not self.child.alive():
-                if self._reader is not None:
-                    self._reader.join(1)
-                if self._fatal:
-                    raise ServerFailed(f"{self.target} could not be imported", self._fatal)
-                raise ServerFailed(f"the server for {self.target} stopped", "\n".join(self.stderr_tail))
-            if time.monotonic() > deadline:
-                raise ServerFailed(
-                    f"the server for {self.target} did not start in {READY_TIMEOUT:.0f} s",
-                    "\n".join(self.stderr_tail),
+
+@contextmanager
+def serve_lesson(target: str, cwd: Path, port: int = 0) -> Iterator[tuple[Server, LessonOutput]]:
+    """Serve `target` (`module:app`, imported from `cwd`) on 127.0.0.1, on
+    `port` or, when that one is taken (or 0), on a free one; always stopped
+    on the way out. `ServerFailed` says why it did not start."""
+    output = LessonOutput()
+    with ExitStack() as stack:
+        try:
+            server = stack.enter_context(
+                serve(
+                    functools.partial(lesson_app, target),
+                    cwd=cwd,
+                    env=LESSON_ENVIRONMENT,
+                    uvicorn_args=UVICORN_ARGS,
+                    ready_timeout=READY_TIMEOUT,
+                    port=free_port(port),
+                    on_output=output,
                 )
-
-    def interrupt(self, request: str = "") -> None:
-        """Send the server SIGINT, as Ctrl-C in its terminal would, and put an
-        `interrupt` event of `request` on the queue."""
-        if self.child is not None and self.child.alive():
-            self.events.put(Event("interrupt", time.time(), request, {"signal": "SIGINT"}))
-            self.child.interrupt()
-
-    @property
-    def moved(self) -> bool:
-        """Whether the requested port was taken, so another one was used."""
-        return self.requested_port not in (0, self.port)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the server (SIGTERM, then SIGKILL if it lingers) and the event reader."""
-        child, self.child = self.child, None
-        if child is not None and child.alive():
-            child.terminate()
-            if not child.wait(timeout):
-                child.kill()
-                child.wait(timeout)
-        elif child is not None:
-            child.wait(timeout)
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        if self._reader is not None:
-            self._reader.join(2)
-            self._reader = None
+            )
+        except RuntimeError:  # it exited before it listened
+            if output.fatal:
+                raise ServerFailed(f"{target} could not be imported", output.fatal) from None
+            raise ServerFailed(f"the server for {target} stopped", "\n".join(output.tail)) from None
+        except TimeoutError:
+            raise ServerFailed(
+                f"the server for {target} did not start in {READY_TIMEOUT:.0f} s", "\n".join(output.tail)
+            ) from None
+        yield server, output
 
 
 def send(
@@ -396,27 +214,51 @@ class Session:
     """A lesson's server (and webhook receiver, if it needs one), the body
     to send, and the views being drawn."""
 
-    def __init__(self, lesson: Lesson, server: LessonServer, stack: ExitStack) -> None:
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        lesson: Lesson,
+        server: Server,
+        events: queue.Queue[Event],
+        stack: ExitStack,
+        requested_port: int = 0,
+    ) -> None:
         self.lesson = lesson
         self.server = server
+        self.events = events
+        """What the server, the client and the receiver report, in the order it arrives."""
+        self.requested_port = requested_port
         self.body: Any = lesson.example.json
         self.current = ""
         self.receiver: WebhookReceiver | None = None
         field = needs_receiver(self.body)
         if field is not None:
-            self.receiver = stack.enter_context(WebhookReceiver(server.events, lambda: self.current))
+            self.receiver = stack.enter_context(WebhookReceiver(events, lambda: self.current))
             self.body = {**self.body, field: self.receiver.rewrite(self.body[field])}
+
+    @property
+    def moved(self) -> bool:
+        """Whether the requested port was taken, so another one was used."""
+        return self.requested_port not in (0, self.server.port)
+
+    def interrupt(self, request: str = "") -> None:
+        """Send the server SIGINT, as Ctrl-C in its terminal would, and put an
+        `interrupt` event of `request` on the queue."""
+        if self.server.alive:
+            self.events.put(Event("interrupt", time.time(), request, {"signal": "SIGINT"}))
+            self.server.process.send_signal(signal.SIGINT)
 
     def curl(self) -> str:
         """The command to send the lesson's request by hand (with the body really sent)."""
         example = self.lesson.example
         if self.body is not example.json and dataclasses.is_dataclass(example):
             example = dataclasses.replace(example, json=self.body)
-        return example.curl(self.server.base_url)
+        return example.curl(self.server.url)
 
     def warm_up(self) -> None:
         """One request the app answers 404 to, so the lesson's timing is not a cold start."""
-        send(self.server.events, self.server.host, self.server.port, "GET", WARM_UP_PATH, label="warm-up")
+        send(self.events, self.host, self.server.port, "GET", WARM_UP_PATH, label="warm-up")
 
     def send(self, label: str, mode: str = "") -> threading.Thread:
         """Send the lesson's request from a thread; its events go on the queue."""
@@ -425,8 +267,8 @@ class Session:
         thread = threading.Thread(
             target=send,
             args=(
-                self.server.events,
-                self.server.host,
+                self.events,
+                self.host,
                 self.server.port,
                 example.method,
                 example.path,
@@ -445,7 +287,7 @@ class Session:
             return None
         thread = threading.Thread(
             target=poll_status,
-            args=(self.server.events, self.server.host, self.server.port, view.location),
+            args=(self.events, self.host, self.server.port, view.location),
             kwargs={"label": view.label},
             daemon=True,
         )
@@ -456,7 +298,7 @@ class Session:
         """Apply every queued event to its view (waiting up to `wait` for the first).
         Events of no request (a queue worker's log, say) go to the current one."""
         try:
-            event = self.server.events.get(timeout=wait)
+            event = self.events.get(timeout=wait)
         except queue.Empty:
             return
         while True:
@@ -465,7 +307,7 @@ class Session:
             if view is not None and (event.request or (view.t0 is not None and event.t >= view.t0)):
                 view.apply(event)
             try:
-                event = self.server.events.get_nowait()
+                event = self.events.get_nowait()
             except queue.Empty:
                 return
 
@@ -503,21 +345,21 @@ class Session:
 def session(lesson: Lesson, port: int = 0) -> Iterator[Session]:
     """Start the lesson's server (and receiver), warm it up, stop everything after."""
     with ExitStack() as stack:
-        server = stack.enter_context(LessonServer(lesson.target, lesson.root, port))
-        current = Session(lesson, server, stack)
+        server, output = stack.enter_context(serve_lesson(lesson.target, lesson.root, port))
+        current = Session(lesson, server, output.events, stack, port)
         current.warm_up()
         yield current
 
 
-def _header(lesson: Lesson, server: LessonServer) -> RenderableType:
+def _header(lesson: Lesson, current: Session) -> RenderableType:
     module_file = lesson.example.import_path.replace(".", "/") + ".py"
     lines = Text()
     lines.append(f"{lesson.request_line}", style="bold")
-    lines.append(f"  →  uvicorn at {server.base_url}\n", style="dim")
+    lines.append(f"  →  uvicorn at {current.server.url}\n", style="dim")
     lines.append(f"the app: {module_file}", style="dim")
-    if server.moved:
+    if current.moved:
         lines.append(
-            f"\nport {server.requested_port} was in use: using {server.port} instead", style="yellow"
+            f"\nport {current.requested_port} was in use: using {current.server.port} instead", style="yellow"
         )
     return Group(Rule(f"[bold]{lesson.name}[/] · {lesson.title}", align="left"), lines, Text(""))
 
@@ -551,6 +393,34 @@ def _live(console: Console, render: Callable[[], RenderableType]) -> Iterator[Ca
         console.print(render())
 
 
+def live_run(
+    console: Console, current: Session, follow: Callable[[RequestView, Callable[[], None]], bool]
+) -> tuple[RequestView, bool]:
+    """Send the lesson's request and draw its timeline live while
+    `follow(view, refresh)` watches it; then print its bars.
+
+    Returns the finished timeline and what `follow` returned.
+    """
+    view = RequestView("lesson")
+    header = _header(current.lesson, current)
+    finished = False
+
+    def render() -> RenderableType:
+        parts: list[RenderableType] = [header, timeline_table(view)]
+        if not finished:
+            parts.append(_spinner([view]))
+        return Group(*parts)
+
+    with _live(console, render) as refresh:
+        current.send("lesson")
+        result = follow(view, refresh)
+        finished = True
+    console.print()
+    console.print(bars(view, console.width))
+    console.print()
+    return view, result
+
+
 def run_lesson(
     console: Console,
     lesson: Lesson,
@@ -567,24 +437,9 @@ def run_lesson(
     With `serve`, keeps the server up afterwards (see `serve_forever`).
     """
     with session(lesson, port) as current:
-        server = current.server
-        view = RequestView("lesson")
-        header = _header(lesson, server)
-        finished = False
-
-        def render() -> RenderableType:
-            parts: list[RenderableType] = [header, timeline_table(view)]
-            if not finished:
-                parts.append(_spinner([view]))
-            return Group(*parts)
-
-        with _live(console, render) as refresh:
-            current.send("lesson")
-            complete = current.watch([view], refresh, timeout)
-            finished = True
-        console.print()
-        console.print(bars(view, console.width))
-        console.print()
+        view, complete = live_run(
+            console, current, lambda view, refresh: current.watch([view], refresh, timeout)
+        )
         if not complete:
             console.print(
                 Text(f"Stopped watching after {timeout:.0f} s: the tasks were still running.", style="yellow")
@@ -606,9 +461,8 @@ def run_compare(console: Console, lesson: Lesson, *, port: int = 0, timeout: flo
     """The lesson's request twice on one server: with the work done inline
     (the response held until the tasks are done) and as background tasks."""
     with session(lesson, port) as current:
-        server = current.server
         inline, background = RequestView("inline"), RequestView("background")
-        header = _header(lesson, server)
+        header = _header(lesson, current)
         finished = False
 
         def render() -> RenderableType:
@@ -618,24 +472,21 @@ def run_compare(console: Console, lesson: Lesson, *, port: int = 0, timeout: flo
             half = max((console.width - 1) // 2 - 4, 20)
             scale = max(inline.span, background.span)
             grid.add_row(
-                Panel(
-                    Group(
-                        timeline_table(inline, compact=True),
-                        Text(""),
-                        bars(inline, half, compact=True, scale=scale),
-                    ),
-                    title="inline: the client waits",
-                    title_align="left",
-                ),
-                Panel(
-                    Group(
-                        timeline_table(background, compact=True),
-                        Text(""),
-                        bars(background, half, compact=True, scale=scale),
-                    ),
-                    title="as a background task",
-                    title_align="left",
-                ),
+                *(
+                    Panel(
+                        Group(
+                            timeline_table(view, compact=True),
+                            Text(""),
+                            bars(view, half, compact=True, scale=scale),
+                        ),
+                        title=title,
+                        title_align="left",
+                    )
+                    for view, title in (
+                        (inline, "inline: the client waits"),
+                        (background, "as a background task"),
+                    )
+                )
             )
             parts: list[RenderableType] = [header, grid]
             if not finished:
@@ -667,7 +518,7 @@ def serve_forever(console: Console, current: Session) -> None:
     lesson, server = current.lesson, current.server
     curl = current.curl()
     console.print()
-    console.print(Rule(f"[bold]serving {lesson.name}[/] at {server.base_url}", align="left"))
+    console.print(Rule(f"[bold]serving {lesson.name}[/] at {server.url}", align="left"))
     console.print("The server stays up. Try it from another terminal:")
     console.print()
     console.print(Text(curl, style="bold"), soft_wrap=True)
@@ -677,7 +528,7 @@ def serve_forever(console: Console, current: Session) -> None:
     try:
         while server.alive:
             try:
-                event = server.events.get(timeout=0.2)
+                event = current.events.get(timeout=0.2)
             except queue.Empty:
                 continue
             if event.kind == "received":
@@ -694,7 +545,7 @@ def serve_forever(console: Console, current: Session) -> None:
     except KeyboardInterrupt:
         pass
     console.print(Text("Stopping the server…", style="dim"))
-    server.stop()
+    server.stop(timeout=5.0)
     console.print("Server stopped.")
 
 

@@ -1,18 +1,14 @@
-"""The launcher that serves a lesson in a process of its own.
+"""What runs inside a lesson's server: the lesson's app, watched.
 
-```
-python -m ravyn_tutorial.serve docs_src.background_tasks.quick_start:app --port 0
-```
-
-`ravyn-tutorial run` starts it through a forkserver (`serve_in_child`), or
-as the command above where there is none. It imports the app, serves it with
-uvicorn on 127.0.0.1 and reports what happens inside the server as JSON
-lines, one object per line, on stdout or (with `--events PORT`) to the CLI's
-loopback socket:
+`ravyn-tutorial run` serves a lesson with
+[`ravyn.testing.serve`][ravyn.testing.serve], forked from the CLI's own
+process (which has already imported ravyn and uvicorn), with
+[`lesson_app`][ravyn_tutorial.serve.lesson_app] as uvicorn's app factory. It
+imports the app and reports what happens inside the server as JSON lines,
+one object per line, on the server's stdout, which the CLI reads live:
 
 | `event`          | fields                                      |
 |------------------|---------------------------------------------|
-| `ready`          | `port` (the one really bound), `requested`  |
 | `received`       | `request`, `method`, `path`                 |
 | `response_sent`  | `request`, `status`, `held`, `failed`       |
 | `call_complete`  | `request` (its background tasks are done)  |
@@ -40,14 +36,11 @@ the same code.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import io
 import itertools
 import json
 import logging
-import os
-import socket
 import sys
 import threading
 import time
@@ -56,22 +49,12 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-import uvicorn
 from lilya.types import ASGIApp, Message, Receive, Scope, Send
 
 from ravyn.runner import TaskEvent, TaskRunner, observe_tasks
 from ravyn.testing.recorder import task_event_detail
 
-__all__ = [
-    "EventStream",
-    "TutorialApp",
-    "bind_socket",
-    "connect_events",
-    "load_app",
-    "main",
-    "run_server",
-    "serve_in_child",
-]
+__all__ = ["LESSON_ENVIRONMENT", "EventStream", "TutorialApp", "lesson_app", "load_app", "task_listener"]
 
 REQUEST_HEADER = b"x-tutorial-request"
 MODE_HEADER = b"x-tutorial-mode"
@@ -222,72 +205,13 @@ def _server_error() -> list[Message]:
 
 
 def load_app(target: str) -> ASGIApp:
-    """Import `module:attribute` (attribute defaults to `app`)."""
+    """Import `module:attribute` (attribute defaults to `app`), afresh: a module
+    the process forked from had already imported runs again, as in a new process."""
     module_name, _, attribute = target.partition(":")
+    sys.modules.pop(module_name, None)
     module = importlib.import_module(module_name)
     app: ASGIApp = getattr(module, attribute or "app")
     return app
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening-ready socket on `host:port`, or on a free port if that one is taken."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        if port == 0:
-            sock.close()
-            raise
-        sock.bind((host, 0))
-    return sock
-
-
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, stream: EventStream, port: int, requested: int) -> None:
-        super().__init__(config)
-        self.stream = stream
-        self.port = port
-        self.requested = requested
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if not self.should_exit:
-            self.stream.emit("ready", port=self.port, requested=self.requested)
-
-
-def run_server(target: str, stream: EventStream, *, host: str = "127.0.0.1", port: int = 0) -> int:
-    """Load `target`, watch it, and serve it with uvicorn until told to stop.
-
-    Prints become `output` events; anything written to stderr becomes a
-    `stderr` event (the CLI keeps the last lines to explain a crash).
-    """
-    sys.stdout = _PrintTap(stream)
-    sys.stderr = _PrintTap(stream, kind="stderr")
-    try:
-        app = load_app(target)
-    except BaseException as exc:
-        stream.emit("fatal", text="".join(traceback.format_exception(exc)).rstrip())
-        return 1
-    # after the import: building a Lilya app reconfigures logging (dictConfig)
-    root = logging.getLogger()
-    root.addHandler(_LogTap(stream))
-    root.setLevel(logging.INFO)
-    runner = getattr(app, "task_runner", None)
-    if isinstance(runner, TaskRunner):
-        runner.add_listener(task_listener(stream))
-    wrapped = TutorialApp(app, stream, observe=not isinstance(runner, TaskRunner))
-    sock = bind_socket(host, port)
-    bound = sock.getsockname()[1]
-    config = uvicorn.Config(wrapped, log_config=None, access_log=False, lifespan="auto")
-    _Server(config, stream, bound, port).run(sockets=[sock])
-    return 0
-
-
-def connect_events(port: int) -> EventStream:
-    """An event stream to the CLI listening on 127.0.0.1:`port`."""
-    connection = socket.create_connection(("127.0.0.1", port))
-    return EventStream(connection.makefile("w", encoding="utf-8", newline="\n"))
 
 
 LESSON_ENVIRONMENT = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:*"}
@@ -296,26 +220,33 @@ the webhook example refuses unless its host and port are allowed (any port: the
 receiver takes a free one)."""
 
 
-def serve_in_child(target: str, cwd: str, host: str, port: int, events_port: int) -> None:
-    """The entry point of a server forked by the CLI's forkserver (see `runner`)."""
-    os.environ.update(LESSON_ENVIRONMENT)
-    os.chdir(cwd)
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    sys.exit(run_server(target, connect_events(events_port), host=host, port=port))
+def lesson_app(target: str) -> ASGIApp:
+    """Import `target` (`module:attribute`) and return it wrapped in a
+    `TutorialApp`, every event reported as a JSON line on stdout.
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m ravyn_tutorial.serve module:app [--port N] [--events PORT]`."""
-    parser = argparse.ArgumentParser(prog="python -m ravyn_tutorial.serve")
-    parser.add_argument("target", help="module:attribute of the ASGI app")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0: any free port; a busy one is swapped")
-    parser.add_argument("--events", type=int, default=0, help="send events to 127.0.0.1:EVENTS, not stdout")
-    options = parser.parse_args(argv)
-    stream = connect_events(options.events) if options.events else EventStream(sys.stdout)
-    return run_server(options.target, stream, host=options.host, port=options.port)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    uvicorn calls it in the lesson's server process (`--factory`). From then
+    on, prints become `output` events and anything written to stderr a
+    `stderr` event (the CLI keeps the last lines to explain a crash). An app
+    that cannot be imported is reported as a `fatal` event, and the process
+    exits with status 1.
+    """
+    stream = EventStream(sys.stdout)
+    sys.stdout = _PrintTap(stream)
+    sys.stderr = _PrintTap(stream, kind="stderr")
+    try:
+        app = load_app(target)
+    except BaseException as exc:
+        stream.emit("fatal", text="".join(traceback.format_exception(exc)).rstrip())
+        raise SystemExit(1) from None
+    # after the import: building a Lilya app reconfigures logging (dictConfig)
+    root = logging.getLogger()
+    root.addHandler(_LogTap(stream))
+    root.setLevel(logging.INFO)
+    # uvicorn's command line gave its logger a handler of its own: its warnings go through the tap too
+    uvicorn_logger = logging.getLogger("uvicorn")
+    uvicorn_logger.handlers.clear()
+    uvicorn_logger.propagate = True
+    runner = getattr(app, "task_runner", None)
+    if isinstance(runner, TaskRunner):
+        runner.add_listener(task_listener(stream))
+    return TutorialApp(app, stream, observe=not isinstance(runner, TaskRunner))

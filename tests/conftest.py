@@ -77,6 +77,7 @@ LANES: dict[str, tuple[str, ...]] = {
         "test_shutdown.py",
         "test_shutdown_supervised.py",
         "test_testing.py",
+        "test_testing_server.py",
         "docs_src/test_real_server.py",
         "docs_src/test_webhook.py",
         "docs_src/test_practical_examples_page.py",

@@ -44,7 +44,7 @@ import redis
 
 from docs_src.queue_comparison.jobs import JOURNAL_ENV, Journal
 from docs_src.queue_comparison.services import ROOT, Service, celery_workers, redis_binary, redis_server
-from ravyn.testing import Server, serve
+from ravyn.testing import Server, ServerProcess, serve
 
 __all__ = ["COMMAND", "Comparison", "Settings", "main", "render_markdown", "run", "write"]
 
@@ -204,7 +204,7 @@ class Comparison:
                 )
         return {"background_task": background, "celery": celery}
 
-    def _terminate(self, process: subprocess.Popen[bytes], job_started: float) -> dict[str, Any]:
+    def _terminate(self, process: ServerProcess, job_started: float) -> dict[str, Any]:
         """SIGTERM `process` `kill_after` seconds into the job; wait for it to exit."""
         sleep_until(job_started + self.settings.kill_after)
         process.terminate()

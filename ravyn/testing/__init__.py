@@ -44,15 +44,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ravyn.testing.forked import ForkedProcess
 from ravyn.testing.recorder import Recorder, Timeline, TimelineEvent, mark, record, task_event_detail
-from ravyn.testing.server import Server, free_port, serve
+from ravyn.testing.server import Server, ServerProcess, free_port, serve
 
 if TYPE_CHECKING:
     from lilya.testclient import TestClient
 
 __all__ = [
+    "ForkedProcess",
     "Recorder",
     "Server",
+    "ServerProcess",
     "TestClient",
     "Timeline",
     "TimelineEvent",

@@ -20,9 +20,9 @@ import pytest
 
 from ravyn import BackgroundTasks, Ravyn, post
 from ravyn.testing import record
-from ravyn_tutorial.runner import LessonServer, ServerFailed, send
-from ravyn_tutorial.serve import EventStream, TutorialApp, bind_socket
-from ravyn_tutorial.timeline import Event
+from ravyn_tutorial.runner import ServerFailed, send, serve_lesson
+from ravyn_tutorial.serve import EventStream, TutorialApp
+from tests.support.queues import take_until
 
 from .conftest import ROOT
 
@@ -34,31 +34,16 @@ def _refused(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _events_until(server: LessonServer, kind: str, timeout: float = 10.0) -> list[Event]:
-    seen: list[Event] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            event = server.events.get(timeout=0.1)
-        except queue.Empty:
-            continue
-        seen.append(event)
-        if event.kind == kind:
-            return seen
-    raise AssertionError(f"no {kind} event; saw {[e.kind for e in seen]}")
-
-
-@pytest.mark.parametrize("spawn", ["forkserver", "subprocess"])
-def test_a_lesson_server_reports_its_events_and_is_always_stopped(
-    spawn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if spawn == "subprocess":
-        monkeypatch.setenv("RAVYN_TUTORIAL_SPAWN", "subprocess")
-    with LessonServer(QUICK_START, ROOT) as server:
+def test_a_lesson_server_reports_its_events_and_is_always_stopped() -> None:
+    with serve_lesson(QUICK_START, ROOT) as (server, output):
         port = server.port
-        assert server.host == "127.0.0.1"
-        send(server.events, server.host, port, "POST", "/accounts", {"email": "a@b.c"}, label="one")
-        kinds = [e.kind for e in _events_until(server, "call_complete") if e.request == "one"]
+        assert server.url == f"http://127.0.0.1:{port}"
+        send(output.events, "127.0.0.1", port, "POST", "/accounts", {"email": "a@b.c"}, label="one")
+        kinds = [
+            e.kind
+            for e in take_until(output.events, lambda e: e.kind == "call_complete")
+            if e.request == "one"
+        ]
     assert not server.alive
     assert _refused(port)
     assert kinds.index("response_sent") < kinds.index("task_started") < kinds.index("task_finished")
@@ -69,22 +54,46 @@ def test_a_lesson_server_reports_its_events_and_is_always_stopped(
 def test_a_lesson_that_cannot_be_imported_explains_why(tmp_path: Path) -> None:
     (tmp_path / "broken_lesson.py").write_text("import not_a_module_anywhere\n")
 
-    with pytest.raises(ServerFailed) as failure:
-        LessonServer("broken_lesson:app", tmp_path).start()
+    with pytest.raises(ServerFailed) as failure, serve_lesson("broken_lesson:app", tmp_path):
+        pass
 
     assert "could not be imported" in str(failure.value)
     assert "No module named 'not_a_module_anywhere'" in failure.value.details
 
 
-def test_bind_socket_swaps_a_busy_port_for_a_free_one() -> None:
+def test_a_lesson_that_ends_its_process_at_import_is_reported_with_its_last_words(tmp_path: Path) -> None:
+    (tmp_path / "quitting_lesson.py").write_text(
+        "import os, sys\nprint('giving up now', file=sys.stderr, flush=True)\nos._exit(3)\n"
+    )
+
+    with pytest.raises(ServerFailed) as failure, serve_lesson("quitting_lesson:app", tmp_path):
+        pass
+
+    assert str(failure.value) == "the server for quitting_lesson:app stopped"
+    assert "giving up now" in failure.value.details
+
+
+def test_a_lesson_that_prints_at_import_has_its_lines_as_events(tmp_path: Path) -> None:
+    (tmp_path / "chatty_lesson.py").write_text(
+        "import sys\nfrom ravyn import Ravyn\nprint('hello at import')\n"
+        "print('to stderr', file=sys.stderr)\napp = Ravyn(routes=[])\n"
+    )
+
+    with serve_lesson("chatty_lesson:app", tmp_path) as (_, output):
+        printed = take_until(output.events, lambda e: e.kind == "output")
+
+    assert printed[-1].get("text") == "hello at import"
+    assert "to stderr" in output.tail
+
+
+def test_a_lesson_on_a_busy_port_is_served_on_a_free_one() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         taken = busy.getsockname()[1]
-        with bind_socket("127.0.0.1", taken) as sock:
-            host, port = sock.getsockname()
-    assert host == "127.0.0.1"
-    assert port != taken
+        with serve_lesson(QUICK_START, ROOT, port=taken) as (server, _):
+            assert server.port != taken
+            assert not _refused(server.port)
 
 
 class Sink:
