@@ -3,11 +3,13 @@ holds among the app's pending tasks (`max_pending_tasks`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for annotations only: the runner imports this module
+    from lilya.background import Task
+
     from ravyn.runner.core import TaskRunner
 
 __all__ = ["METHODS_WITHOUT_TASKS", "RequestSlot", "current_request", "serving"]
@@ -22,9 +24,11 @@ class RequestSlot:
     a reserved place (`reserved`), the most tasks it may add (`room`:
     `max_pending_tasks`, then the places free when it is admitted), how many it
     added (`added`), whether its tasks were handed to the runner yet
-    (`handed_over`) and whether it tried to add more before that (`overflowed`)."""
+    (`handed_over`), whether it tried to add more before that (`overflowed`),
+    and, once its handler or a dependency raised, the tasks held for after the
+    error response (`failed`, see `park`)."""
 
-    __slots__ = ("added", "handed_over", "method", "overflowed", "reserved", "room", "runner")
+    __slots__ = ("added", "failed", "handed_over", "method", "overflowed", "reserved", "room", "runner")
 
     def __init__(self, runner: TaskRunner, method: str) -> None:
         self.runner = runner
@@ -34,6 +38,16 @@ class RequestSlot:
         self.added = 0
         self.handed_over = False
         self.overflowed = False
+        self.failed: list[Task | None] | None = None
+
+    def park(self, sources: Sequence[Task | None]) -> None:
+        """Hold `sources` (tasks, collections) of a request that failed until
+        its error response is out: `Ravyn.__call__` then runs those whose
+        `when=` says so (`ravyn.runner.when.run_parked`)."""
+        if self.failed is None:
+            self.failed = list(sources)
+        else:
+            self.failed.extend(sources)
 
 
 _current: ContextVar[RequestSlot | None] = ContextVar("ravyn_current_request", default=None)
@@ -54,8 +68,9 @@ class serving:
     def __init__(self, runner: TaskRunner, method: str) -> None:
         self.request = RequestSlot(runner, method)
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> RequestSlot:
         self.token = _current.set(self.request)
+        return self.request
 
     def __exit__(self, *exc_info: object) -> None:
         _current.reset(self.token)
