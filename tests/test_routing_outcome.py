@@ -546,3 +546,59 @@ def test_a_request_runs_exactly_the_tasks_the_model_of_the_rule_selects(
     expected = model_runs(tree, "success" if ending == "success" else "error")
     assert ran == [str(number) for number in expected]
     assert app.task_runner.pending == 0
+
+
+async def test_a_body_too_large_runs_the_routes_task_for_after_an_error_after_its_413() -> None:
+    seq = Sequence()
+    audit = BackgroundTask(seq.append, ("task", "route always")).configure(when="always")
+
+    @post("/upload", background=audit)
+    def upload(note: str) -> dict[str, str]:
+        return {"note": note}
+
+    app = Ravyn(routes=[upload], max_body_size=16)
+    answer = await drive(app, seq, "POST", "/upload", b'{"note": "' + b"x" * 100 + b'"}')
+    assert answer["status"] == 413
+    assert seq.tasks() == ["route always"]
+    assert seq.last_body() < seq.first_task()
+
+
+async def test_an_error_response_the_handler_returns_is_a_success_outcome() -> None:
+    seq = Sequence()
+
+    @get("/missing")
+    def missing(tasks: BackgroundTasks) -> JSONResponse:
+        add_three(tasks, seq)
+        return JSONResponse({"detail": "not here"}, status_code=404)
+
+    answer = await drive(Ravyn(routes=[missing]), seq, "GET", "/missing")
+    assert answer["status"] == 404
+    assert seq.tasks() == ["always", "success"]
+
+
+async def test_a_request_refused_by_backpressure_runs_no_task_whatever_its_policy() -> None:
+    seq = Sequence()
+    release = asyncio.Event()
+
+    async def holds_the_place() -> None:
+        await release.wait()
+
+    @post("/busy")
+    def busy(tasks: BackgroundTasks) -> None:
+        tasks.add_task(holds_the_place)
+
+    audit = BackgroundTask(seq.append, ("task", "route always")).configure(when="always")
+
+    @post("/audited", background=audit)
+    def audited() -> None: ...
+
+    app = Ravyn(routes=[busy, audited], max_pending_tasks=1)
+    first = asyncio.create_task(drive(app, Sequence(), "POST", "/busy"))
+    while app.task_stats()["running"] == 0:
+        await asyncio.sleep(0.01)
+    answer = await drive(app, seq, "POST", "/audited")
+    release.set()
+    await asyncio.wait_for(first, 10)
+    assert answer["status"] == 503
+    assert seq.tasks() == []
+    assert app.task_stats()["refused"] == 1
