@@ -602,3 +602,70 @@ async def test_a_request_refused_by_backpressure_runs_no_task_whatever_its_polic
     assert answer["status"] == 503
     assert seq.tasks() == []
     assert app.task_stats()["refused"] == 1
+
+
+async def test_a_task_added_by_an_error_task_while_it_runs_follows_the_same_outcome() -> None:
+    seq = Sequence()
+
+    @post("/fail")
+    def fail(tasks: BackgroundTasks) -> None:
+        def adds_more() -> None:
+            seq.append(("task", "adds more"))
+            tasks.add_task(seq.append, ("task", "added error"), when="error")
+            tasks.add_task(seq.append, ("task", "added success"))
+
+        tasks.add_task(adds_more, when="error")
+        tasks.add_task(seq.append, ("task", "success"))
+        raise HTTPException(status_code=409, detail="no")
+
+    await drive(Ravyn(routes=[fail]), seq, "POST", "/fail")
+    assert seq.tasks() == ["adds more", "added error"]
+
+
+async def test_an_error_task_that_ignores_its_cancellation_is_abandoned_by_the_drain() -> None:
+    stop = False
+    started = asyncio.Event()
+
+    async def stubborn() -> None:
+        started.set()
+        while not stop:
+            try:
+                await asyncio.sleep(0.01)
+            except asyncio.CancelledError:
+                continue  # ignores the drain's cancellation
+
+    @post("/fail")
+    def fail(tasks: BackgroundTasks) -> None:
+        tasks.add_task(stubborn, when="error")
+        raise HTTPException(status_code=400, detail="no")
+
+    app = Ravyn(routes=[fail])
+    request = asyncio.create_task(drive(app, Sequence(), "POST", "/fail"))
+    await asyncio.wait_for(started.wait(), 10)
+    lost = await asyncio.wait_for(app.task_runner.drain(0.05), 30)  # ends although the task does not
+    assert lost == 1
+    assert app.task_stats()["abandoned"] == 1
+    stop = True
+    await asyncio.wait_for(request, 10)
+
+
+async def test_a_second_signal_gives_up_on_a_running_error_task_at_once() -> None:
+    started = asyncio.Event()
+
+    async def hangs() -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    @post("/fail")
+    def fail(tasks: BackgroundTasks) -> None:
+        tasks.add_task(hangs, when="always")
+        raise ValueError("crash")
+
+    app = Ravyn(routes=[fail])
+    seq = Sequence()
+    request = asyncio.create_task(drive(app, seq, "POST", "/fail"))
+    await asyncio.wait_for(started.wait(), 10)
+    assert app.task_runner.finish_now() == 1
+    await asyncio.wait_for(request, 10)
+    assert app.task_stats()["lost"] == 1
+    assert seq[-1] == ("raised", "ValueError")  # the 500's error still reaches the server
