@@ -319,6 +319,8 @@ class RouteHandler(Generic[P, R]):
             runs, skipped = [], runs + skipped
         elif runs or when.split((self.background,), "error")[0]:
             request.park((tasks, background, self.background))
+        else:  # marked failed all the same: the error response's own tasks then run as given
+            request.park(())
         if skipped:
             names = ", ".join(task_name(task) for task in skipped)
             self._tasks_not_run(len(skipped), f"{BackgroundTasks.__name__}[{names}]", why)

@@ -669,3 +669,33 @@ async def test_a_second_signal_gives_up_on_a_running_error_task_at_once() -> Non
     await asyncio.wait_for(request, 10)
     assert app.task_stats()["lost"] == 1
     assert seq[-1] == ("raised", "ValueError")  # the 500's error still reaches the server
+
+
+class OutOfStock(Exception):
+    """An error the app has its own exception handler for."""
+
+
+async def test_the_tasks_of_an_exception_handlers_response_run_as_given_then_the_parked_ones(
+    direct: bool,
+) -> None:
+    seq = Sequence()
+
+    def out_of_stock(request: Request, exc: Exception) -> JSONResponse:
+        tasks = BackgroundTasks()
+        tasks.add_task(seq.append, ("task", "handler's default"))
+        tasks.add_task(seq.append, ("task", "handler's error"), when="error")
+        tasks.add_task(seq.append, ("task", "handler's success"), when="success")
+        return JSONResponse({"detail": "out of stock"}, status_code=409, background=tasks)
+
+    @post("/order")
+    def order(tasks: BackgroundTasks) -> None:
+        add_three(tasks, seq)
+        raise OutOfStock
+
+    app = Ravyn(routes=[order], exception_handlers={OutOfStock: out_of_stock})
+    app.direct_dispatch = direct
+    answer = await drive(app, seq, "POST", "/order")
+    assert answer == {"status": 409, "body": b'{"detail":"out of stock"}'}
+    # the error response's own tasks exist because of the error: all run, with it
+    assert seq.tasks() == ["handler's default", "handler's error", "handler's success", "always", "error"]
+    assert seq.last_body() < seq.first_task()

@@ -164,10 +164,11 @@ class TaskRunner(StepRunner):
             if request.method in METHODS_WITHOUT_TASKS:
                 logger.debug("%s request: its background tasks are not run", request.method)
                 return _nothing()
-        if when.in_use and request is not None:
-            runs, skipped = when.split(sources, "success" if request.failed is None else "error")
+        outcome = when.outcome_of(request) if when.in_use and request is not None else None
+        if outcome is not None:
+            runs, skipped = when.split(sources, outcome)
             if skipped:  # some tasks' `when=` leaves them out: the general path plans without them
-                if request.failed is None:  # after a failure, `RouteHandler` warned about the others
+                if outcome == "success":  # after a failure, `RouteHandler` warned about the others
                     logger.debug(
                         "%d background task(s) with when='error' not run: the request succeeded: %s",
                         len(skipped),
@@ -357,9 +358,10 @@ def _left_out(sources: Sequence[Task | None]) -> Collection[int]:
     """The `id`s of the tasks in `sources` whose `when=` does not run them after
     the outcome of the request being served (see `ravyn.runner.when`)."""
     request = current_request() if when.in_use else None
-    if request is None:
+    outcome = when.outcome_of(request) if request is not None else None
+    if outcome is None:
         return ()
-    _, skipped = when.split(sources, "success" if request.failed is None else "error")
+    _, skipped = when.split(sources, outcome)
     return {id(task) for task in skipped}
 
 

@@ -26,9 +26,19 @@ class RequestSlot:
     added (`added`), whether its tasks were handed to the runner yet
     (`handed_over`), whether it tried to add more before that (`overflowed`),
     and, once its handler or a dependency raised, the tasks held for after the
-    error response (`failed`, see `park`)."""
+    error response (`failed`, see `park`) and whether they run now (`after_error`)."""
 
-    __slots__ = ("added", "failed", "handed_over", "method", "overflowed", "reserved", "room", "runner")
+    __slots__ = (
+        "added",
+        "after_error",
+        "failed",
+        "handed_over",
+        "method",
+        "overflowed",
+        "reserved",
+        "room",
+        "runner",
+    )
 
     def __init__(self, runner: TaskRunner, method: str) -> None:
         self.runner = runner
@@ -41,11 +51,15 @@ class RequestSlot:
         self.failed: list[Task | None] | None = None
 
     def park(self, sources: Sequence[Task | None]) -> None:
-        """Hold `sources` (tasks, collections) of a request that failed until
-        its error response is out: `Ravyn.__call__` then runs those whose
-        `when=` says so (`ravyn.runner.when.run_parked`)."""
+        """Mark the request failed and hold `sources` (tasks, collections; none
+        is fine) until its error response is out: `Ravyn.__call__` then runs
+        those whose `when=` says so (`ravyn.runner.when.run_parked`).
+
+        (`after_error` is set here, not for every request: it is read only
+        once `failed` is set.)"""
         if self.failed is None:
             self.failed = list(sources)
+            self.after_error = False
         else:
             self.failed.extend(sources)
 

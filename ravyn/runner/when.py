@@ -32,6 +32,7 @@ __all__ = [
     "When",
     "check_when",
     "in_use",
+    "outcome_of",
     "own_when",
     "run_parked",
     "split",
@@ -101,6 +102,16 @@ def split(sources: Iterable[Task | None], outcome: RequestOutcome) -> tuple[list
     return runs, skipped
 
 
+def outcome_of(request: RequestSlot) -> RequestOutcome | None:
+    """The outcome whose policies select the tasks `request` hands over now:
+    `"success"` until it failed, `"error"` while the tasks it parked run, and
+    None in between: the tasks of the error response itself (an exception
+    handler's `background=`) exist only because of the error, and all run."""
+    if request.failed is None:
+        return "success"
+    return "error" if request.after_error else None
+
+
 async def run_parked(request: RequestSlot, error: BaseException | None) -> None:
     """Run the tasks `request` parked when it failed (`RequestSlot.park`) whose
     policy runs them after an error, through its runner: called by
@@ -113,7 +124,8 @@ async def run_parked(request: RequestSlot, error: BaseException | None) -> None:
     are not run: one WARNING names them.
     """
     sources = request.failed
-    if sources is None:
+    if not sources:
+        request.failed = None
         return
     if error is not None and not isinstance(error, Exception):
         request.failed = None
@@ -128,6 +140,7 @@ async def run_parked(request: RequestSlot, error: BaseException | None) -> None:
         return
     # `failed` stays set while they run: the runner reads the request's outcome from it
     overflowed = request.overflowed  # handing tasks over clears it; a 503 for it stays refused
+    request.after_error = True
     try:
         await request.runner.run(*sources)
     finally:
