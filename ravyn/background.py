@@ -76,7 +76,8 @@ class BackgroundTask(Task):
     input was refused) or `"always"`. A task given no `when` takes the one of
     the collection holding it. Set it with `configure(when=...)`, the
     constructor's `when=` or `add_task(..., when=...)` (these two only when
-    `func` takes no parameter named `when`: then it is `func`'s argument).
+    `func` takes no parameter named `when` and no `**kwargs`: then it is
+    `func`'s argument).
 
     Example:
         ```python

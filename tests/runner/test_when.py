@@ -67,6 +67,14 @@ def test_a_function_that_takes_when_itself_gets_it_as_its_argument() -> None:
     assert when.own_when(task) is None
 
 
+def test_a_function_with_keyword_arguments_gets_when_in_them_and_configure_sets_the_policy() -> None:
+    def log(message: str, **fields: object) -> None: ...
+
+    task = BackgroundTask(log, "refused", when="always")
+    assert (task.kwargs, when.own_when(task)) == ({"when": "always"}, None)
+    assert when.own_when(BackgroundTask(log, "refused").configure(when="always")) == "always"
+
+
 def test_the_policies_are_marked_in_use_only_by_one_that_is_not_success(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
