@@ -164,17 +164,18 @@ class TaskRunner(StepRunner):
             if request.method in METHODS_WITHOUT_TASKS:
                 logger.debug("%s request: its background tasks are not run", request.method)
                 return _nothing()
-        outcome = when.outcome_of(request) if when.in_use and request is not None else None
-        if outcome is not None:
-            runs, skipped = when.split(sources, outcome)
-            if skipped:  # some tasks' `when=` leaves them out: the general path plans without them
-                if outcome == "success":  # after a failure, `RouteHandler` warned about the others
-                    logger.debug(
-                        "%d background task(s) with when='error' not run: the request succeeded: %s",
-                        len(skipped),
-                        _first_described(skipped),
-                    )
-                return self.run_sources(sources, None, admitted) if runs else _nothing()
+        if when.in_use and request is not None:
+            outcome = when.outcome_of(request)
+            if outcome is not None:
+                runs, skipped = when.split(sources, outcome)
+                if skipped:  # some tasks' `when=` leaves them out: the general path plans without them
+                    if outcome == "success":  # after a failure, `RouteHandler` warned about the others
+                        logger.debug(
+                            "%d background task(s) with when='error' not run: the request succeeded: %s",
+                            len(skipped),
+                            _first_described(skipped),
+                        )
+                    return self.run_sources(sources, None, admitted) if runs else _nothing()
         leaf = single_leaf(sources)
         if leaf is not None:  # one task: the fast path's, unless it says otherwise
             return self._fast.serve(leaf, admitted, sources)
