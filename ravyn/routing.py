@@ -46,7 +46,7 @@ from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_signature
 from ravyn.responses import JSONResponse, encode_json
-from ravyn.runner import METHODS_WITHOUT_TASKS, current_runner, task_name, when
+from ravyn.runner import METHODS_WITHOUT_TASKS, current_runner, when
 from ravyn.runner.requests import current_request
 from ravyn.threads import run_sync
 
@@ -322,8 +322,8 @@ class RouteHandler(Generic[P, R]):
         else:  # marked failed all the same: the error response's own tasks then run as given
             request.park(())
         if skipped:
-            names = ", ".join(task_name(task) for task in skipped)
-            self._tasks_not_run(len(skipped), f"{BackgroundTasks.__name__}[{names}]", why)
+            described = f"{BackgroundTasks.__name__}[{when.first_names(skipped)}]"
+            self._tasks_not_run(len(skipped), described, why)
 
     def _tasks_not_run(self, count: int, described: str, why: str) -> None:
         """Say which of the request's tasks will never run, and why: tasks run

@@ -699,3 +699,27 @@ async def test_the_tasks_of_an_exception_handlers_response_run_as_given_then_the
     # the error response's own tasks exist because of the error: all run, with it
     assert seq.tasks() == ["handler's default", "handler's error", "handler's success", "always", "error"]
     assert seq.last_body() < seq.first_task()
+
+
+async def test_a_failed_request_with_thousands_of_tasks_names_ten_in_one_line_and_runs_its_error_ones(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ran: list[int] = []
+
+    def charge(order: int) -> None: ...
+
+    @post("/bulk")
+    def bulk(tasks: BackgroundTasks) -> None:
+        for order in range(1500):
+            tasks.add_task(charge, order)
+            tasks.add_task(ran.append, order, when="error")
+        raise HTTPException(status_code=422, detail="one order is invalid")
+
+    with caplog.at_level(logging.WARNING, "ravyn.routing"):
+        answer = await drive(Ravyn(routes=[bulk], max_pending_tasks=4000), Sequence(), "POST", "/bulk")
+    assert answer["status"] == 422
+    assert ran == list(range(1500))
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "ravyn.routing"]
+    assert line.startswith("1500 background task(s) of bulk not run: the handler raised HTTPException")
+    assert line.endswith(" and 1490 more]")
+    assert line.count("charge") == 10

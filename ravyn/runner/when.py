@@ -31,6 +31,7 @@ __all__ = [
     "RequestOutcome",
     "When",
     "check_when",
+    "first_names",
     "in_use",
     "outcome_of",
     "own_when",
@@ -102,6 +103,17 @@ def split(sources: Iterable[Task | None], outcome: RequestOutcome) -> tuple[list
     return runs, skipped
 
 
+NAMED_IN_A_LOG_LINE = 10
+"""How many tasks one log line names; the others are counted (as in `ravyn.runner.core`)."""
+
+
+def first_names(tasks: list[Task]) -> str:
+    """The names of the first tasks, and how many more: a request may hold thousands."""
+    named = ", ".join(task_name(task) for task in tasks[:NAMED_IN_A_LOG_LINE])
+    more = len(tasks) - NAMED_IN_A_LOG_LINE
+    return f"{named} and {more} more" if more > 0 else named
+
+
 def outcome_of(request: RequestSlot) -> RequestOutcome | None:
     """The outcome whose policies select the tasks `request` hands over now:
     `"success"` until it failed, `"error"` while the tasks it parked run, and
@@ -135,7 +147,7 @@ async def run_parked(request: RequestSlot, error: BaseException | None) -> None:
                 "%d background task(s) for after an error not run: the request ended with %s: %s",
                 len(runs),
                 type(error).__name__,
-                ", ".join(task_name(task) for task in runs[:10]) + (" ..." if len(runs) > 10 else ""),
+                first_names(runs),
             )
         return
     # `failed` stays set while they run: the runner reads the request's outcome from it
