@@ -199,6 +199,19 @@ _add(
 )
 _add(
     Example(
+        module="audit_refused_transfer",
+        title="when=: an audit line and a clean-up after a refused request",
+        method="POST",
+        path="/transfers",
+        json={"account": "acc-1", "amount": 5000},
+        status=403,
+        body={"detail": "Transfers over 1000 need an approval"},
+        tasks=("record_audit_entry", "release_hold"),
+        effects=("Audit: acc-1 asked to transfer 5000", "Hold 1 released"),
+    )
+)
+_add(
+    Example(
         module="sync_and_async_tasks",
         title="def and async def tasks together",
         method="POST",

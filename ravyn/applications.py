@@ -33,6 +33,7 @@ from ravyn.routing import (
     route,
 )
 from ravyn.runner import DEFAULT_MAX_PENDING_TASKS, TaskErrorHook, TaskRunner, serving
+from ravyn.runner.when import run_parked
 from ravyn.shutdown import drain_on_signals
 
 __all__ = ["LoggingUnlessConfigured", "Ravyn"]
@@ -195,13 +196,25 @@ class Ravyn(Lilya):
             await super().__call__(scope, self._lifespan_receive(receive), send)
         elif kind == "http" and (self.task_runner.draining or self.task_runner.closed):
             await error_response(SHUTTING_DOWN)(scope, receive, send)
-        elif kind == "http" and self._lean_call:
-            # whichever route serves it, this connection's tasks go to this app's runner
-            with serving(self.task_runner, scope["method"]):
-                await call_http(self, scope, receive, send)
         else:
-            with serving(self.task_runner, scope.get("method", "WEBSOCKET")):
-                await super().__call__(scope, receive, send)
+            lean = kind == "http" and self._lean_call
+            # whichever route serves it, this connection's tasks go to this app's runner
+            with serving(
+                self.task_runner, scope["method"] if lean else scope.get("method", "WEBSOCKET")
+            ) as request:
+                try:
+                    if lean:
+                        await call_http(self, scope, receive, send)
+                    else:
+                        await super().__call__(scope, receive, send)
+                except BaseException as exc:
+                    # the one place every stack's error response is known to be out: the
+                    # tasks a failed request parked for `when="always"/"error"` run here
+                    if request.failed is not None:
+                        await run_parked(request, exc)
+                    raise
+                if request.failed is not None:
+                    await run_parked(request, None)
 
     def build_middleware_stack(self) -> ASGIApp:
         """The app's middleware stack, built by Lilya at the first request: the

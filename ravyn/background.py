@@ -8,6 +8,8 @@ ours. What this module adds on top of Lilya:
 * a `ParamSpec` signature, so `mypy` checks the arguments against the function;
 * a timeout and retry policy per task (`configure()`), and
   `stop_on_error=True` per collection;
+* an outcome policy per task or collection, `when=`: after a success (the
+  default), after an error, or always (see [`ravyn.runner.when`][ravyn.runner.when]);
 * calling a task runs it through the task runner of the app serving the
   request (see [`ravyn.runner`][ravyn.runner]): isolated, logged, counted.
 
@@ -38,6 +40,7 @@ from lilya.exceptions import HTTPException
 import ravyn.runner
 from ravyn.runner import current_runner, task_name
 from ravyn.runner.requests import current_request
+from ravyn.runner.when import When, check_when
 
 __all__ = ["BackgroundTask", "BackgroundTasks", "TooManyTasks", "task_name"]
 
@@ -49,7 +52,7 @@ _short_repr.maxother = 60
 _short_repr.maxlong = 40
 
 
-POLICY_KEYWORDS = ("timeout", "retries", "retry_delay")
+POLICY_KEYWORDS = ("timeout", "retries", "retry_delay", "when")
 _POLICY_SET = frozenset(POLICY_KEYWORDS)
 
 
@@ -67,6 +70,15 @@ class BackgroundTask(Task):
     `func` takes no parameter of that name. Retries do not make a task
     durable: a task still in memory when the process dies is lost.
 
+    `when` says after which outcome of its request the task runs: `"success"`
+    (the default: after a response the handler produced), `"error"` (after the
+    error response of a request whose handler or dependency raised, or whose
+    input was refused) or `"always"`. A task given no `when` takes the one of
+    the collection holding it. Set it with `configure(when=...)`, the
+    constructor's `when=` or `add_task(..., when=...)` (these two only when
+    `func` takes no parameter named `when` and no `**kwargs`: then it is
+    `func`'s argument).
+
     Example:
         ```python
         from ravyn import BackgroundTask
@@ -76,6 +88,7 @@ class BackgroundTask(Task):
 
         task = BackgroundTask(log_signup, "ada@example.com", source="mobile")
         flaky = BackgroundTask(log_signup, "ada@example.com").configure(timeout=2.0, retries=3)
+        audit = BackgroundTask(log_signup, "ada@example.com").configure(when="always")
         ```
     """
 
@@ -83,6 +96,8 @@ class BackgroundTask(Task):
     timeout: float | None = None
     retries: int = 0
     retry_delay: float = 0.0
+    when: When = "success"
+    """After which outcome of its request the task runs (see `configure`)."""
 
     def __init__(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
         policy = _pop_policy(func, kwargs) if kwargs and not _POLICY_SET.isdisjoint(kwargs) else None
@@ -112,12 +127,20 @@ class BackgroundTask(Task):
         self.__dict__["_name"] = value
 
     def configure(
-        self, *, timeout: float | None = None, retries: int = 0, retry_delay: float = 0.0
+        self,
+        *,
+        timeout: float | None = None,
+        retries: int = 0,
+        retry_delay: float = 0.0,
+        when: When | None = None,
     ) -> BackgroundTask:
-        """Set the timeout and retry policy; returns the task itself.
+        """Set the timeout and retry policy, and the outcome policy; returns the task itself.
 
-        Raises `ValueError` for a timeout that is not positive, or negative
-        retries or delay.
+        `when` is `"success"`, `"always"` or `"error"`; None leaves it as it is
+        (given none, a task follows its collection's, else `"success"`).
+
+        Raises `ValueError` for a timeout that is not positive, negative
+        retries or delay, or another `when` (`TypeError` if it is not a string).
         """
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -125,6 +148,8 @@ class BackgroundTask(Task):
             raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
         if not retry_delay >= 0:
             raise ValueError(f"retry_delay must be >= 0 seconds, got {retry_delay!r}")
+        if when is not None:
+            self.when = check_when(when)
         self.timeout, self.retries, self.retry_delay = timeout, retries, retry_delay
         return self
 
@@ -166,6 +191,8 @@ class BackgroundTasks(Tasks, BackgroundTask):
     With `stop_on_error=True`, a failing task skips the collection's later
     tasks (a pipeline of dependent steps); the app-wide
     `Ravyn(stop_on_task_error=True)` does this for every request's tasks.
+    With `when=`, its tasks that set no `when` of their own run after that
+    outcome of the request (a task's own `when` wins).
 
     Example:
         ```python
@@ -180,17 +207,28 @@ class BackgroundTasks(Tasks, BackgroundTask):
         pipeline = BackgroundTasks(stop_on_error=True)
         pipeline.add_task(notify, "resize")
         pipeline.add_task(notify, "upload")  # skipped if the resize fails
+
+        cleanup = BackgroundTasks(when="error")  # only after an error response
+        cleanup.add_task(notify, "undo")
+        cleanup.add_task(notify, "audit", when="always")  # its own policy wins
         ```
     """
 
     stop_on_error: bool
 
     def __init__(
-        self, tasks: Sequence[Task] | None = None, as_group: bool = False, *, stop_on_error: bool = False
+        self,
+        tasks: Sequence[Task] | None = None,
+        as_group: bool = False,
+        *,
+        stop_on_error: bool = False,
+        when: When | None = None,
     ) -> None:
         Tasks.__init__(self, tasks, as_group)
         self.name = type(self).__name__
         self.stop_on_error = stop_on_error
+        if when is not None:
+            self.when = check_when(when)
 
     def add_task(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
         """Append a call of `func(*args, **kwargs)` to run after the response.

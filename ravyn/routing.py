@@ -47,7 +47,8 @@ from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_signature
 from ravyn.responses import JSONResponse, encode_json, respond
-from ravyn.runner import METHODS_WITHOUT_TASKS, current_runner
+from ravyn.runner import METHODS_WITHOUT_TASKS, current_runner, when
+from ravyn.runner.requests import current_request
 from ravyn.threads import run_sync
 
 __all__ = [
@@ -266,19 +267,18 @@ class RouteHandler(Generic[P, R]):
             )
             kwargs = await signature.bind(request, inputs, tasks, dependencies)
         except RequestError as exc:
-            if tasks:
-                self._tasks_not_run(tasks, f"a {exc.status_code} answered the request")
+            self._after_failure(tasks, f"a {exc.status_code} answered the request before the response")
             await respond(error_response(exc), scope, receive, send)
             return
         except ClientDisconnect:
             # one quiet line, not a traceback per connection; the answer goes nowhere (the
             # server drops it) but keeps Lilya from answering a 404 for a route that exists
             logger.debug("%s %s: client left before sending its body", scope["method"], scope["path"])
+            self._after_failure(tasks, "the client disconnected before the response")
             await respond(error_response(CLIENT_LEFT), scope, receive, send)
             return
         except BaseException as exc:
-            if tasks:
-                self._tasks_not_run(tasks, f"a dependency raised {type(exc).__name__}")
+            self._after_failure(tasks, f"a dependency raised {type(exc).__name__} before the response")
             raise
         try:
             if self.is_async:
@@ -286,18 +286,22 @@ class RouteHandler(Generic[P, R]):
             else:
                 result = await run_sync(functools.partial(self._call, **kwargs))
         except BaseException as exc:
-            if tasks:
-                self._tasks_not_run(tasks, f"the handler raised {type(exc).__name__}")
+            self._after_failure(tasks, f"the handler raised {type(exc).__name__} before the response")
             raise
         background: Task | None = None
-        json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
-        if json_headers is not None and RESPONSE_TRANSFORM_KWARGS.get() is None:
-            # what make_response's JSONResponse would send, without building it
-            await _send_json(result, self.status_code, json_headers, send)
-        else:
-            response = self.make_response(result)
-            background, response.background = response.background, None
-            await respond(response, scope, receive, send)
+        try:
+            json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
+            if json_headers is not None and RESPONSE_TRANSFORM_KWARGS.get() is None:
+                # what make_response's JSONResponse would send, without building it
+                await _send_json(result, self.status_code, json_headers, send)
+            else:
+                response = self.make_response(result)
+                background, response.background = response.background, None
+                await respond(response, scope, receive, send)
+        except BaseException as exc:
+            # the handler's answer could not be encoded or sent: an error answers instead, or nothing
+            self._after_failure(tasks, f"its response failed with {type(exc).__name__}", background)
+            raise
         if safe:
             # HEAD and OPTIONS must be safe to repeat (monitors, preflights): like Lilya, no tasks
             logger.debug("%s %s: background tasks not run", scope["method"], scope.get("path"))
@@ -305,15 +309,37 @@ class RouteHandler(Generic[P, R]):
         if tasks or background is not None or self.background is not None:
             await runner.run(tasks, background, self.background)
 
-    def _tasks_not_run(self, tasks: BackgroundTasks, why: str) -> None:
+    def _after_failure(self, tasks: BackgroundTasks | None, why: str, background: Task | None = None) -> None:
+        """The request failed before its handler's response was sent: park the
+        tasks whose `when=` runs them after an error (the collector's, the
+        response's `background`, the decorator's) on the request, to run once
+        the error response is out (`ravyn.runner.when.run_parked`), and say
+        which of the collector's and the response's tasks will never run."""
+        if not when.in_use:  # no task anywhere runs after an error: none of them runs
+            if tasks:
+                self._tasks_not_run(len(tasks.tasks), tasks.describe(), why)
+            return
+        runs, skipped = when.split((tasks, background), "error")
+        request = current_request()
+        if request is None:  # served outside a Ravyn app: nothing runs after its error response
+            runs, skipped = [], runs + skipped
+        elif runs or when.split((self.background,), "error")[0]:
+            request.park((tasks, background, self.background))
+        else:  # marked failed all the same: the error response's own tasks then run as given
+            request.park(())
+        if skipped:
+            described = f"{BackgroundTasks.__name__}[{when.first_names(skipped)}]"
+            self._tasks_not_run(len(skipped), described, why)
+
+    def _tasks_not_run(self, count: int, described: str, why: str) -> None:
         """Say which of the request's tasks will never run, and why: tasks run
-        only after a response the handler produced."""
+        only after a response the handler produced, unless their `when=` says otherwise."""
         logger.warning(
-            "%d background task(s) of %s not run: %s before the response: %s",
-            len(tasks.tasks),
+            "%d background task(s) of %s not run: %s: %s",
+            count,
             self.name,
             why,
-            tasks.describe(),
+            described,
         )
 
     def make_response(self, result: Any) -> Response:

@@ -1,4 +1,5 @@
-"""An app for the real-server test: its task sleeps one second, then leaves a mark in a file."""
+"""An app for the real-server tests: its tasks sleep one second, then leave a mark in a file
+(after a success, or, for `/refunds`, after the 500 of a failed request)."""
 
 from __future__ import annotations
 
@@ -21,4 +22,10 @@ def create_order(order: int, tasks: BackgroundTasks) -> dict[str, int]:
     return {"order": order}
 
 
-app = Ravyn(routes=[create_order])
+@post("/refunds")
+def refund(order: int, tasks: BackgroundTasks) -> None:
+    tasks.add_task(write_receipt, order, when="error")  # a clean-up after the failure below
+    raise RuntimeError(f"refund of order {order} failed")
+
+
+app = Ravyn(routes=[create_order, refund])

@@ -110,6 +110,22 @@ def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
         note_scope(request)
         raise HTTPException(status_code=409, detail="conflict", headers={"x-why": "because"})
 
+    def audit(tasks: BackgroundTasks) -> None:
+        tasks.add_task(seen.append, "audit always", when="always")
+
+    @post("/audited")
+    async def audited(
+        request: Request, tasks: BackgroundTasks, _: None = Depends(audit), *, name: str
+    ) -> dict[str, str]:
+        note_scope(request)
+        tasks.add_task(seen.append, f"error {name}", when="error")
+        tasks.add_task(seen.append, f"success {name}")
+        if name == "ada":
+            raise HTTPException(status_code=403, detail="refused", headers={"x-why": "audit"})
+        if name == "crash":
+            raise ValueError("crash")
+        return {"name": name}
+
     @get("/late")
     async def late(request: Request) -> StreamingResponse:
         note_scope(request)
@@ -192,7 +208,7 @@ def build(direct: bool, variant: str) -> tuple[Ravyn, list[Any]]:
         seen.append(("router hook", scope.get("path")))
 
     ours: list[Any] = [register, guide, boom, teapot, http_error, late, item, user_post, read_post, files]
-    ours += [price, tag, all_tags, plain, unencodable, cleanup]
+    ours += [price, tag, all_tags, plain, unencodable, cleanup, audited]
     routes: list[Any] = ours
     options: dict[str, Any] = {"exception_handlers": {Teapot: teapot_handler}}
     if (
@@ -239,7 +255,7 @@ outer_headers: list[Any] = [None]
 PATHS = ["/register", "/guide", "/boom", "/teapot", "/http", "/late", "/items/3", "/items/x", "/plain"]
 PATHS += ["/register/", "/nowhere", "/", "/other/x", "/REGISTER", "/guide?x=1", "/sub/x", "/openapi.json"]
 PATHS += ["/users/7/posts/hello", "/users/x/posts/a", "/users/7/posts/", "/files/a/b/c", "/files/"]
-PATHS += ["/price/1.5", "/price/1e400", "/tags/all", "/tags/x", "/items/" + "9" * 5000]
+PATHS += ["/price/1.5", "/price/1e400", "/tags/all", "/tags/x", "/items/" + "9" * 5000, "/audited"]
 PATHS += ["/unencodable", "/cleanup/dict", "/cleanup/response", "/cleanup/headers"]
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"]
 WORDS = ["users", "items", "posts", "files", "price", "tags", "api", "sub", "all", ""]
@@ -250,6 +266,7 @@ SEGMENTS = (
     | st.floats(allow_nan=True).map(str)
 )
 BODIES = [b'{"name": "ada"}', b'{"name": 3}', b"{}", b"not json", b"", b'{"name": "\\ud800"}']
+BODIES += [b'{"name": "crash"}', b'{"name": "grace"}']  # /audited: a 500, a success
 VARIANTS = ["plain", "shadowed", "included", "mounted", "host", "status_handler", "overrides", "debug"]
 VARIANTS += ["middleware", "intercept", "root_path", "global_context", "router_hook"]
 
@@ -356,6 +373,27 @@ def test_every_path_and_method_of_a_variant_matches(variant: str) -> None:
                 await both(variant, method, path, b'{"name": "ada"}', "")
 
     asyncio.run(all_of_them())
+
+
+AUDITED = {  # body: the status, and the tasks that run (`when=` after each outcome)
+    b'{"name": "grace"}': (201, ["audit always", "success grace"]),
+    b'{"name": "ada"}': (403, ["audit always", "error ada"]),
+    b'{"name": "crash"}': (500, ["audit always", "error crash"]),
+    b'{"name": 3}': (400, ["audit always"]),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_outcome_policies_run_the_same_tasks_after_the_same_answer_in_both_stacks(variant: str) -> None:
+    async def each_outcome() -> None:
+        for body, (status, tasks) in AUDITED.items():
+            await both(variant, "POST", "/audited", body, "")
+            app, seen = build(True, variant)
+            outcome = await drive(app, "POST", "/audited", body, "")
+            assert outcome["messages"][0]["status"] == status, (variant, body)
+            assert [item for item in seen if isinstance(item, str)] == tasks, (variant, body)
+
+    asyncio.run(each_outcome())
 
 
 @pytest.fixture

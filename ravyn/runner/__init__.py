@@ -24,7 +24,8 @@ The package, one concept a module: `events` (events, counters, observers),
 being served, admission), `core` (`TaskRunner`, the general path), `steps`
 (one run's steps), `inline` (every fast path, behind one boundary), `drain`
 (shutdown and lost tasks), `logs` (names and log lines), `threads` (the
-daemon thread pool). Import the public names from here.
+daemon thread pool), `when` (the outcome policy: which tasks run after a
+success or an error). Import the public names from here.
 """
 
 from __future__ import annotations

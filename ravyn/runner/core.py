@@ -4,7 +4,7 @@ tasks go through when no fast path takes them (see `ravyn.runner.inline`)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Collection, Coroutine, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -12,6 +12,7 @@ import anyio
 from lilya.background import Task, Tasks
 
 from ravyn.runner import drain as drain_module
+from ravyn.runner import when
 from ravyn.runner._run import Run
 from ravyn.runner.events import TaskErrorHook, TaskListener, TaskStats
 from ravyn.runner.inline import FastPaths
@@ -148,7 +149,9 @@ class TaskRunner(StepRunner):
         their own tasks) runs too, after them. The request's place is given
         back when this is called; the tasks run when the result is awaited
         (a plain method returning the coroutine of the path that serves them,
-        which saves every request one coroutine)."""
+        which saves every request one coroutine). Inside a request, a task
+        whose `when=` does not run it after the request's outcome is left out
+        (see [`ravyn.runner.when`][ravyn.runner.when])."""
         request = current_request()
         admitted = False
         if request is not None and request.runner is self:
@@ -161,6 +164,18 @@ class TaskRunner(StepRunner):
             if request.method in METHODS_WITHOUT_TASKS:
                 logger.debug("%s request: its background tasks are not run", request.method)
                 return _nothing()
+        if when.in_use and request is not None:
+            outcome = when.outcome_of(request)
+            if outcome is not None:
+                runs, skipped = when.split(sources, outcome)
+                if skipped:  # some tasks' `when=` leaves them out: the general path plans without them
+                    if outcome == "success":  # after a failure, `RouteHandler` warned about the others
+                        logger.debug(
+                            "%d background task(s) with when='error' not run: the request succeeded: %s",
+                            len(skipped),
+                            _first_described(skipped),
+                        )
+                    return self.run_sources(sources, None, admitted) if runs else _nothing()
         leaf = single_leaf(sources)
         if leaf is not None:  # one task: the fast path's, unless it says otherwise
             return self._fast.serve(leaf, admitted, sources)
@@ -170,7 +185,7 @@ class TaskRunner(StepRunner):
         """The general path of `run`: a plan (or the one task, `leaf`) as a `Run`."""
         plan: Plan | None = None
         if leaf is None:
-            plan = plan_tasks(sources)
+            plan = plan_tasks(sources, _left_out(sources))
             if not plan:
                 return
         leaves = plan.leaves() if plan is not None else [leaf] if leaf is not None else []
@@ -182,7 +197,7 @@ class TaskRunner(StepRunner):
         """Run the tasks added to `sources`' collections while they ran, until none is;
         with `run=False` (the runner cancelled what added them) count them lost instead."""
         while True:
-            plan = plan_tasks(sources, done)
+            plan = plan_tasks(sources, done.union(_left_out(sources)) if when.in_use else done)
             if not plan:
                 return
             leaves = plan.leaves()
@@ -338,6 +353,17 @@ def _first_described(tasks: Sequence[Task]) -> str:
     named = ", ".join(describe(task) for task in tasks[:NAMED_IN_A_LOG_LINE])
     more = len(tasks) - NAMED_IN_A_LOG_LINE
     return f"{named} and {more} more" if more > 0 else named
+
+
+def _left_out(sources: Sequence[Task | None]) -> Collection[int]:
+    """The `id`s of the tasks in `sources` whose `when=` does not run them after
+    the outcome of the request being served (see `ravyn.runner.when`)."""
+    request = current_request() if when.in_use else None
+    outcome = when.outcome_of(request) if request is not None else None
+    if outcome is None:
+        return ()
+    _, skipped = when.split(sources, outcome)
+    return {id(task) for task in skipped}
 
 
 async def _nothing() -> None:

@@ -3,11 +3,13 @@ holds among the app's pending tasks (`max_pending_tasks`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for annotations only: the runner imports this module
+    from lilya.background import Task
+
     from ravyn.runner.core import TaskRunner
 
 __all__ = ["METHODS_WITHOUT_TASKS", "RequestSlot", "current_request", "serving"]
@@ -22,11 +24,15 @@ class RequestSlot:
     a reserved place (`reserved`), the most tasks it may add (`room`:
     `max_pending_tasks`, then the places free when it is admitted), how many it
     added (`added`), whether its tasks were handed to the runner yet
-    (`handed_over`), whether it tried to add more before that (`overflowed`)
-    and whether its response has started (`response_started`)."""
+    (`handed_over`), whether it tried to add more before that (`overflowed`),
+    whether its response has started (`response_started`), and, once its
+    handler or a dependency raised, the tasks held for after the error response
+    (`failed`, see `park`) and whether they run now (`after_error`)."""
 
     __slots__ = (
         "added",
+        "after_error",
+        "failed",
         "handed_over",
         "method",
         "overflowed",
@@ -48,6 +54,20 @@ class RequestSlot:
         """Whether the response our handler sends has started (set by our
         responses, read by the app's core when an exception comes up: see
         `ravyn._pipeline.started`)."""
+        self.failed: list[Task | None] | None = None
+
+    def park(self, sources: Sequence[Task | None]) -> None:
+        """Mark the request failed and hold `sources` (tasks, collections; none
+        is fine) until its error response is out: `Ravyn.__call__` then runs
+        those whose `when=` says so (`ravyn.runner.when.run_parked`).
+
+        (`after_error` is set here, not for every request: it is read only
+        once `failed` is set.)"""
+        if self.failed is None:
+            self.failed = list(sources)
+            self.after_error = False
+        else:
+            self.failed.extend(sources)
 
 
 _current: ContextVar[RequestSlot | None] = ContextVar("ravyn_current_request", default=None)
@@ -67,8 +87,9 @@ class serving(RequestSlot):
 
     __slots__ = ("token",)
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> RequestSlot:
         self.token = _current.set(self)
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
         _current.reset(self.token)
