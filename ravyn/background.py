@@ -8,6 +8,8 @@ ours. What this module adds on top of Lilya:
 * a `ParamSpec` signature, so `mypy` checks the arguments against the function;
 * a timeout and retry policy per task (`configure()`), and
   `stop_on_error=True` per collection;
+* durable tasks (`configure(durable=True)`), written to the app's task journal
+  before the response and run again after a crash (see `Ravyn(task_journal=...)`);
 * calling a task runs it through the task runner of the app serving the
   request (see [`ravyn.runner`][ravyn.runner]): isolated, logged, counted.
 
@@ -49,7 +51,7 @@ _short_repr.maxother = 60
 _short_repr.maxlong = 40
 
 
-POLICY_KEYWORDS = ("timeout", "retries", "retry_delay")
+POLICY_KEYWORDS = ("timeout", "retries", "retry_delay", "durable", "key")
 _POLICY_SET = frozenset(POLICY_KEYWORDS)
 
 
@@ -67,6 +69,13 @@ class BackgroundTask(Task):
     `func` takes no parameter of that name. Retries do not make a task
     durable: a task still in memory when the process dies is lost.
 
+    `durable=True` (with the app's `task_journal`) writes the task to the
+    journal before the response and runs it again after a crash (at least
+    once). It is checked when the task is made: `func` must be importable by
+    its module path and each argument must come back unchanged from JSON, or
+    `TypeError` names what cannot be stored. `key`: at most one unfinished
+    durable task per key; another one with that key is dropped (logged).
+
     Example:
         ```python
         from ravyn import BackgroundTask
@@ -83,6 +92,12 @@ class BackgroundTask(Task):
     timeout: float | None = None
     retries: int = 0
     retry_delay: float = 0.0
+    durable: bool = False
+    key: str | None = None
+    durable_payload: tuple[str, str] | None = None
+    """For a durable task: `("module:qualname", arguments as JSON)`, what the journal stores."""
+    journal_id: int | None = None
+    """For a durable task recorded in the journal: its row's id."""
 
     def __init__(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
         policy = _pop_policy(func, kwargs) if kwargs and not _POLICY_SET.isdisjoint(kwargs) else None
@@ -112,12 +127,20 @@ class BackgroundTask(Task):
         self.__dict__["_name"] = value
 
     def configure(
-        self, *, timeout: float | None = None, retries: int = 0, retry_delay: float = 0.0
+        self,
+        *,
+        timeout: float | None = None,
+        retries: int = 0,
+        retry_delay: float = 0.0,
+        durable: bool = False,
+        key: str | None = None,
     ) -> BackgroundTask:
-        """Set the timeout and retry policy; returns the task itself.
+        """Set the timeout and retry policy, and whether the task is durable; returns the task itself.
 
         Raises `ValueError` for a timeout that is not positive, or negative
-        retries or delay.
+        retries or delay; `TypeError` for a durable task whose function or
+        arguments the journal cannot store (naming the argument), or a `key`
+        without `durable=True`.
         """
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -125,7 +148,15 @@ class BackgroundTask(Task):
             raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
         if not retry_delay >= 0:
             raise ValueError(f"retry_delay must be >= 0 seconds, got {retry_delay!r}")
+        if key is not None and (not durable or not isinstance(key, str)):
+            raise TypeError(f"key= names a durable task: give a str with durable=True, got key={key!r}")
+        payload = None
+        if durable:
+            from ravyn._journal.check import check_durable  # imported only by apps that use it
+
+            payload = check_durable(self.call, self.args, self.kwargs, self.name)
         self.timeout, self.retries, self.retry_delay = timeout, retries, retry_delay
+        self.durable, self.key, self.durable_payload = bool(durable), key, payload
         return self
 
     def describe(self) -> str:

@@ -40,6 +40,7 @@ from lilya.responses import RESPONSE_TRANSFORM_KWARGS, Response
 from lilya.transformers import Transformer
 from lilya.types import Receive, Scope, Send
 
+from ravyn._journal.boundary import record_before_response
 from ravyn._lilya.names import ClientDisconnect
 from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
@@ -72,6 +73,12 @@ TOO_MANY_TASKS = HTTPException(
     status_code=503,
     detail="Too many background tasks pending: try again shortly",
     headers={"retry-after": "1"},
+)
+JOURNAL_UNAVAILABLE = HTTPException(
+    status_code=503,
+    detail="The task journal could not record this request's durable tasks: nothing was done; "
+    "try again shortly",
+    headers={"retry-after": "5"},
 )
 NO_BODY_STATUSES = frozenset({204, 304})
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
@@ -284,20 +291,32 @@ class RouteHandler(Generic[P, R]):
                 self._tasks_not_run(tasks, f"the handler raised {type(exc).__name__}")
             raise
         background: Task | None = None
+        own = self.background
         json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
-        if json_headers is not None and RESPONSE_TRANSFORM_KWARGS.get() is None:
-            # what make_response's JSONResponse would send, without building it
-            await _send_json(result, self.status_code, json_headers, send)
-        else:
+        response: Response | None = None
+        if json_headers is None or RESPONSE_TRANSFORM_KWARGS.get() is not None:
             response = self.make_response(result)
             background, response.background = response.background, None
+        if runner.journal is not None and not safe:
+            # durable tasks are committed before the first byte, or the request gets a 503
+            recorded = await record_before_response(runner.journal, tasks, background, own)
+            if recorded is None:
+                if tasks:
+                    self._tasks_not_run(tasks, "the task journal could not record its durable tasks")
+                await error_response(JOURNAL_UNAVAILABLE)(scope, receive, send)
+                return
+            background, own = recorded
+        if response is None:
+            # what make_response's JSONResponse would send, without building it
+            await _send_json(result, self.status_code, json_headers, send)  # type: ignore[arg-type]
+        else:
             await response(scope, receive, send)
         if safe:
             # HEAD and OPTIONS must be safe to repeat (monitors, preflights): like Lilya, no tasks
             logger.debug("%s %s: background tasks not run", scope["method"], scope.get("path"))
             return
-        if tasks or background is not None or self.background is not None:
-            await runner.run(tasks, background, self.background)
+        if tasks or background is not None or own is not None:
+            await runner.run(tasks, background, own)
 
     def _tasks_not_run(self, tasks: BackgroundTasks, why: str) -> None:
         """Say which of the request's tasks will never run, and why: tasks run
