@@ -6,8 +6,10 @@ writer thread: the beat refreshes its row and extends the lease of every
 durable task it holds (`tasks.worker`, `tasks.lease_until`). As in
 procrastinate's stalled-job retry and Delayed Job's heartbeat, a worker is
 dead when its heartbeat is older than the lease; on one host a worker whose
-process is gone (or whose pid is now our own) is dead at once, so a restarted
-server does not wait a whole lease for its own tasks.
+process is gone, or whose pid is now our own while no journal of this process
+has its id (a restarted container reuses pids), is dead at once, so a
+restarted server does not wait a whole lease for its own tasks. Two apps of
+one process on one file are two live workers.
 
 A task is claimed in one `BEGIN IMMEDIATE` transaction (SQLite's writers take
 turns), which sets its worker, its lease and counts the attempt: two workers
@@ -54,8 +56,13 @@ class ClaimedTask:
     attempts: int
 
 
+_live_here: set[str] = set()
+"""The ids of the workers of this process that are registered (several apps may share a file)."""
+
+
 def register(connection: sqlite3.Connection, worker: Worker, now: float) -> None:
     """Add (or refresh) this worker's row."""
+    _live_here.add(worker.id)
     connection.execute(
         "INSERT INTO workers (id, host, pid, started, heartbeat) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat",
@@ -72,6 +79,7 @@ def unregister(connection: sqlite3.Connection, worker: Worker) -> None:
     )
     connection.execute("DELETE FROM in_flight WHERE worker = ?", (worker.id,))
     connection.execute("DELETE FROM workers WHERE id = ?", (worker.id,))
+    _live_here.discard(worker.id)
 
 
 def beat(connection: sqlite3.Connection, worker: Worker, now: float, lease: float) -> None:
@@ -85,11 +93,15 @@ def beat(connection: sqlite3.Connection, worker: Worker, now: float, lease: floa
 
 def dead_workers(connection: sqlite3.Connection, worker: Worker, now: float, lease: float) -> list[str]:
     """The ids of the workers that are gone: a heartbeat older than `lease`, or
-    on this host a process that no longer exists (or whose pid is ours)."""
+    on this host a process that no longer exists, or our pid with an id no
+    journal of this process has."""
     dead: list[str] = []
     rows = connection.execute("SELECT id, host, pid, heartbeat FROM workers WHERE id != ?", (worker.id,))
     for worker_id, host, pid, heartbeat in rows.fetchall():
-        if heartbeat < now - lease or (host == worker.host and (pid == worker.pid or not _alive(pid))):
+        gone_here = host == worker.host and (
+            (pid == worker.pid and worker_id not in _live_here) or (pid != worker.pid and not _alive(pid))
+        )
+        if heartbeat < now - lease or gone_here:
             dead.append(worker_id)
     return dead
 

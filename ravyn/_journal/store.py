@@ -65,6 +65,8 @@ SCHEMA = (
         created REAL NOT NULL, PRIMARY KEY (worker, seq)
     )""",
 )
+SQLITE_HEADER = b"SQLite format 3\x00"
+"""The first bytes of every SQLite database file."""
 OUR_TABLES = frozenset({"meta", "tasks", "workers", "in_flight"})
 
 
@@ -121,13 +123,20 @@ def _create_private(path: Path) -> None:
 
 
 def _prepare(connection: sqlite3.Connection, path: Path) -> None:
+    with path.open("rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise JournalError(
+            f"task journal {path} is not a SQLite database; move it away or point "
+            "task_journal at another file (a new one is created)"
+        )
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise JournalError(
-            f"task journal {path} is not a SQLite database ({exc}); move it away or point "
-            "task_journal at another file (a new one is created)"
+            f"task journal {path} is corrupted ({exc}): the tasks it holds cannot be trusted; "
+            "move it away (keep it to inspect), and Ravyn starts a new one"
         ) from exc
     try:
         check = connection.execute("PRAGMA quick_check").fetchone()
