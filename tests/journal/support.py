@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,14 @@ def leave_unfinished(
     with sqlite3.connect(path) as connection:
         if worker is not None:
             connection.execute(
-                "INSERT OR IGNORE INTO workers (id, host, pid, started, heartbeat) VALUES (?, 'elsewhere', 1, 0, 0)",
+                "INSERT OR IGNORE INTO workers (id, host, pid, started, heartbeat) "
+                "VALUES (?, 'elsewhere', 1, 0, 0)",
                 (worker,),
             )
         cursor = connection.execute(
-            "INSERT INTO tasks (reference, arguments, name, task_key, timeout, retries, retry_delay, state, "
-            "worker, lease_until, attempts, created, updated) VALUES (?, ?, ?, ?, NULL, ?, 0, ?, ?, 0, ?, 0, 0)",
+            "INSERT INTO tasks (reference, arguments, name, task_key, timeout, retries, retry_delay, "
+            "state, worker, lease_until, attempts, created, updated) "
+            "VALUES (?, ?, ?, ?, NULL, ?, 0, ?, ?, 0, ?, 0, 0)",
             (reference, arguments, f"{func.__name__}(...)", key, retries, state, worker, attempts),
         )
         assert cursor.lastrowid is not None

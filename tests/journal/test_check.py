@@ -40,7 +40,10 @@ changed_by_json = st.one_of(
 )
 
 
-@given(st.lists(json_values, max_size=4), st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), json_values))
+@given(
+    st.lists(json_values, max_size=4),
+    st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), json_values),
+)
 def test_json_values_are_accepted_and_stored_unchanged(args: list[Any], kwargs: dict[str, Any]) -> None:
     reference, stored = check_durable(jobs.remember, args, kwargs, "remember")
     assert reference == "tests.journal.jobs:remember"

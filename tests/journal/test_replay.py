@@ -1,0 +1,144 @@
+"""On the next start, after the startup hooks, every unfinished durable task runs
+again through the app's runner; a finished one never does; a task cannot loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ravyn import BackgroundTasks, Ravyn, post
+from ravyn._journal.store import open_journal
+from ravyn.journal import TaskJournal
+from ravyn.testing import Recorder
+from tests.journal import jobs
+from tests.journal.support import eventually, leave_unfinished, rows, states
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def fresh_jobs() -> Iterator[None]:
+    jobs.ran.clear()
+    yield
+
+
+@pytest.fixture
+def journal_path(tmp_path: Path) -> Path:
+    path = tmp_path / "tasks.sqlite3"
+    open_journal(path).close()
+    return path
+
+
+async def test_an_unfinished_durable_task_runs_again_after_the_startup_hooks(journal_path: Path) -> None:
+    task_id = leave_unfinished(journal_path, jobs.remember, "again")
+    app = Ravyn(task_journal=journal_path, on_startup=[lambda: jobs.ran.append("startup hook")])
+    async with Recorder(app):
+        await eventually(lambda: states(journal_path) == {task_id: "done"}, "the task run again and done")
+    assert jobs.ran == ["startup hook", "again"]
+    stats = app.task_stats()
+    assert (stats["recovered"], stats["rerun"], stats["succeeded"]) == (1, 1, 1)
+    assert rows(journal_path, "SELECT attempts FROM tasks") == [(2,)]
+
+
+async def test_a_pending_task_left_by_a_clean_shutdown_runs_at_the_next_start(journal_path: Path) -> None:
+    task_id = leave_unfinished(journal_path, jobs.remember_async, "pending", state="pending", worker=None)
+    app = Ravyn(task_journal=journal_path)
+    async with Recorder(app):
+        await eventually(lambda: states(journal_path) == {task_id: "done"}, "the pending task run")
+    assert jobs.ran == ["pending"]
+
+
+async def test_a_finished_task_is_never_run_again(journal_path: Path) -> None:
+    for state in ("done", "failed", "skipped"):
+        leave_unfinished(journal_path, jobs.remember, state, state=state, worker=None)
+    app = Ravyn(task_journal=journal_path)
+    async with Recorder(app):
+        pass
+    assert jobs.ran == []
+    assert app.task_stats()["recovered"] == 0
+
+
+async def test_a_task_held_by_a_live_worker_is_not_taken(journal_path: Path) -> None:
+    other = TaskJournal(journal_path)  # another live worker, holding a task with a fresh lease
+    other.writer.submit(lambda c: None).result()  # its first heartbeat registers it
+    task_id = leave_unfinished(journal_path, jobs.remember, "theirs", worker=other.worker.id)
+    with open_journal(journal_path) as connection:
+        connection.execute("UPDATE tasks SET lease_until = 9e99 WHERE id = ?", (task_id,))
+    app = Ravyn(task_journal=journal_path)
+    async with Recorder(app):
+        pass
+    assert jobs.ran == []
+    assert states(journal_path) == {task_id: "running"}
+    other.writer.close()
+
+
+async def test_a_task_that_keeps_failing_ends_failed_and_does_not_run_at_the_next_start(
+    journal_path: Path,
+) -> None:
+    task_id = leave_unfinished(journal_path, jobs.fail_always, "boom", retries=1)
+    for _ in range(2):
+        app = Ravyn(task_journal=journal_path)
+        async with Recorder(app):
+            await eventually(lambda: states(journal_path) == {task_id: "failed"}, "the task marked failed")
+    assert jobs.ran == ["attempt boom", "attempt boom"]  # its retries applied, once
+
+
+async def test_a_task_started_max_attempts_times_is_marked_failed_not_run(
+    journal_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    task_id = leave_unfinished(journal_path, jobs.remember, "crashes its process", attempts=3)
+    app = Ravyn(task_journal=TaskJournal(journal_path, max_attempts=3))
+    with caplog.at_level(logging.ERROR, logger="ravyn.journal"):
+        async with Recorder(app):
+            await eventually(lambda: states(journal_path) == {task_id: "failed"}, "the task given up")
+    assert jobs.ran == []
+    assert app.task_stats()["durable_gave_up"] == 1
+    assert any("started 3 times without ending (max_attempts=3)" in r.getMessage() for r in caplog.records)
+    assert "max_attempts=3" in rows(journal_path, "SELECT error FROM tasks")[0][0]
+
+
+async def test_a_task_whose_function_is_gone_is_marked_failed_with_a_log_line(
+    journal_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    task_id = leave_unfinished(journal_path, jobs.remember, "x")
+    with open_journal(journal_path) as connection:
+        connection.execute(
+            "UPDATE tasks SET reference = 'tests.journal.jobs:renamed' WHERE id = ?", (task_id,)
+        )
+    app = Ravyn(task_journal=journal_path)
+    with caplog.at_level(logging.ERROR, logger="ravyn.journal"):
+        async with Recorder(app):
+            await eventually(lambda: states(journal_path) == {task_id: "failed"}, "the task marked failed")
+    assert any("cannot be rebuilt" in r.getMessage() for r in caplog.records)
+    assert app.task_stats()["durable_gave_up"] == 1
+
+
+@post("/slow")
+def slow(tasks: BackgroundTasks) -> None:
+    tasks.add_task(jobs.sleep_then_remember, "slow", 60.0, durable=True)
+    tasks.add_task(jobs.sleep_then_remember, "plain", 60.0)
+
+
+async def test_a_drain_leaves_an_unfinished_durable_task_pending_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "tasks.sqlite3"
+    app = Ravyn(routes=[slow], task_journal=path, task_drain_timeout=0.2)
+    with caplog.at_level(logging.WARNING):
+        async with Recorder(app) as recorder:
+            import asyncio
+
+            request = asyncio.get_running_loop().create_task(recorder.request("POST", "/slow"))
+            await eventually(lambda: states(path) == {1: "running"}, "the task recorded")
+        await request
+    assert states(path) == {1: "pending"}
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(
+        "sleep_then_remember('slow', 60.0) not finished" in m and "left pending" in m for m in messages
+    )
+    assert any("sleep_then_remember('plain', 60.0) lost" in m for m in messages)
+    assert app.task_stats()["durable_left_pending"] == 1
+    assert rows(path, "SELECT count(*) FROM workers") == [(0,)]  # it left the journal cleanly
