@@ -61,7 +61,7 @@ class JournalStats:
     gave_up: int = 0
     """Recovered tasks marked failed without running: started `max_attempts` times, or not importable."""
     left_pending: int = 0
-    """Durable tasks still waiting or running when a shutdown drain ended: kept, they run again."""
+    """Durable tasks the runner lost (a shutdown drain, a cancellation from outside): kept, they run again."""
     reported_lost: int = 0
     """Plain tasks of dead processes reported lost by the crash report."""
 
@@ -147,8 +147,16 @@ class TaskJournal:
         self._replaying = False
         if self.writer.closed:
             return
+        # a task the drain abandoned may still run on its thread until this process ends:
+        # then its row stays held for one more lease, so that no other worker starts it meanwhile
+        release = self.runner is None or self.runner.snapshot()["abandoned"] == 0
+        now = leases.now()
         try:
-            await asyncio.wrap_future(self.writer.submit(lambda c: leases.unregister(c, self.worker)))
+            await asyncio.wrap_future(
+                self.writer.submit(
+                    lambda c: leases.unregister(c, self.worker, now, self.lease, release=release)
+                )
+            )
         except Exception as exc:
             logger.error("The task journal %s could not record this worker's end: %s", self.path, exc)
         await asyncio.to_thread(self.writer.close)
@@ -201,9 +209,12 @@ class TaskJournal:
             return
         state = _OUTCOME_STATES.get(outcome)
         worker = self.worker.id
-        if state is None:
+        if state is None:  # lost: kept in the journal, to run again
             self.stats.left_pending += 1
-            self.release([task_id])
+            runner = self.runner
+            if runner is None or not (runner.draining or runner.closed):
+                self.release([task_id])  # cancelled from outside: free for the next claim
+            # at shutdown it stays held until `stop()`, which knows whether it may still run
             return
         now = leases.now()
         self.writer.post(

@@ -70,13 +70,23 @@ def register(connection: sqlite3.Connection, worker: Worker, now: float) -> None
     )
 
 
-def unregister(connection: sqlite3.Connection, worker: Worker) -> None:
-    """Remove this worker's row and give back the tasks it still holds (they become pending)."""
-    connection.execute(
-        "UPDATE tasks SET state = 'pending', worker = NULL, lease_until = NULL "
-        "WHERE worker = ? AND state = 'running'",
-        (worker.id,),
-    )
+def unregister(
+    connection: sqlite3.Connection, worker: Worker, now: float, lease: float, *, release: bool
+) -> None:
+    """Remove this worker's row. The tasks it still holds become pending (free
+    at once) with `release`; otherwise (one of them may still run on an
+    abandoned thread until the process ends) they stay held for one more lease."""
+    if release:
+        connection.execute(
+            "UPDATE tasks SET state = 'pending', worker = NULL, lease_until = NULL "
+            "WHERE worker = ? AND state = 'running'",
+            (worker.id,),
+        )
+    else:
+        connection.execute(
+            "UPDATE tasks SET lease_until = ? WHERE worker = ? AND state = 'running'",
+            (now + lease, worker.id),
+        )
     connection.execute("DELETE FROM in_flight WHERE worker = ?", (worker.id,))
     connection.execute("DELETE FROM workers WHERE id = ?", (worker.id,))
     _live_here.discard(worker.id)

@@ -64,7 +64,7 @@ def test_a_killed_workers_durable_task_is_run_again_by_another_exactly_once(tmp_
 
 def test_a_restarted_worker_leaves_a_live_workers_task_alone(tmp_path: Path) -> None:
     log, journal = tmp_path / "jobs.log", tmp_path / "tasks.sqlite3"
-    env = {"JOB_LOG": str(log), "TASK_JOURNAL": str(journal), "JOB_SECONDS": "6", "NO_PROXY": "127.0.0.1"}
+    env = {"JOB_LOG": str(log), "TASK_JOURNAL": str(journal), "JOB_SECONDS": "10", "NO_PROXY": "127.0.0.1"}
     args = ("--no-access-log", "--workers", "2")
     with serve("tests.journal.worker_app:app", env=env, cwd=ROOT, uvicorn_args=args) as server:
         request = urllib.request.Request(f"{server.url}/jobs/8", method="POST", data=b"{}")
