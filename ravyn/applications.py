@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from lilya.apps import Lilya
+from lilya.background import Task, Tasks
 from lilya.exceptions import HTTPException, ImproperlyConfigured
 from lilya.logging import StandardLoggingConfig
 from lilya.requests import Request
@@ -406,6 +407,12 @@ class Ravyn(Lilya):
                     f"{handler.name} cannot take it too. Use another path or method."
                 )
         endpoint.add(handler)
+        if self.task_journal is None and _holds_durable(handler.background):
+            logger.warning(
+                "%s has durable background tasks but the app has no task journal: they run as plain "
+                "tasks and are lost if the process dies; give the app task_journal=...",
+                handler.name,
+            )
         allowed = lilya_path.methods if lilya_path.methods is not None else []
         for method in handler.methods:
             if method not in allowed:
@@ -415,6 +422,13 @@ class Ravyn(Lilya):
         lilya_path.methods = allowed
         self.handlers.append(handler)
         refresh_fast_route(self)
+
+
+def _holds_durable(task: Task | None) -> bool:
+    """Whether `task` is, or holds, a durable task."""
+    if isinstance(task, Tasks):
+        return any(_holds_durable(inner) for inner in task.tasks)
+    return bool(getattr(task, "durable", False))
 
 
 def _no_signals_hooked() -> None:

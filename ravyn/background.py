@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import logging
 import reprlib
 from collections.abc import Callable, Iterator, Sequence
 from inspect import CO_COROUTINE
@@ -155,6 +156,9 @@ class BackgroundTask(Task):
             from ravyn._journal.check import check_durable  # imported only by apps that use it
 
             payload = check_durable(self.call, self.args, self.kwargs, self.name)
+            request = current_request()
+            if request is not None and request.runner.journal is None:
+                _say_not_durable(self.name)
         self.timeout, self.retries, self.retry_delay = timeout, retries, retry_delay
         self.durable, self.key, self.durable_payload = bool(durable), key, payload
         return self
@@ -172,6 +176,20 @@ class BackgroundTask(Task):
 
     def __repr__(self) -> str:
         return f"BackgroundTask({self.describe()})"
+
+
+_said_not_durable: set[str] = set()
+
+
+def _say_not_durable(name: str) -> None:
+    """Warn, once per task name, that a durable task was made in an app without a journal."""
+    if name not in _said_not_durable:
+        _said_not_durable.add(name)
+        logging.getLogger("ravyn.journal").warning(
+            "Durable task %s made in an app without a task journal: it runs as a plain task and is "
+            "lost if the process dies; give the app task_journal=...",
+            name,
+        )
 
 
 def _pop_policy(func: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -306,3 +306,22 @@ async def test_task_journal_takes_a_path_object_or_a_task_journal(tmp_path: Path
     journal = TaskJournal(tmp_path / "a.sqlite3", lease=3.0)
     assert Ravyn(task_journal=journal).task_journal is journal
     assert Ravyn(task_journal=tmp_path / "b.sqlite3").task_journal is not None
+
+
+async def test_a_durable_task_in_an_app_without_a_journal_runs_and_says_it_is_not_durable(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    @post("/no-journal", background=BackgroundTask(jobs.remember, "decorator").configure(durable=True))
+    def no_journal(tasks: BackgroundTasks) -> None:
+        tasks.add_task(jobs.remember_async, "injected", durable=True)
+
+    with caplog.at_level(logging.WARNING, logger="ravyn.journal"):
+        app = Ravyn(routes=[no_journal])
+        async with Recorder(app) as recorder:
+            await recorder.request("POST", "/no-journal")
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(
+        "no_journal has durable background tasks but the app has no task journal" in m for m in messages
+    )
+    assert any("Durable task remember_async made in an app without a task journal" in m for m in messages)
+    assert jobs.ran == ["injected", "decorator"]
