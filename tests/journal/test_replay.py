@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from ravyn import BackgroundTasks, Ravyn, post
+from ravyn._journal import leases
 from ravyn._journal.store import open_journal
 from ravyn.journal import TaskJournal
 from ravyn.testing import Recorder
@@ -142,3 +143,53 @@ async def test_a_drain_leaves_an_unfinished_durable_task_pending_and_says_so(
     assert any("sleep_then_remember('plain', 60.0) lost" in m for m in messages)
     assert app.task_stats()["durable_left_pending"] == 1
     assert rows(path, "SELECT count(*) FROM workers") == [(0,)]  # it left the journal cleanly
+
+
+@post("/held")
+def held(tasks: BackgroundTasks) -> None:
+    tasks.add_task(jobs.wait_for_release, "held", durable=True)
+
+
+async def test_a_task_still_running_on_an_abandoned_thread_stays_leased_after_shutdown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "tasks.sqlite3"
+    jobs.release.clear()
+    app = Ravyn(routes=[held], task_journal=TaskJournal(path, lease=30.0), task_drain_timeout=0.1)
+    try:
+        with caplog.at_level(logging.WARNING):
+            async with Recorder(app) as recorder:
+                import asyncio
+
+                request = asyncio.get_running_loop().create_task(recorder.request("POST", "/held"))
+                await eventually(lambda: states(path) == {1: "running"}, "the task recorded")
+            await request
+        assert app.task_stats()["abandoned"] == 1  # its thread still runs
+        # held one more lease (no worker row any more), so that no other worker starts a twin
+        [(state, worker, lease_until)] = rows(path, "SELECT state, worker, lease_until FROM tasks")
+        assert (state, worker) == ("running", app.task_journal.worker.id)  # type: ignore[union-attr]
+        assert lease_until > leases.now() + 20
+        other = Ravyn(task_journal=path)
+        async with Recorder(other):
+            pass
+        assert other.task_stats()["recovered"] == 0
+    finally:
+        jobs.release.set()
+
+
+async def test_a_second_signal_leaves_the_durable_task_to_run_at_the_next_start(tmp_path: Path) -> None:
+    path = tmp_path / "tasks.sqlite3"
+    app = Ravyn(routes=[slow], task_journal=path)
+    async with Recorder(app) as recorder:
+        import asyncio
+
+        request = asyncio.get_running_loop().create_task(recorder.request("POST", "/slow"))
+        await eventually(lambda: states(path) == {1: "running"}, "the task recorded")
+        assert app.task_runner.finish_now() == 2
+        await request
+    assert states(path) == {1: "pending"}
+    jobs.ran.clear()
+    again = Ravyn(task_journal=path, task_drain_timeout=0.1)  # the 60 s task is cut short again
+    async with Recorder(again):
+        await eventually(lambda: app.task_stats()["durable_left_pending"] == 1, "counted")
+        await eventually(lambda: again.task_stats()["rerun"] == 1, "the task handed over again")
