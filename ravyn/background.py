@@ -52,6 +52,9 @@ _short_repr.maxother = 60
 _short_repr.maxlong = 40
 
 
+MAX_KEY_LENGTH = 1024
+"""The longest `key` a durable task may have (it is an index entry of the journal)."""
+
 POLICY_KEYWORDS = ("timeout", "retries", "retry_delay", "durable", "key")
 _POLICY_SET = frozenset(POLICY_KEYWORDS)
 
@@ -150,7 +153,9 @@ class BackgroundTask(Task):
         if not retry_delay >= 0:
             raise ValueError(f"retry_delay must be >= 0 seconds, got {retry_delay!r}")
         if key is not None and (not durable or not isinstance(key, str)):
-            raise TypeError(f"key= names a durable task: give a str with durable=True, got key={key!r}")
+            raise TypeError(f"key= names a durable task: give a str with durable=True, got key={key!r:.80}")
+        if key is not None and len(key) > MAX_KEY_LENGTH:
+            raise ValueError(f"key= may be at most {MAX_KEY_LENGTH} characters, got {len(key)}")
         payload = None
         if durable:
             from ravyn._journal.check import check_durable  # imported only by apps that use it

@@ -297,6 +297,7 @@ class RouteHandler(Generic[P, R]):
         if json_headers is None or RESPONSE_TRANSFORM_KWARGS.get() is not None:
             response = self.make_response(result)
             background, response.background = response.background, None
+        held: list[int] | None = None
         if runner.journal is not None and not safe:
             # durable tasks are committed before the first byte, or the request gets a 503
             recorded = await record_before_response(runner.journal, tasks, background, own)
@@ -305,12 +306,17 @@ class RouteHandler(Generic[P, R]):
                     self._tasks_not_run(tasks, "the task journal could not record its durable tasks")
                 await error_response(JOURNAL_UNAVAILABLE)(scope, receive, send)
                 return
-            background, own = recorded
-        if response is None:
-            # what make_response's JSONResponse would send, without building it
-            await _send_json(result, self.status_code, json_headers, send)  # type: ignore[arg-type]
-        else:
-            await response(scope, receive, send)
+            background, own, held = recorded
+        try:
+            if response is None:
+                # what make_response's JSONResponse would send, without building it
+                await _send_json(result, self.status_code, json_headers, send)  # type: ignore[arg-type]
+            else:
+                await response(scope, receive, send)
+        except BaseException:
+            if held and runner.journal is not None:
+                runner.journal.release(held)  # recorded, never handed over: another claim runs them
+            raise
         if safe:
             # HEAD and OPTIONS must be safe to repeat (monitors, preflights): like Lilya, no tasks
             logger.debug("%s %s: background tasks not run", scope["method"], scope.get("path"))

@@ -33,10 +33,15 @@ logger = logging.getLogger("ravyn.journal")
 
 async def record_before_response(
     journal: TaskJournal, tasks: Tasks | None, background: Task | None, own: Task | None
-) -> tuple[Task | None, Task | None] | None:
+) -> tuple[Task | None, Task | None, list[int]] | None:
     """Commit the durable tasks of one request; return the `(background, own)`
     to run (per-request copies when they hold durable tasks, duplicates by key
-    left out), or None when the commit failed (answer 503, run nothing)."""
+    left out) and the ids of the rows written, or None when the commit failed
+    (answer 503, run nothing).
+
+    If the request is cancelled while it waits for the commit, the rows the
+    commit wrote anyway are released (pending): the handler's work is done,
+    so its durable tasks run, on the next claim."""
     if tasks is not None:
         _copy_durable_leaves(tasks)
     background, own = _per_request(background), _per_request(own)
@@ -46,7 +51,7 @@ async def record_before_response(
         if getattr(task, "durable", False) and getattr(task, "journal_id", None) is None
     ]
     if not durable:
-        return background, own
+        return background, own, []
     try:
         ids = await journal.record(durable)
     except Exception as exc:
@@ -77,7 +82,7 @@ async def record_before_response(
         if tasks is not None:
             _prune(tasks, keep)
         background, own = _pruned(background, keep), _pruned(own, keep)
-    return background, own
+    return background, own, [task_id for task_id in ids if task_id is not None]
 
 
 def _has_durable(source: Task | None) -> bool:

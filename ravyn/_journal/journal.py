@@ -15,6 +15,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -197,9 +198,19 @@ class TaskJournal:
                     ids.append(cursor.lastrowid)
             return ids
 
-        ids: list[int | None] = await asyncio.wrap_future(self.writer.submit(insert))
+        written = self.writer.submit(insert)
+        try:
+            ids: list[int | None] = await asyncio.shield(asyncio.wrap_future(written))
+        except asyncio.CancelledError:
+            written.add_done_callback(self._release_if_written)
+            raise
         self.stats.recorded += sum(1 for found in ids if found is not None)
         return ids
+
+    def _release_if_written(self, written: Future[list[int | None]]) -> None:
+        """A record whose request was cancelled while it waited: its rows, if written, go back to pending."""
+        if not written.cancelled() and written.exception() is None:
+            self.release([task_id for task_id in written.result() if task_id is not None])
 
     def ended(self, task: Task, outcome: str) -> None:
         """A recorded task ended (queued write): done, failed or skipped for good,

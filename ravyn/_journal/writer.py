@@ -74,16 +74,17 @@ class JournalWriter:
         return future
 
     def post(self, operation: Operation) -> None:
-        """Queue `operation` without waiting for it (a failure is logged)."""
+        """Queue `operation` without waiting for it (a failure is logged; once
+        closed, it is dropped: the journal's rows say what a restart must do)."""
         self._put(operation, None)
 
     def _put(self, operation: Operation, future: Future[Any] | None) -> None:
         with self._lock:
             if self._closed:
-                error = JournalClosed("the task journal is closed")
                 if future is None:
-                    raise error
-                future.set_exception(error)
+                    logger.debug("A write to the closed task journal was dropped")
+                else:
+                    future.set_exception(JournalClosed("the task journal is closed"))
                 return
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
@@ -102,6 +103,7 @@ class JournalWriter:
         if thread is not None:
             thread.join(timeout)
             if thread.is_alive():
+                # still in a write (waiting on another worker's lock): its connection stays open
                 logger.error("The task journal's writer did not stop within %gs", timeout)
                 return False
         self.connection.close()

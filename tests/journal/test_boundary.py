@@ -325,3 +325,63 @@ async def test_a_durable_task_in_an_app_without_a_journal_runs_and_says_it_is_no
     )
     assert any("Durable task remember_async made in an app without a task journal" in m for m in messages)
     assert jobs.ran == ["injected", "decorator"]
+
+
+async def test_a_request_cancelled_while_its_commit_waits_leaves_its_task_to_a_later_claim(
+    journal_path: Path,
+) -> None:
+    import asyncio
+    import threading
+
+    app = Ravyn(routes=[injected], task_journal=TaskJournal(journal_path, lease=0.6))
+    journal = app.task_journal
+    assert journal is not None
+    gate = threading.Event()
+    async with Recorder(app) as recorder:
+        journal.writer.post(lambda c: gate.wait(10))  # the writer is busy: the commit waits
+        request = asyncio.get_running_loop().create_task(
+            recorder.request("POST", "/injected", json={"value": "v"})
+        )
+        await asyncio.sleep(0.1)
+        request.cancel()
+        gate.set()
+        with pytest.raises(asyncio.CancelledError):
+            await request
+        # written anyway, then released: the next heartbeat claims it and runs it
+        await eventually(lambda: states(journal_path) == {1: "done"}, "the task run by a later claim")
+    assert jobs.ran == ["v"]
+    assert app.task_stats()["rerun"] == 1
+
+
+async def test_a_response_that_cannot_be_sent_leaves_its_recorded_task_to_a_later_claim(
+    journal_path: Path,
+) -> None:
+    app = Ravyn(routes=[injected], task_journal=TaskJournal(journal_path, lease=0.6))
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b'{"value": "v"}', "more_body": False}
+
+    async def broken_send(message: dict[str, Any]) -> None:
+        raise OSError("connection reset")
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/injected",
+        "raw_path": b"/injected",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "app": app,
+    }
+    async with Recorder(app):
+        with pytest.raises(OSError, match="connection reset"):
+            await app(scope, receive, broken_send)
+        await eventually(lambda: states(journal_path) == {1: "done"}, "the task run by a later claim")
+    assert jobs.ran == ["v"]
+
+
+def test_a_key_longer_than_the_bound_is_refused() -> None:
+    from ravyn.background import MAX_KEY_LENGTH
+
+    with pytest.raises(ValueError, match=f"at most {MAX_KEY_LENGTH} characters"):
+        BackgroundTask(jobs.remember, "a").configure(durable=True, key="k" * (MAX_KEY_LENGTH + 1))
