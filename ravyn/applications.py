@@ -7,7 +7,7 @@ import gc
 import logging
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lilya.apps import Lilya
 from lilya.background import Task, Tasks
@@ -18,8 +18,6 @@ from lilya.responses import JSONResponse, Response
 from lilya.routing import Path
 from lilya.types import ASGIApp, Message, Receive, Scope, Send
 
-from ravyn._journal.journal import TaskJournal
-from ravyn._journal.runner import JournaledRunner
 from ravyn._lilya import app_call
 from ravyn._lilya.app_call import call_http
 from ravyn._lilya.routes import refresh_fast_route
@@ -38,6 +36,9 @@ from ravyn.routing import (
 )
 from ravyn.runner import DEFAULT_MAX_PENDING_TASKS, TaskErrorHook, TaskRunner, serving
 from ravyn.shutdown import drain_on_signals
+
+if TYPE_CHECKING:
+    from ravyn._journal.journal import TaskJournal
 
 __all__ = ["LoggingUnlessConfigured", "Ravyn"]
 
@@ -185,6 +186,10 @@ class Ravyn(Lilya):
         if task_journal is None:
             self.task_runner = TaskRunner(**runner_options)
         else:
+            # imported here: an app without a journal never loads sqlite3 (absent from Pyodide)
+            from ravyn._journal.journal import TaskJournal
+            from ravyn._journal.runner import JournaledRunner
+
             journal = task_journal if isinstance(task_journal, TaskJournal) else TaskJournal(task_journal)
             self.task_journal = journal
             self.task_runner = JournaledRunner(journal, **runner_options)

@@ -40,7 +40,6 @@ from lilya.responses import RESPONSE_TRANSFORM_KWARGS, Response
 from lilya.transformers import Transformer
 from lilya.types import Receive, Scope, Send
 
-from ravyn._journal.boundary import record_before_response
 from ravyn._lilya.names import ClientDisconnect
 from ravyn.background import BackgroundTasks
 from ravyn.dependencies import RequestDependencies
@@ -299,6 +298,9 @@ class RouteHandler(Generic[P, R]):
             background, response.background = response.background, None
         held: list[int] | None = None
         if runner.journal is not None and not safe:
+            # imported here: sqlite3 is not there in a browser (Pyodide), where there is no journal
+            from ravyn._journal.boundary import record_before_response
+
             # durable tasks are committed before the first byte, or the request gets a 503
             recorded = await record_before_response(runner.journal, tasks, background, own)
             if recorded is None:

@@ -19,12 +19,15 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from lilya.background import Task, Tasks
 
-from ravyn._journal.journal import TaskJournal
 from ravyn.runner.logs import describe, escape_text
 from ravyn.runner.plan import plan_tasks
+
+if TYPE_CHECKING:
+    from ravyn._journal.journal import TaskJournal
 
 __all__ = ["record_before_response"]
 
