@@ -6,11 +6,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from ravyn import BackgroundTasks, Ravyn, post
+from ravyn import BackgroundTask, BackgroundTasks, Ravyn, post
 from ravyn._journal import leases
+from ravyn._journal.journal import _rebuild
+from ravyn._journal.leases import ClaimedTask
 from ravyn._journal.store import open_journal
 from ravyn.journal import TaskJournal
 from ravyn.testing import Recorder
@@ -193,3 +198,53 @@ async def test_a_second_signal_leaves_the_durable_task_to_run_at_the_next_start(
     async with Recorder(again):
         await eventually(lambda: app.task_stats()["durable_left_pending"] == 1, "counted")
         await eventually(lambda: again.task_stats()["rerun"] == 1, "the task handed over again")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(
+    st.lists(json_values, max_size=3),
+    st.dictionaries(st.from_regex(r"[a-z]{1,6}", fullmatch=True), json_values, max_size=3),
+    st.none() | st.floats(min_value=0.01, max_value=1e6),
+    st.integers(min_value=0, max_value=10),
+)
+def test_a_rebuilt_task_has_the_arguments_and_policy_it_was_made_with(
+    args: list[Any], kwargs: dict[str, Any], timeout: float | None, retries: int
+) -> None:
+    made = BackgroundTask(jobs.remember, *args, **kwargs).configure(
+        durable=True, key="k", timeout=timeout, retries=retries, retry_delay=0.5
+    )
+    assert made.durable_payload is not None
+    row = ClaimedTask(7, *made.durable_payload, "remember(...)", "k", timeout, retries, 0.5, attempts=2)
+    rebuilt = _rebuild(row)
+    assert isinstance(rebuilt, BackgroundTask)
+    assert (list(rebuilt.args), rebuilt.kwargs) == (list(made.args), made.kwargs)
+    assert (rebuilt.timeout, rebuilt.retries, rebuilt.retry_delay) == (timeout, retries, 0.5)
+    assert (rebuilt.call, rebuilt.durable, rebuilt.key, rebuilt.journal_id) == (jobs.remember, True, "k", 7)
+
+
+async def test_a_replayed_task_that_raises_system_exit_ends_failed_and_the_app_goes_on(
+    journal_path: Path,
+) -> None:
+    task_id = leave_unfinished(journal_path, jobs.exit_process, "bye")
+    app = Ravyn(task_journal=journal_path)
+    async with Recorder(app):
+        await eventually(lambda: states(journal_path) == {task_id: "failed"}, "the task marked failed")
+    assert jobs.ran == ["bye"]
+
+
+async def test_a_journal_broken_between_two_starts_fails_the_startup_naming_it(journal_path: Path) -> None:
+    app = Ravyn(task_journal=journal_path)
+    async with Recorder(app):
+        pass
+    journal_path.write_bytes(b"not a database any more")
+    with pytest.raises(
+        RuntimeError, match=r"the app failed to start: task journal: task journal .* is not a SQLite"
+    ):
+        async with Recorder(app):
+            pass
