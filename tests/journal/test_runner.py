@@ -59,3 +59,32 @@ async def test_each_durable_task_ends_in_the_journal_as_it_ended_in_the_runner(t
     assert jobs.ran == ["attempt first", "plain"]
     stats = app.task_stats()
     assert (stats["failed"], stats["skipped"], stats["succeeded"]) == (1, 1, 1)
+
+
+@post("/held")
+def held(tasks: BackgroundTasks) -> None:
+    tasks.add_task(jobs.wait_for_release, "once", durable=True)
+
+
+async def test_two_apps_on_one_file_never_take_each_others_running_task(tmp_path: Path) -> None:
+    import asyncio
+
+    from ravyn.journal import TaskJournal
+
+    jobs.ran.clear()
+    jobs.release.clear()
+    path = tmp_path / "tasks.sqlite3"
+    first = Ravyn(routes=[held], task_journal=TaskJournal(path, lease=0.6))
+    second = Ravyn(routes=[held], task_journal=TaskJournal(path, lease=0.6))  # beats every 0.2 s
+    try:
+        async with Recorder(first) as one, Recorder(second):
+            request = asyncio.get_running_loop().create_task(one.request("POST", "/held"))
+            await eventually(lambda: states(path) == {1: "running"}, "the task recorded")
+            await asyncio.sleep(1.5)  # more than two leases of the second app's heartbeats
+            assert second.task_stats()["recovered"] == 0
+            jobs.release.set()
+            await request
+            await eventually(lambda: states(path) == {1: "done"}, "the task done")
+    finally:
+        jobs.release.set()
+    assert jobs.ran == ["once"]
