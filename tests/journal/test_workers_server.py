@@ -87,3 +87,24 @@ def test_a_restarted_worker_leaves_a_live_workers_task_alone(tmp_path: Path) -> 
     assert [line[:3] for line in lines] == [["start", "8", busy_pid], ["done", "8", busy_pid]]
     with sqlite3.connect(journal) as connection:
         assert connection.execute("SELECT state, attempts FROM tasks").fetchall() == [("done", 1)]
+
+
+def test_a_plain_task_killed_mid_run_is_reported_lost_at_the_next_start(tmp_path: Path) -> None:
+    log, journal = tmp_path / "jobs.log", tmp_path / "tasks.sqlite3"
+    env = {"JOB_LOG": str(log), "TASK_JOURNAL": str(journal), "JOB_SECONDS": "60", "NO_PROXY": "127.0.0.1"}
+    with serve("tests.journal.worker_app:app", env=env, cwd=ROOT) as server:
+        request = urllib.request.Request(f"{server.url}/plain-jobs/9", method="POST", data=b"{}")
+        request.add_header("content-type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+        wait_for(log, "start 9")
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(10)
+    with serve("tests.journal.worker_app:app", env=env, cwd=ROOT) as server:
+        end = time.monotonic() + 20
+        while "plain background task(s) lost" not in server.output and time.monotonic() < end:
+            time.sleep(0.05)
+        output = server.output
+    assert "WARNING" in output and "Background task slow_job(9) lost: its process (worker " in output, output
+    assert "1 plain background task(s) lost by a process that ended without its shutdown" in output
+    assert [line.split()[:2] for line in log.read_text().splitlines()] == [["start", "9"]]  # not run again

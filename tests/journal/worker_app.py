@@ -32,7 +32,13 @@ def add_job(job: int, tasks: BackgroundTasks) -> dict[str, int]:
     return {"job": job}
 
 
+@post("/plain-jobs/{job:int}")
+def add_plain_job(job: int, tasks: BackgroundTasks) -> dict[str, int]:
+    tasks.add_task(slow_job, job)
+    return {"job": job}
+
+
 app = Ravyn(
-    routes=[add_job],
+    routes=[add_job, add_plain_job],
     task_journal=TaskJournal(os.environ.get("TASK_JOURNAL", "tasks.sqlite3"), lease=1.5),
 )
