@@ -489,6 +489,10 @@ _add(
         body={"order_id": 42, "status": "placed"},
         tasks=("send_invoice",),
         effects=("Invoice for order 42 sent to ada@example.com",),
-        notes={"env": {"TASK_JOURNAL_DIR": "the folder of the task journal (tasks.sqlite3)"}},
+        notes={
+            "env": {"TASK_JOURNAL_DIR": "the folder of the task journal (tasks.sqlite3)"},
+            "not_in_browser": "durable tasks need a task journal, a SQLite file written by a thread, "
+            "and a second start of the server; a browser page has none of these",
+        },
     )
 )
