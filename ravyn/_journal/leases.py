@@ -29,7 +29,17 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-__all__ = ["ClaimedTask", "Worker", "beat", "claim", "dead_workers", "register", "unregister"]
+__all__ = [
+    "ClaimedTask",
+    "Worker",
+    "beat",
+    "claim",
+    "dead_workers",
+    "forget_dead",
+    "now",
+    "register",
+    "unregister",
+]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ class _GeneralPathOnly(FastPaths):
     __slots__ = ()
 
     async def serve(self, leaf: Task, admitted: bool, sources: Sequence[Task | None]) -> None:
+        """Always the general path (see `FastPaths.serve`)."""
         await self.runner.run_sources(sources, leaf, admitted)
 
 
@@ -62,6 +63,8 @@ class JournaledRunner(TaskRunner):
         return getattr(task, "journal_id", None) is not None and not self._journal.writer.closed
 
     def run(self, *sources: Task | None) -> Coroutine[Any, Any, None]:
+        """`TaskRunner.run`, with the request's plain tasks noted in flight for the
+        crash report, and durable tasks recorded late when they reached it unrecorded."""
         request = current_request()
         if request is not None and request.method in METHODS_WITHOUT_TASKS:
             return super().run(*sources)

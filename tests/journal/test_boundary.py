@@ -3,13 +3,16 @@ task reaches the response; a commit that fails answers 503 and runs nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from lilya.responses import JSONResponse as LilyaJSONResponse
 from lilya.routing import Path as LilyaPath
@@ -227,15 +230,12 @@ async def test_a_second_task_with_a_pending_key_is_dropped_with_a_log_line(
 
 
 async def _start(recorder: Recorder, value: str) -> Any:
-    import anyio
 
     done = anyio.Event()
 
     async def send() -> None:
         await recorder.request("POST", "/keyed", json={"value": value})
         done.set()
-
-    import asyncio
 
     asyncio.get_running_loop().create_task(send())
     return done
@@ -279,8 +279,6 @@ async def test_a_lilya_route_records_its_durable_task_after_the_response_and_say
 async def test_a_plain_task_is_in_flight_while_it_runs_and_gone_after(journal_path: Path) -> None:
     app = Ravyn(routes=[plain], task_journal=journal_path)
     async with Recorder(app) as recorder:
-        import asyncio
-
         request = asyncio.get_running_loop().create_task(recorder.request("POST", "/plain"))
         in_flight = lambda: rows(journal_path, "SELECT description FROM in_flight")  # noqa: E731
         await eventually(
@@ -330,8 +328,6 @@ async def test_a_durable_task_in_an_app_without_a_journal_runs_and_says_it_is_no
 async def test_a_request_cancelled_while_its_commit_waits_leaves_its_task_to_a_later_claim(
     journal_path: Path,
 ) -> None:
-    import asyncio
-    import threading
 
     app = Ravyn(routes=[injected], task_journal=TaskJournal(journal_path, lease=0.6))
     journal = app.task_journal

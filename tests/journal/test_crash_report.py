@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,6 @@ async def test_a_long_report_names_a_bounded_number_of_tasks_and_counts_the_rest
 async def test_a_live_workers_tasks_in_flight_are_not_reported(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import time
 
     path = tmp_path / "tasks.sqlite3"
     open_journal(path).close()

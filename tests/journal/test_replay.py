@@ -3,6 +3,7 @@ again through the app's runner; a finished one never does; a task cannot loop.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,8 +136,6 @@ async def test_a_drain_leaves_an_unfinished_durable_task_pending_and_says_so(
     app = Ravyn(routes=[slow], task_journal=path, task_drain_timeout=0.2)
     with caplog.at_level(logging.WARNING):
         async with Recorder(app) as recorder:
-            import asyncio
-
             request = asyncio.get_running_loop().create_task(recorder.request("POST", "/slow"))
             await eventually(lambda: states(path) == {1: "running"}, "the task recorded")
         await request
@@ -164,8 +163,6 @@ async def test_a_task_still_running_on_an_abandoned_thread_stays_leased_after_sh
     try:
         with caplog.at_level(logging.WARNING):
             async with Recorder(app) as recorder:
-                import asyncio
-
                 request = asyncio.get_running_loop().create_task(recorder.request("POST", "/held"))
                 await eventually(lambda: states(path) == {1: "running"}, "the task recorded")
             await request
@@ -186,8 +183,6 @@ async def test_a_second_signal_leaves_the_durable_task_to_run_at_the_next_start(
     path = tmp_path / "tasks.sqlite3"
     app = Ravyn(routes=[slow], task_journal=path)
     async with Recorder(app) as recorder:
-        import asyncio
-
         request = asyncio.get_running_loop().create_task(recorder.request("POST", "/slow"))
         await eventually(lambda: states(path) == {1: "running"}, "the task recorded")
         assert app.task_runner.finish_now() == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from ravyn import BackgroundTasks, Ravyn, post
 from ravyn._journal.runner import JournaledRunner
+from ravyn.journal import TaskJournal
 from ravyn.runner import TaskRunner
 from ravyn.testing import Recorder
 from tests.journal import jobs
@@ -67,9 +69,6 @@ def held(tasks: BackgroundTasks) -> None:
 
 
 async def test_two_apps_on_one_file_never_take_each_others_running_task(tmp_path: Path) -> None:
-    import asyncio
-
-    from ravyn.journal import TaskJournal
 
     jobs.ran.clear()
     jobs.release.clear()
