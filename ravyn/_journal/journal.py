@@ -124,7 +124,7 @@ class TaskJournal:
         self._replaying = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._replays: set[asyncio.Task[None]] = set()
-        self.writer = JournalWriter(open_journal(self.path), tick_every=lease / 3, on_tick=self._tick)
+        self.writer = self._new_writer()
 
     def __repr__(self) -> str:
         return f"TaskJournal({str(self.path)!r}, lease={self.lease:g}, max_attempts={self.max_attempts})"
@@ -134,14 +134,21 @@ class TaskJournal:
     async def start(self, runner: TaskRunner) -> None:
         """After the app's startup: register this worker, report what dead
         processes lost, and re-run the unfinished durable tasks through `runner`."""
-        if self.writer.closed:
-            self.writer = JournalWriter(
-                open_journal(self.path), tick_every=self.lease / 3, on_tick=self._tick
-            )
+        if self.worker.pid != os.getpid():
+            # made before a fork (gunicorn --preload): this process is a worker of its own, and a
+            # SQLite connection must not cross a fork, so the parent's is left alone, never closed
+            self.worker = Worker()
+            self.in_flight = InFlight(self.worker.id)
+            self.writer = self._new_writer()
+        elif self.writer.closed:
+            self.writer = self._new_writer()
         self.runner = runner
         self._loop = asyncio.get_running_loop()
         self._replaying = True
         await asyncio.wrap_future(self.writer.submit(self._tick))
+
+    def _new_writer(self) -> JournalWriter:
+        return JournalWriter(open_journal(self.path), tick_every=self.lease / 3, on_tick=self._tick)
 
     async def stop(self) -> None:
         """At shutdown, after the drain: give back the tasks still held, leave the journal, close it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,13 @@ from pathlib import Path
 import pytest
 
 from ravyn import BackgroundTasks, Ravyn, post
+from ravyn._journal.leases import Worker
 from ravyn._journal.runner import JournaledRunner
 from ravyn.journal import TaskJournal
 from ravyn.runner import TaskRunner
 from ravyn.testing import Recorder
 from tests.journal import jobs
-from tests.journal.support import eventually, states
+from tests.journal.support import eventually, rows, states
 
 pytestmark = pytest.mark.anyio
 
@@ -87,3 +89,15 @@ async def test_two_apps_on_one_file_never_take_each_others_running_task(tmp_path
     finally:
         jobs.release.set()
     assert jobs.ran == ["once"]
+
+
+async def test_a_journal_made_before_a_fork_starts_as_a_worker_of_its_own(tmp_path: Path) -> None:
+    app = Ravyn(task_journal=tmp_path / "tasks.sqlite3")
+    journal = app.task_journal
+    assert journal is not None
+    inherited = journal.writer
+    journal.worker = Worker(pid=1)  # as if made by the parent process of a preforking server
+    async with Recorder(app):
+        assert journal.worker.pid == os.getpid()
+        assert journal.writer is not inherited
+        assert rows(tmp_path / "tasks.sqlite3", "SELECT pid FROM workers") == [(os.getpid(),)]
