@@ -491,3 +491,21 @@ _add(
         failing=("resize_image",),
     )
 )
+_add(
+    Example(
+        module="durable_tasks",
+        title="A durable task: in the journal before the 201, run again after a crash",
+        method="POST",
+        path="/orders",
+        json={"order_id": 42, "email": "ada@example.com"},
+        status=201,
+        body={"order_id": 42, "status": "placed"},
+        tasks=("send_invoice",),
+        effects=("Invoice for order 42 sent to ada@example.com",),
+        notes={
+            "env": {"TASK_JOURNAL_DIR": "the folder of the task journal (tasks.sqlite3)"},
+            "not_in_browser": "durable tasks need a task journal, a SQLite file written by a thread, "
+            "and a second start of the server; a browser page has none of these",
+        },
+    )
+)

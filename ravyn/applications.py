@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lilya.apps import Lilya
+from lilya.background import Task, Tasks
 from lilya.exceptions import HTTPException, ImproperlyConfigured
 from lilya.logging import StandardLoggingConfig
 from lilya.requests import Request
@@ -35,6 +37,9 @@ from ravyn.routing import (
 from ravyn.runner import DEFAULT_MAX_PENDING_TASKS, TaskErrorHook, TaskRunner, serving
 from ravyn.runner.when import run_parked
 from ravyn.shutdown import drain_on_signals
+
+if TYPE_CHECKING:
+    from ravyn._journal.journal import TaskJournal
 
 __all__ = ["LoggingUnlessConfigured", "Ravyn"]
 
@@ -105,6 +110,15 @@ class Ravyn(Lilya):
             `add_task` (a 503 if it lets it propagate); tasks handed over by a
             route that could not be refused up front are logged and counted
             `rejected` past the bound.
+        task_journal: a SQLite file (a path, or a `ravyn.journal.TaskJournal`
+            for its options) that makes durable tasks (`durable=True`) survive
+            a crash: each is committed before its response (or the request
+            gets a 503) and, after a restart, run again once the startup hooks
+            have run. The file also gives a crash report of the plain tasks a
+            dead process lost, and lets the workers of `uvicorn --workers N`
+            share the tasks. A file that cannot be used raises
+            `ravyn.journal.JournalError` here. None (the default): no journal,
+            nothing changes.
         enable_openapi: serve `/openapi.json` and `/docs`.
         title: the OpenAPI document's title.
         version: the OpenAPI document's version.
@@ -138,6 +152,7 @@ class Ravyn(Lilya):
         task_threads: int = 40,
         task_drain_timeout: float = 30.0,
         max_pending_tasks: int = DEFAULT_MAX_PENDING_TASKS,
+        task_journal: str | os.PathLike[str] | TaskJournal | None = None,
         enable_openapi: bool = True,
         title: str = "Ravyn",
         version: str = "0.1.0",
@@ -160,13 +175,25 @@ class Ravyn(Lilya):
         )
         self.max_body_size = max_body_size
         escape_server_error_logs()  # an exception's text cannot forge lines of the server's log
-        self.task_runner = TaskRunner(
-            stop_on_error=stop_on_task_error,
-            on_task_error=on_task_error,
-            thread_limit=task_threads,
-            max_pending=max_pending_tasks,
-            hook_timeout=on_task_error_timeout,
-        )
+        runner_options: dict[str, Any] = {
+            "stop_on_error": stop_on_task_error,
+            "on_task_error": on_task_error,
+            "thread_limit": task_threads,
+            "max_pending": max_pending_tasks,
+            "hook_timeout": on_task_error_timeout,
+        }
+        self.task_journal: TaskJournal | None = None
+        """The app's task journal (`task_journal=`), or None."""
+        if task_journal is None:
+            self.task_runner = TaskRunner(**runner_options)
+        else:
+            # imported here: an app without a journal never loads sqlite3 (absent from Pyodide)
+            from ravyn._journal.journal import TaskJournal
+            from ravyn._journal.runner import JournaledRunner
+
+            journal = task_journal if isinstance(task_journal, TaskJournal) else TaskJournal(task_journal)
+            self.task_journal = journal
+            self.task_runner = JournaledRunner(journal, **runner_options)
         self._unroute_lilya_tasks = route_lilya_tasks_through_runner(self)
         self.task_drain_timeout = task_drain_timeout
         self.drain_task: asyncio.Task[int] | None = None
@@ -187,12 +214,27 @@ class Ravyn(Lilya):
         [`TaskStats`][ravyn.runner.TaskStats]): started (handed to the runner),
         succeeded, failed, skipped, rejected, lost (at shutdown), running now,
         timed_out, retried, refused (requests answered 503 by backpressure)
-        and abandoned (tasks still running that nobody waits for any more)."""
-        return self.task_runner.snapshot()
+        and abandoned (tasks still running that nobody waits for any more).
+
+        With a `task_journal`, also (see `ravyn.journal.JournalStats`):
+        recovered (unfinished durable tasks taken over at start or from a dead
+        worker), rerun (of those, handed to the runner again), reported_lost
+        (plain tasks a dead process lost, from the crash report),
+        durable_recorded, durable_deduplicated (dropped: same `key` still
+        unfinished), durable_unrecorded (requests answered 503: the commit
+        failed), durable_gave_up (marked failed without running: too many
+        attempts, or not importable) and durable_left_pending (kept at a
+        shutdown, to run again)."""
+        counts = self.task_runner.snapshot()
+        if self.task_journal is not None:
+            counts.update(self.task_journal.stats.counts())
+        return counts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
+            if self.task_journal is not None:
+                send = self._journal_lifespan_send(send)
             await super().__call__(scope, self._lifespan_receive(receive), send)
         elif kind == "http" and (self.task_runner.draining or self.task_runner.closed):
             await error_response(SHUTTING_DOWN)(scope, receive, send)
@@ -230,6 +272,24 @@ class Ravyn(Lilya):
         """Our endpoint behind each Lilya `Path` this app registered, by `id` of the `Path`."""
         return {id(lilya_path): endpoint for lilya_path, endpoint in self._endpoints.values()}
 
+    def _journal_lifespan_send(self, send: Send) -> Send:
+        """Start the task journal once the startup hooks have run (their
+        `lifespan.startup.complete`): it re-runs the unfinished durable tasks then."""
+        journal = self.task_journal
+        assert journal is not None
+
+        async def lifespan_send(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                try:
+                    await journal.start(self.task_runner)
+                except Exception as exc:
+                    logger.error("The task journal %s could not start: %s", journal.path, exc)
+                    await send({"type": "lifespan.startup.failed", "message": f"task journal: {exc}"})
+                    return
+            await send(message)
+
+        return lifespan_send
+
     def _lifespan_receive(self, receive: Receive) -> Receive:
         """Hook the app's own steps into the lifespan messages the server sends."""
 
@@ -246,6 +306,8 @@ class Ravyn(Lilya):
                     self.drain_task = None
                 else:
                     await self.task_runner.drain(self.task_drain_timeout)
+                if self.task_journal is not None:
+                    await self.task_journal.stop()  # after the drain: what it left is pending
                 if self.freeze_heap_at_startup:
                     gc.unfreeze()  # what startup froze can be collected again (tests start many apps)
                 # each startup chains onto the signal handlers: unhook, or the chain grows
@@ -363,6 +425,12 @@ class Ravyn(Lilya):
                     f"{handler.name} cannot take it too. Use another path or method."
                 )
         endpoint.add(handler)
+        if self.task_journal is None and _holds_durable(handler.background):
+            logger.warning(
+                "%s has durable background tasks but the app has no task journal: they run as plain "
+                "tasks and are lost if the process dies; give the app task_journal=...",
+                handler.name,
+            )
         allowed = lilya_path.methods if lilya_path.methods is not None else []
         for method in handler.methods:
             if method not in allowed:
@@ -372,6 +440,13 @@ class Ravyn(Lilya):
         lilya_path.methods = allowed
         self.handlers.append(handler)
         refresh_fast_route(self)
+
+
+def _holds_durable(task: Task | None) -> bool:
+    """Whether `task` is, or holds, a durable task."""
+    if isinstance(task, Tasks):
+        return any(_holds_durable(inner) for inner in task.tasks)
+    return bool(getattr(task, "durable", False))
 
 
 def _no_signals_hooked() -> None:

@@ -10,6 +10,8 @@ ours. What this module adds on top of Lilya:
   `stop_on_error=True` per collection;
 * an outcome policy per task or collection, `when=`: after a success (the
   default), after an error, or always (see [`ravyn.runner.when`][ravyn.runner.when]);
+* durable tasks (`configure(durable=True)`), written to the app's task journal
+  before the response and run again after a crash (see `Ravyn(task_journal=...)`);
 * calling a task runs it through the task runner of the app serving the
   request (see [`ravyn.runner`][ravyn.runner]): isolated, logged, counted.
 
@@ -27,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import inspect
+import logging
 import reprlib
 from collections.abc import Callable, Iterator, Sequence
 from inspect import CO_COROUTINE
@@ -52,7 +55,10 @@ _short_repr.maxother = 60
 _short_repr.maxlong = 40
 
 
-POLICY_KEYWORDS = ("timeout", "retries", "retry_delay", "when")
+MAX_KEY_LENGTH = 1024
+"""The longest `key` a durable task may have (it is an index entry of the journal)."""
+
+POLICY_KEYWORDS = ("timeout", "retries", "retry_delay", "when", "durable", "key")
 _POLICY_SET = frozenset(POLICY_KEYWORDS)
 
 
@@ -79,6 +85,13 @@ class BackgroundTask(Task):
     `func` takes no parameter named `when` and no `**kwargs`: then it is
     `func`'s argument).
 
+    `durable=True` (with the app's `task_journal`) writes the task to the
+    journal before the response and runs it again after a crash (at least
+    once). It is checked when the task is made: `func` must be importable by
+    its module path and each argument must come back unchanged from JSON, or
+    `TypeError` names what cannot be stored. `key`: at most one unfinished
+    durable task per key; another one with that key is dropped (logged).
+
     Example:
         ```python
         from ravyn import BackgroundTask
@@ -98,6 +111,12 @@ class BackgroundTask(Task):
     retry_delay: float = 0.0
     when: When = "success"
     """After which outcome of its request the task runs (see `configure`)."""
+    durable: bool = False
+    key: str | None = None
+    durable_payload: tuple[str, str] | None = None
+    """For a durable task: `("module:qualname", arguments as JSON)`, what the journal stores."""
+    journal_id: int | None = None
+    """For a durable task recorded in the journal: its row's id."""
 
     def __init__(self, func: Callable[P, Any], *args: P.args, **kwargs: P.kwargs) -> None:
         policy = _pop_policy(func, kwargs) if kwargs and not _POLICY_SET.isdisjoint(kwargs) else None
@@ -133,14 +152,20 @@ class BackgroundTask(Task):
         retries: int = 0,
         retry_delay: float = 0.0,
         when: When | None = None,
+        durable: bool = False,
+        key: str | None = None,
     ) -> BackgroundTask:
-        """Set the timeout and retry policy, and the outcome policy; returns the task itself.
+        """Set the timeout and retry policy, the outcome policy and whether the
+        task is durable; returns the task itself.
 
         `when` is `"success"`, `"always"` or `"error"`; None leaves it as it is
         (given none, a task follows its collection's, else `"success"`).
 
         Raises `ValueError` for a timeout that is not positive, negative
-        retries or delay, or another `when` (`TypeError` if it is not a string).
+        retries or delay, or another `when` (`TypeError` if it is not a
+        string); `TypeError` for a durable task whose function or arguments
+        the journal cannot store (naming the argument), or a `key` without
+        `durable=True`.
         """
         if timeout is not None and not timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -148,9 +173,23 @@ class BackgroundTask(Task):
             raise ValueError(f"retries must be a whole number >= 0, got {retries!r}")
         if not retry_delay >= 0:
             raise ValueError(f"retry_delay must be >= 0 seconds, got {retry_delay!r}")
-        if when is not None:
-            self.when = check_when(when)
+        policy = check_when(when) if when is not None else None
+        if key is not None and (not durable or not isinstance(key, str)):
+            raise TypeError(f"key= names a durable task: give a str with durable=True, got key={key!r:.80}")
+        if key is not None and len(key) > MAX_KEY_LENGTH:
+            raise ValueError(f"key= may be at most {MAX_KEY_LENGTH} characters, got {len(key)}")
+        payload = None
+        if durable:
+            from ravyn._journal.check import check_durable  # imported only by apps that use it
+
+            payload = check_durable(self.call, self.args, self.kwargs, self.name)
+            request = current_request()
+            if request is not None and request.runner.journal is None:
+                _say_not_durable(self.name)
         self.timeout, self.retries, self.retry_delay = timeout, retries, retry_delay
+        self.durable, self.key, self.durable_payload = bool(durable), key, payload
+        if policy is not None:
+            self.when = policy
         return self
 
     def describe(self) -> str:
@@ -166,6 +205,20 @@ class BackgroundTask(Task):
 
     def __repr__(self) -> str:
         return f"BackgroundTask({self.describe()})"
+
+
+_said_not_durable: set[str] = set()
+
+
+def _say_not_durable(name: str) -> None:
+    """Warn, once per task name, that a durable task was made in an app without a journal."""
+    if name not in _said_not_durable:
+        _said_not_durable.add(name)
+        logging.getLogger("ravyn.journal").warning(
+            "Durable task %s made in an app without a task journal: it runs as a plain task and is "
+            "lost if the process dies; give the app task_journal=...",
+            name,
+        )
 
 
 def _pop_policy(func: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:

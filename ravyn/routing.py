@@ -75,6 +75,12 @@ TOO_MANY_TASKS = HTTPException(
     detail="Too many background tasks pending: try again shortly",
     headers={"retry-after": "1"},
 )
+JOURNAL_UNAVAILABLE = HTTPException(
+    status_code=503,
+    detail="The task journal could not record this request's durable tasks: nothing was done; "
+    "try again shortly",
+    headers={"retry-after": "5"},
+)
 NO_BODY_STATUSES = frozenset({204, 304})
 DEFAULT_MAX_BODY_SIZE = 1024 * 1024
 
@@ -289,16 +295,35 @@ class RouteHandler(Generic[P, R]):
             self._after_failure(tasks, f"the handler raised {type(exc).__name__} before the response")
             raise
         background: Task | None = None
+        own = self.background
+        json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
+        response: Response | None = None
+        held: list[int] | None = None
         try:
-            json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
-            if json_headers is not None and RESPONSE_TRANSFORM_KWARGS.get() is None:
-                # what make_response's JSONResponse would send, without building it
-                await _send_json(result, self.status_code, json_headers, send)
-            else:
+            if json_headers is None or RESPONSE_TRANSFORM_KWARGS.get() is not None:
                 response = self.make_response(result)
                 background, response.background = response.background, None
+            if runner.journal is not None and not safe:
+                # imported here: sqlite3 is not there in a browser (Pyodide), where there is no journal
+                from ravyn._journal.boundary import record_before_response
+
+                # durable tasks are committed before the first byte, or the request gets a 503
+                recorded = await record_before_response(runner.journal, tasks, background, own)
+                if recorded is None:
+                    self._after_failure(
+                        tasks, "the task journal could not record its durable tasks", background
+                    )
+                    await respond(error_response(JOURNAL_UNAVAILABLE), scope, receive, send)
+                    return
+                background, own, held = recorded
+            if response is None:
+                # what make_response's JSONResponse would send, without building it
+                await _send_json(result, self.status_code, json_headers, send)  # type: ignore[arg-type]
+            else:
                 await respond(response, scope, receive, send)
         except BaseException as exc:
+            if held and runner.journal is not None:
+                runner.journal.release(held)  # recorded, never handed over: another claim runs them
             # the handler's answer could not be encoded or sent: an error answers instead, or nothing
             self._after_failure(tasks, f"its response failed with {type(exc).__name__}", background)
             raise
@@ -306,8 +331,8 @@ class RouteHandler(Generic[P, R]):
             # HEAD and OPTIONS must be safe to repeat (monitors, preflights): like Lilya, no tasks
             logger.debug("%s %s: background tasks not run", scope["method"], scope.get("path"))
             return
-        if tasks or background is not None or self.background is not None:
-            await runner.run(tasks, background, self.background)
+        if tasks or background is not None or own is not None:
+            await runner.run(tasks, background, own)
 
     def _after_failure(self, tasks: BackgroundTasks | None, why: str, background: Task | None = None) -> None:
         """The request failed before its handler's response was sent: park the

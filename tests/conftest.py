@@ -79,6 +79,8 @@ LANES: dict[str, tuple[str, ...]] = {
         "test_testing.py",
         "test_testing_server.py",
         "docs_src/test_real_server.py",
+        "journal/test_workers_server.py",
+        "docs_src/test_durable_crash.py",
         "docs_src/test_webhook.py",
         "docs_src/test_practical_examples_page.py",
         "docs_src/test_celery.py",

@@ -280,6 +280,8 @@ def not_runnable(example: Any, root: Path, shipped: frozenset[str]) -> str | Non
         return f"it hands its job to a {queue.capitalize()} worker, a process a browser page cannot start"
     if "receiver" in example.notes:
         return "its task sends a webhook over the network to a receiver, which a browser page cannot start"
+    if "not_in_browser" in example.notes:  # a reason the catalogue gives in its own words
+        return str(example.notes["not_in_browser"])
     source = root / "docs_src" / "background_tasks" / f"{example.module}.py"
     missing = sorted(imported_packages(source) - shipped - set(sys.stdlib_module_names))
     if missing:

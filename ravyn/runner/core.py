@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Coroutine, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from lilya.background import Task, Tasks
@@ -21,6 +21,9 @@ from ravyn.runner.plan import Plan, plan_tasks, single_leaf
 from ravyn.runner.requests import METHODS_WITHOUT_TASKS, RequestSlot, current_request
 from ravyn.runner.steps import Outcome, StepRunner
 from ravyn.runner.threads import DaemonThreadPool
+
+if TYPE_CHECKING:  # for annotations only: the journal imports the runner
+    from ravyn._journal.journal import TaskJournal
 
 __all__ = ["DEFAULT_MAX_PENDING_TASKS", "TaskRunner", "current_runner", "default_runner"]
 
@@ -44,6 +47,9 @@ class TaskRunner(StepRunner):
 
     Every `Ravyn` app owns one runner (`app.task_runner`).
     """
+
+    journal: TaskJournal | None = None
+    """The app's task journal; None here (an app with one has a `JournaledRunner`)."""
 
     def __init__(
         self,
@@ -82,6 +88,11 @@ class TaskRunner(StepRunner):
         self._totalled = 0
         self.pool = DaemonThreadPool(thread_limit)
         self.hook_pool = DaemonThreadPool(2, name="ravyn-hook", max_abandoned=2)
+
+    def keeps(self, task: Task) -> bool:
+        """Whether `task` is kept by the app's task journal when the runner loses
+        it (a recorded durable task, which runs again); never without a journal."""
+        return False
 
     def add_listener(self, listener: TaskListener) -> None:
         """Call `listener` with every `TaskEvent` of every request of this runner."""

@@ -114,17 +114,36 @@ def log_lost(runner: TaskRunner, tasks: Sequence[Task], why: str, *, total: bool
     """Log each of `tasks` lost by name (and a total), and tell the listeners."""
     listeners = (*runner.listeners, *observers())
     now = time.perf_counter()
+    kept = 0
     for task in tasks:
-        logger.error(
-            "Background task %s lost: %s",
-            describe(task),
-            why,
-            extra={"task_name": task_name(task)},
-        )
+        if runner.keeps(task):  # a durable task: its journal row stays pending, it runs again
+            kept += 1
+            logger.warning(
+                "Background task %s not finished: %s; it is durable, left pending in the task journal "
+                "and runs again at the next start",
+                describe(task),
+                why,
+                extra={"task_name": task_name(task)},
+            )
+        else:
+            logger.error(
+                "Background task %s lost: %s",
+                describe(task),
+                why,
+                extra={"task_name": task_name(task)},
+            )
         if listeners:
             emit(listeners, TaskEvent("lost", task_name(task), task, now), runner._slow_listeners)
     if tasks and total:
-        logger.error("%d background task(s) lost: %s", len(tasks), why)
+        if kept:
+            logger.error(
+                "%d background task(s) not finished: %s (%d durable, left pending in the task journal)",
+                len(tasks),
+                why,
+                kept,
+            )
+        else:
+            logger.error("%d background task(s) lost: %s", len(tasks), why)
 
 
 def log_abandoned(runner: TaskRunner) -> None:

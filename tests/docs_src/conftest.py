@@ -19,10 +19,14 @@ def upload_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def load_example(upload_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], ModuleType]]:
+def load_example(
+    upload_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str], ModuleType]]:
     """A function importing an example afresh, with its configuration pointed at test-only places:
-    uploads under the test's temp folder, Celery embedded (in-memory broker, in-process worker)."""
+    uploads and the task journal under the test's temp folder, Celery embedded (in-memory broker,
+    in-process worker)."""
     monkeypatch.setenv("UPLOAD_DIR", str(upload_dir))
+    monkeypatch.setenv("TASK_JOURNAL_DIR", str(tmp_path / "journal"))
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     monkeypatch.delenv("CELERY_RESULT_BACKEND", raising=False)
     forget_examples()

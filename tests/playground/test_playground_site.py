@@ -56,6 +56,12 @@ def test_the_webhook_and_celery_examples_say_why_they_cannot_run(built: Path) ->
     assert "Not runnable in the browser: it hands its job to a Celery worker" in pitfalls
 
 
+def test_the_durable_example_says_plainly_it_cannot_run_in_a_browser(built: Path) -> None:
+    durable = (built / "guide/durable-tasks/index.html").read_text("utf-8")
+    assert "Not runnable in the browser: durable tasks need a task journal" in durable
+    assert 'data-module="durable_tasks"' not in durable
+
+
 def test_every_page_loads_the_playground_for_instant_navigation(built: Path) -> None:
     """A reader may land on a page without a panel and follow a link to one: the
     theme then swaps the content without running the new page's scripts."""
