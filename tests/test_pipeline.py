@@ -26,6 +26,7 @@ from lilya.routing import Host, Include, Path, Router
 
 from ravyn import BackgroundTask, BackgroundTasks, Depends, Ravyn, delete, get, post
 from ravyn.responses import JSONResponse, Response, StreamingResponse
+from tests.support.asgi import http_scope
 
 
 class Teapot(Exception):
@@ -273,7 +274,6 @@ VARIANTS += ["middleware", "intercept", "root_path", "global_context", "router_h
 
 async def drive(app: Ravyn, method: str, path: str, body: bytes, root_path: str) -> dict[str, Any]:
     """One raw ASGI call: what the server would see of it."""
-    raw_path, _, query = path.partition("?")
     headers = [
         (b"host", b"test"),
         (b"content-type", b"application/json"),
@@ -281,21 +281,7 @@ async def drive(app: Ravyn, method: str, path: str, body: bytes, root_path: str)
     ]
     headers.append((b"content-length", str(len(body)).encode()))
     outer_headers[-1] = headers
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": root_path + raw_path,
-        "raw_path": (root_path + raw_path).encode(),
-        "query_string": query.encode(),
-        "root_path": root_path,
-        "headers": headers,
-        "client": ("127.0.0.1", 1234),
-        "server": ("test", 80),
-        "state": {},
-    }
+    scope = http_scope(method, path, headers=headers, root_path=root_path)
     messages: list[Any] = []
     delivered = False
 

@@ -25,6 +25,7 @@ from ravyn.responses import JSONResponse, StreamingResponse
 from ravyn.runner import when
 from ravyn.testing import record
 from tests.runner.test_when import build_tasks, model_runs, trees
+from tests.support.asgi import http_scope
 
 pytestmark = pytest.mark.anyio
 
@@ -152,20 +153,7 @@ async def drive(
     send_fails: bool = False,
 ) -> dict[str, Any]:
     """One raw ASGI call; the status and body the client got, recorded into `seq` as sent."""
-    scope: dict[str, Any] = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 1234),
-        "server": ("test", 80),
-    }
+    scope = http_scope(method, path, body=body)
     answer: dict[str, Any] = {"status": None, "body": b""}
     delivered = False
 

@@ -23,6 +23,7 @@ from ravyn.responses import JSONResponse
 from ravyn.testing import Recorder
 from tests.journal import jobs
 from tests.journal.support import eventually, rows, states
+from tests.support.asgi import http_scope
 
 pytestmark = pytest.mark.anyio
 
@@ -85,20 +86,7 @@ async def call(
     """One request by raw ASGI; returns the status, headers, JSON body, and the
     journal's task rows as another connection saw them when `http.response.start` was sent."""
     content = json.dumps(body).encode() if body is not None else b""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 80),
-    }
+    scope = http_scope(method, path, body=content)
     sent = False
     seen: list[Any] = []
     status, headers, chunks = 0, {}, []
