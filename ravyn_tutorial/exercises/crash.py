@@ -14,6 +14,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -26,6 +27,8 @@ __all__ = ["Crash", "Reply", "crash_and_restart"]
 
 READY_TIMEOUT = 8.0
 """Seconds a server may take to listen."""
+ANSWER_TIMEOUT = 5.0
+"""Seconds a server may take to answer the request."""
 REPLAY_WAIT = 6.0
 """Seconds to wait, after the restart, for work the journal announced it runs again."""
 SETTLE = 1.5
@@ -78,7 +81,7 @@ class _Lines:
 
 def _post(url: str, path: str, body: dict[str, Any]) -> Reply:
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection = http.client.HTTPConnection(host, int(port), timeout=ANSWER_TIMEOUT)
     try:
         payload = json.dumps(body).encode()
         connection.request("POST", path, payload, {"content-type": "application/json"})
@@ -134,29 +137,40 @@ def crash_and_restart(
                     server.process.kill()  # the crash: no drain, no shutdown, nothing written after
                     server.process.wait()
                 # else it is stopped as usual, with time to log why it refused the request
-            crash.before_kill = list(killed.lines)
             if crash.first.status >= 400:
                 return crash  # refused at once: a restart would show nothing more
             with serve(
                 target, cwd=scratch, env=env, on_output=restarted.add, ready_timeout=READY_TIMEOUT
             ) as server:
                 crash.second = _post(server.url, route, second)
+                if crash.second.status >= 400:
+                    return crash
                 replaying = any(REPLAYING in line for line in restarted.lines)
                 restarted.wait_for(lambda lines: any(done(second) in line for line in lines), REPLAY_WAIT)
                 if replaying:
                     restarted.wait_for(lambda lines: any(done(first) in line for line in lines), REPLAY_WAIT)
                 else:  # nothing announced: a little longer for work that comes back another way
                     restarted.wait_for(lambda lines: any(done(first) in line for line in lines), SETTLE)
-            crash.after_restart = list(restarted.lines)
         except (OSError, RuntimeError, TimeoutError, http.client.HTTPException) as exc:
+            crash.failure = _why(exc, route)
+        finally:
             crash.before_kill, crash.after_restart = list(killed.lines), list(restarted.lines)
-            crash.failure = _why(exc)
     return crash
 
 
-def _why(exc: BaseException) -> str:
+def _why(exc: BaseException, route: str) -> str:
+    """One sentence for why the servers could not be started or asked, with the error
+    the learner's app raised when the server's output holds one."""
+    if isinstance(exc, TimeoutError) and "listen" not in str(exc):
+        return (
+            f"the server did not answer POST {route} within {ANSWER_TIMEOUT:g} s: "
+            "does the handler wait for something?"
+        )
     text = str(exc).strip()
-    lines = text.splitlines()
-    # uvicorn's own last words say why it would not start (an import error, a bad app)
-    last = next((line for line in reversed(lines) if line.strip() and not line.startswith(" ")), text)
-    return f"{type(exc).__name__}: {last}"[:500]
+    errors = [line.strip() for line in text.splitlines() if _ERROR.match(line)]
+    first = text.splitlines()[0].rstrip(":") if text else type(exc).__name__
+    return (f"{first} ({errors[-1]})" if errors else first)[:500]
+
+
+_ERROR = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt): ")
+"""A line such as `ConnectionError: no mail server`: the last line of a traceback."""

@@ -126,7 +126,7 @@ def _twice(order: dict[str, Any], before: int, after: int) -> Finding:
 
 def _verdict(lab: Lab, crash: Crash, first: dict[str, Any], second: dict[str, Any]) -> list[Finding]:
     if crash.failure:
-        return [Finding(False, f"The check could not serve your file under uvicorn: {crash.failure}")]
+        return [Finding(False, f"The check ran your file under uvicorn, and {crash.failure}")]
     if crash.first is None or crash.first.status != 201 or not isinstance(crash.first.body, dict):
         return [_refused(crash, first, lab.path)]
     findings = []
