@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import threading
+import time
+import uuid
 from pathlib import Path
 from typing import cast
 
-from ravyn_tutorial.checking import run_check
+from ravyn_tutorial.checking import Cancelled, check_isolated, run_check
 from ravyn_tutorial.exercises import EXERCISES, solution_text
 from ravyn_tutorial.exercises.base import Lab
 from ravyn_tutorial.exercises.crash import Crash, Reply, _why
@@ -98,3 +102,38 @@ def test_a_server_that_never_listens_is_told_so() -> None:
     said = _why(TimeoutError("uvicorn did not listen on port 5 in 8.0s"), "/orders")
 
     assert said == "uvicorn did not listen on port 5 in 8.0s"
+
+
+def _servers_of(target: str) -> int:
+    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return sum(target in line for line in listing.splitlines())
+
+
+def test_a_check_called_off_while_its_server_runs_leaves_no_server_behind(tmp_path: Path) -> None:
+    module = f"lost_invoice_called_off_{uuid.uuid4().hex[:8]}"
+    path = tmp_path / f"{module}.py"
+    path.write_text(solution_text(EXERCISE), encoding="utf-8")
+    cancel = threading.Event()
+    outcome: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            check_isolated(EXERCISE, path, seed=8, cancel=cancel)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=check)
+    worker.start()
+    deadline = time.monotonic() + 20
+    while _servers_of(f"{module}:app") == 0 and time.monotonic() < deadline and worker.is_alive():
+        time.sleep(0.05)
+    seen = _servers_of(f"{module}:app")
+    cancel.set()
+    worker.join(30)
+
+    assert seen >= 1, "the check's uvicorn was never seen running"
+    assert [type(exc) for exc in outcome] == [Cancelled]
+    gone = time.monotonic() + 10
+    while _servers_of(f"{module}:app") and time.monotonic() < gone:
+        time.sleep(0.05)
+    assert _servers_of(f"{module}:app") == 0
