@@ -11,7 +11,7 @@ import anyio
 
 from ravyn_tutorial.exercises import rules, samples
 from ravyn_tutorial.exercises.base import Exercise, Finding, Lab
-from ravyn_tutorial.exercises.crash import Crash, crash_and_restart
+from ravyn_tutorial.exercises.restart import Crash, crash_and_restart
 from ravyn_tutorial.exercises.verdicts import shown
 
 SEND_SECONDS = 1

@@ -12,8 +12,8 @@ from typing import cast
 from ravyn_tutorial.checking import Cancelled, check_isolated, run_check
 from ravyn_tutorial.exercises import EXERCISES, solution_text
 from ravyn_tutorial.exercises.base import Lab
-from ravyn_tutorial.exercises.crash import Crash, Reply, _why
 from ravyn_tutorial.exercises.lost_invoice import _verdict
+from ravyn_tutorial.exercises.restart import Crash, Reply, _why
 
 EXERCISE = EXERCISES["lost_invoice"]
 FIRST = {"order_id": 4711, "email": "ada123@example.com"}

@@ -1,6 +1,6 @@
 """A crash and a restart under a real server, for the exercises about durability.
 
-[`crash_and_restart`][ravyn_tutorial.exercises.crash.crash_and_restart]
+[`crash_and_restart`][ravyn_tutorial.exercises.restart.crash_and_restart]
 serves the learner's file with uvicorn (through
 [`ravyn.testing.serve`][ravyn.testing.serve]) in a scratch folder of its own,
 sends one request, kills the server with SIGKILL as soon as the response is
