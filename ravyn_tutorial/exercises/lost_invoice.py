@@ -35,6 +35,19 @@ def _asks_durable(tree: ast.Module) -> bool:
     )
 
 
+def _fixed_key(tree: ast.Module) -> str | None:
+    """The key given as a plain string (`key="invoice"`), the same for every order, if there is one."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.keyword)
+            and node.arg == "key"
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            return node.value.value
+    return None
+
+
 def _refusal(lines: list[str]) -> str:
     """The last line of the error Ravyn logged when it refused the durable task, if any."""
     for line in reversed(lines):
@@ -158,13 +171,19 @@ def _verdict(lab: Lab, crash: Crash, first: dict[str, Any], second: dict[str, An
         status = None if crash.second is None else crash.second.status
         findings.append(Finding(False, f"After the restart, POST /orders answered {status}, not 201."))
     elif sent != 1:
-        findings.append(
-            Finding(
-                False,
-                f"After the restart, the invoice for order {second['order_id']} was sent {sent} times; "
-                "a server that is not killed must send it once.",
-            )
+        text = (
+            f"After the restart, the invoice for order {second['order_id']} was sent {sent} times; "
+            "a server that is not killed must send it once."
         )
+        key = _fixed_key(lab.tree)
+        if sent == 0 and key is not None:
+            text += (
+                f" Every order's durable task has the key {key!r}: Ravyn keeps at most one unfinished "
+                f"durable task per key, so order {second['order_id']}'s was dropped while order "
+                f"{first['order_id']}'s was still unfinished. A key names one piece of work: "
+                'make it name the order, key=f"invoice-{order_id}".'
+            )
+        findings.append(Finding(False, text))
     else:
         findings.append(
             Finding(True, f"Without a crash, the invoice for order {second['order_id']} was sent once too.")

@@ -590,6 +590,12 @@ WRONG_FIXES = [
     ),
     WrongFix(
         "lost_invoice",
+        "one key for every order",
+        ((".configure(durable=True)", '.configure(durable=True, key="invoice")'),),
+        "Every order's durable task has the key 'invoice'",
+    ),
+    WrongFix(
+        "lost_invoice",
         "the mail server's second removed",
         (("    time.sleep(1)\n", ""),),
         "send_invoice must keep its `time.sleep(1)`",
