@@ -228,6 +228,13 @@ def run(
             help="Send the server Ctrl-C (SIGINT) while a task runs, and see what the drain does.",
         ),
     ] = False,
+    crash: Annotated[
+        bool,
+        typer.Option(
+            "--crash",
+            help="Kill the server (SIGKILL) while a task runs, start it again, and see what comes back.",
+        ),
+    ] = False,
 ) -> None:
     """Run a lesson's example under uvicorn and draw its timeline as it happens."""
     from ravyn_tutorial import predict as predicting
@@ -243,6 +250,8 @@ def run(
         _fail("--predict goes with a plain run, not with --compare.", 2)
     if interrupt and (compare or serve or predict):
         _fail("--interrupt goes alone: not with --compare, --serve or --predict.", 2)
+    if crash and (interrupt or compare or serve or predict):
+        _fail("--crash goes alone: not with --interrupt, --compare, --serve or --predict.", 2)
     console = Console(highlight=False, record=svg is not None)
     guess = predicting.ask(console, chosen) if predict else None
 
@@ -252,7 +261,11 @@ def run(
             console.print(predicting.verdict(guess, predicting.actual_order(view, guess)))
 
     try:
-        if interrupt:
+        if crash:
+            from ravyn_tutorial.crash import run_crashed
+
+            complete = run_crashed(console, chosen, port=port, timeout=max(timeout, 20.0))
+        elif interrupt:
             from ravyn_tutorial.interrupt import run_interrupted
 
             complete = run_interrupted(console, chosen, port=port, timeout=max(timeout, 40.0))

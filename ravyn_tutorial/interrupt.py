@@ -80,6 +80,8 @@ def interrupt_takeaway(view: RequestView, ended: bool) -> Text:
             f"Ctrl-C reached the server while {names} was running. Instead of killing it, Ravyn's shutdown "
             f"drain waited for the request's tasks to end, and only then {stopped}: a task under way gets "
             f"up to task_drain_timeout (30 s by default) to finish.{more} A task that is never allowed to "
-            "end this way (a crash, SIGKILL) is lost: work that must survive that belongs in a queue."
+            "end this way (a crash, SIGKILL) is lost, unless it is durable: `durable=True` on an app with a "
+            "task_journal runs it again at the next start (lesson durable_tasks, exercise lost_invoice); "
+            "work that must also move to other machines belongs in a queue."
         )
     return Text(f"The tasks had ended before the signal arrived, and {stopped}.")

@@ -101,10 +101,13 @@ class LessonOutput:
 
 
 @contextmanager
-def serve_lesson(target: str, cwd: Path, port: int = 0) -> Iterator[tuple[Server, LessonOutput]]:
+def serve_lesson(
+    target: str, cwd: Path, port: int = 0, env: dict[str, str] | None = None
+) -> Iterator[tuple[Server, LessonOutput]]:
     """Serve `target` (`module:app`, imported from `cwd`) on 127.0.0.1, on
-    `port` or, when that one is taken (or 0), on a free one; always stopped
-    on the way out. `ServerFailed` says why it did not start."""
+    `port` or, when that one is taken (or 0), on a free one, with `env` added
+    to its environment; always stopped on the way out. `ServerFailed` says
+    why it did not start."""
     output = LessonOutput()
     with ExitStack() as stack:
         try:
@@ -112,7 +115,7 @@ def serve_lesson(target: str, cwd: Path, port: int = 0) -> Iterator[tuple[Server
                 serve(
                     functools.partial(lesson_app, target),
                     cwd=cwd,
-                    env=LESSON_ENVIRONMENT,
+                    env={**LESSON_ENVIRONMENT, **(env or {})},
                     uvicorn_args=UVICORN_ARGS,
                     ready_timeout=READY_TIMEOUT,
                     port=free_port(port),
@@ -342,10 +345,10 @@ class Session:
 
 
 @contextmanager
-def session(lesson: Lesson, port: int = 0) -> Iterator[Session]:
+def session(lesson: Lesson, port: int = 0, env: dict[str, str] | None = None) -> Iterator[Session]:
     """Start the lesson's server (and receiver), warm it up, stop everything after."""
     with ExitStack() as stack:
-        server, output = stack.enter_context(serve_lesson(lesson.target, lesson.root, port))
+        server, output = stack.enter_context(serve_lesson(lesson.target, lesson.root, port, env))
         current = Session(lesson, server, output.events, stack, port)
         current.warm_up()
         yield current

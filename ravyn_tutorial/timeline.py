@@ -16,6 +16,10 @@ from typing import Any
 __all__ = ["Event", "RequestView", "Row", "TaskSpan", "format_duration", "format_offset"]
 
 
+KILLED = "killed with its server (SIGKILL)"
+"""The error of a task span cut short by `run --crash`."""
+
+
 @dataclass(frozen=True)
 class Event:
     """One thing that happened, on the client or in the server.
@@ -128,6 +132,10 @@ class RequestView:
         """When the server was sent SIGINT (seconds since the request), if it was."""
         self.stopped_at: float | None = None
         """When the server process was seen to have ended, if it was."""
+        self.killed_at: float | None = None
+        """When the server was sent SIGKILL (seconds since the request), if it was."""
+        self.restarted_at: float | None = None
+        """When a server was started again after that, if one was."""
         self._seq = 0
 
     # ---------------------------------------------------------------- building
@@ -209,6 +217,15 @@ class RequestView:
             self._row(
                 at, "you", kind, "^C  SIGINT sent to the server, as Ctrl-C in its terminal would", short="^C"
             )
+        elif kind == "kill":
+            self.killed_at = at
+            for span in self.tasks:
+                if span.end is None:  # it never ends now: its bar stops at the kill
+                    span.end, span.error = at, KILLED
+            self._row(at, "you", kind, "☠  SIGKILL sent to the server: no drain, no shutdown", short="☠ kill")
+        elif kind == "restart":
+            self.restarted_at = at
+            self._row(at, "you", kind, "the same app started again, in the same folder", short="restart")
         elif kind == "server_stopped":
             self.stopped_at = at
             self._row(at, "server", kind, "the server process has ended", short="server gone")

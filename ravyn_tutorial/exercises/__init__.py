@@ -11,6 +11,7 @@ from importlib import resources
 from ravyn_tutorial.exercises import (
     cart_total,
     flaky_partner,
+    lost_invoice,
     loyalty_points,
     order_jobs,
     slow_signup,
@@ -23,7 +24,16 @@ __all__ = ["EXERCISES", "Exercise", "Finding", "Lab", "Trial", "solution_text", 
 
 EXERCISES: dict[str, Exercise] = {
     module.EXERCISE.name: module.EXERCISE
-    for module in (slow_signup, order_jobs, thumbnails, loyalty_points, visit_log, cart_total, flaky_partner)
+    for module in (
+        slow_signup,
+        order_jobs,
+        thumbnails,
+        loyalty_points,
+        visit_log,
+        cart_total,
+        flaky_partner,
+        lost_invoice,
+    )
 }
 
 

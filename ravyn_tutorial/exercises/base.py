@@ -383,6 +383,11 @@ class Exercise:
     """The lesson(s) of the guide this practises."""
     rules: tuple[str, ...] = field(default=())
     """Rules of the exercise the check enforces on the code, in plain words."""
+    served: bool = False
+    """Its check serves the file under a real server of its own (to kill it, say):
+    the app loaded in the check's process is then not started, and the file is
+    loaded from a scratch folder, so that what it writes at import (a journal)
+    lands there and not in the learner's folder."""
 
     @property
     def file_name(self) -> str:

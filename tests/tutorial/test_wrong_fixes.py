@@ -51,6 +51,7 @@ def _failures(report: Report) -> str:
 
 SIGNUP_TASK = "    tasks.add_task(send_welcome_email, email)\n"
 PARTNER_TASK = "timeout=0.5, retries=2)"
+INVOICE_TASK = "BackgroundTask(send_invoice, order_id, email)"
 THREE_JOBS = (
     "    jobs.add_task(send_receipt, email, order_id)\n"
     "    jobs.add_task(reserve_stock, sku, quantity)\n"
@@ -555,6 +556,50 @@ WRONG_FIXES = [
         ),
         "tell_partner's work happened 2 times",
     ),
+    # ---------------------------------------------------------------- lost_invoice
+    WrongFix(
+        "lost_invoice",
+        "a plain task (the broken app)",
+        (),
+        "the task lived only in the memory of the process that died",
+        base="template",
+    ),
+    WrongFix(
+        "lost_invoice",
+        "durable=True but no task_journal",
+        ((', task_journal="invoices.sqlite3")', ")"),),
+        "The task asks for durable=True, but the app has no task journal",
+    ),
+    WrongFix(
+        "lost_invoice",
+        "a task journal but a plain task",
+        ((".configure(durable=True)", ""),),
+        "the invoice task is not durable",
+    ),
+    WrongFix(
+        "lost_invoice",
+        "a lambda as the durable task",
+        ((INVOICE_TASK, "BackgroundTask(lambda: send_invoice(order_id, email))"),),
+        "a lambda, or a function defined inside the handler, has no such path",
+    ),
+    WrongFix(
+        "lost_invoice",
+        "the invoice sent in the handler as well",
+        (("    invoice = ", "    send_invoice(order_id, email)\n    invoice = "),),
+        "was sent 2 times: 1 by the server before it was killed, 1 after the restart",
+    ),
+    WrongFix(
+        "lost_invoice",
+        "one key for every order",
+        ((".configure(durable=True)", '.configure(durable=True, key="invoice")'),),
+        "Every order's durable task has the key 'invoice'",
+    ),
+    WrongFix(
+        "lost_invoice",
+        "the mail server's second removed",
+        (("    time.sleep(1)\n", ""),),
+        "send_invoice must keep its `time.sleep(1)`",
+    ),
 ]
 
 
@@ -804,6 +849,27 @@ RIGHT_IN_OTHER_WORDS = [
                 "    tasks.add_task(tell_partner, event, timeout=0.5, retries=2)\n",
             ),
             (", background=task)", ")"),
+        ),
+        "",
+    ),
+    (
+        "lost_invoice",
+        "add_task with durable=True and a key",
+        (
+            (
+                "from ravyn import BackgroundTask, Ravyn, post",
+                "from ravyn import BackgroundTasks, Ravyn, post",
+            ),
+            (
+                "def place_order(order_id: int, email: str) -> JSONResponse:",
+                "def place_order(order_id: int, email: str, tasks: BackgroundTasks) -> JSONResponse:",
+            ),
+            (
+                f"    invoice = {INVOICE_TASK}.configure(durable=True)\n",
+                "    tasks.add_task(send_invoice, order_id, email, durable=True,"
+                ' key=f"invoice-{order_id}")\n',
+            ),
+            (", background=invoice)", ")"),
         ),
         "",
     ),
