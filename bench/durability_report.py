@@ -17,6 +17,7 @@ COLUMNS = (
     "Re-run",
     "Lost",
     "Lost, named by the crash report",
+    "Crash report's count",
 )
 
 
@@ -29,7 +30,9 @@ def table(results: dict[str, Any]) -> str:
     """The tiers as a Markdown table (also readable as plain text)."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["--:"] * (len(COLUMNS) - 1)) + "|"]
     for row in results["tiers"]:
-        named = _cell(row, "lost_named") if row["tier"] == "in-process" else "(no report)"
+        reported = row["tier"] == "in-process"  # the only tier whose tasks have a crash report
+        named = _cell(row, "lost_named") if reported else "n/a"
+        counted = _cell(row, "reported_lost") if reported else "n/a"
         cells = [
             row["label"],
             _cell(row, "kills"),
@@ -38,6 +41,7 @@ def table(results: dict[str, Any]) -> str:
             _cell(row, "rerun"),
             _cell(row, "lost"),
             named,
+            counted,
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
