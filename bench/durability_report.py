@@ -64,4 +64,11 @@ def provenance(results: dict[str, Any]) -> str:
 def markdown(results: dict[str, Any]) -> str:
     """The page's generated block: the table, each tier's settings, and the provenance."""
     settings = "\n".join(f"- **{row['label']}**: {row['settings']}" for row in results["tiers"])
+    waiting = [row for row in results["tiers"] if row.get("left_on_broker")]
+    if waiting:  # the harness stopped waiting: those tasks are counted lost, but may still run
+        settings += "\n\n" + " ".join(
+            f"{row['label']}: {row['left_on_broker']:,} message(s) were still on the broker when the "
+            "harness stopped waiting; they are counted as lost here."
+            for row in waiting
+        )
     return f"{table(results)}\n\n{settings}\n\n{provenance(results)}\n"
