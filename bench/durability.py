@@ -267,7 +267,7 @@ class Tier:
                     "--pool",
                     "threads",
                     "--concurrency",
-                    "4",
+                    "32",
                     "--without-gossip",
                     "--without-mingle",
                     "--loglevel",
