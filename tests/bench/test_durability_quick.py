@@ -34,8 +34,7 @@ def test_quick_mode_kills_each_tier_and_the_journal_loses_no_acknowledged_task(
         assert row["acknowledged"] > 0
         assert row["done_once"] + row["rerun"] + row["lost"] == row["acknowledged"]
     assert rows["journal"]["lost"] == 0
-    if "celery-acks-late" in rows:
-        assert rows["celery-acks-late"]["lost"] == 0
+    # no such claim for Celery's acks_late: the full run lost 1 of 4,786 there, unexplained
     # the crash report names only tasks that were lost, and never more than it counted
     in_process = rows["in-process"]
     assert in_process["lost_named"] <= min(in_process["lost"], in_process["reported_lost"])
