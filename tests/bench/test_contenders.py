@@ -105,3 +105,18 @@ def test_a_run_where_no_contender_serves_any_scenario_stops_saying_what_to_do(
     err = capsys.readouterr().err
     assert "nothing to measure: none of bare serves scenario(s) A, G" in err
     assert "add a framework to --contenders or choose other --scenarios" in err
+
+
+# pypi_ravyn_app imports PyPI's ravyn, which only its own venv (made by the first full run) has
+@pytest.mark.parametrize("module", ["lilya_app", "starlette_app", "fastapi_app"])
+def test_another_frameworks_app_asked_for_the_durable_scenario_refuses_it_by_name(module: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=APPS_DIR,
+        env={"BENCH_SCENARIO": "D", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert f"{module} does not serve scenario D (a durable task): only ravyn_app does" in done.stderr
