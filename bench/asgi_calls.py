@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 APPS_DIR = Path(__file__).resolve().parent / "apps"
-SCENARIOS = ("A", "B", "C", "G", "Y", "R", "M", "P")
+SCENARIOS = ("A", "B", "C", "G", "Y", "R", "M", "P", "D")
 
 
 @functools.cache

@@ -11,6 +11,9 @@ realistic R, M and P only) is skipped there, with a line saying so. When the
 results folder already holds a performance.json, the scenarios this run does
 not measure keep their figures from it, scenario by scenario (the page says
 which run they come from); `--fresh` drops them instead.
+
+`python -m bench --durability [--quick] ...` runs the durability harness
+instead (`bench.durability`, with its own options).
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ SCENARIOS = "A,B,C,G,Y,R,M,P"
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 s runs, a few seconds per contender")
+    parser.add_argument(
+        "--durability",
+        action="store_true",
+        help="run the kill harness instead (python -m bench.durability; its options follow)",
+    )
     parser.add_argument(
         "--contenders", default=",".join(CONTENDERS), help="comma-separated, from %(default)s"
     )
@@ -286,6 +294,12 @@ def measured_commit() -> dict[str, Any] | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    given = sys.argv[1:] if argv is None else argv
+    if "--durability" in given:
+        # the kill harness has its own options: everything else given goes to it
+        from bench import durability
+
+        return durability.main([arg for arg in given if arg != "--durability"])
     args = parse_args(argv)
     started = time.monotonic()
     if args.render is not None:

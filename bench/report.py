@@ -20,6 +20,7 @@ SCENARIO_TITLES = {
     "POST /teams/{team_id:int}/signup with a model body, the guide's style",
     "M": "Scenario M: middleware only, CORS around the guide's POST /register",
     "P": "Scenario P: path parameters only, POST /teams/{team_id:int}/signup with a model body",
+    "D": "Scenario D: scenario G's request with a durable task (durable=True, a journal in a temp folder)",
 }
 REALISTIC = ("R", "M", "P")
 """Shaped like a user's app; shown in a table of their own, against Starlette and a bare ASGI app."""
@@ -32,6 +33,7 @@ SHORT_TITLES = {
     "R": "realistic app",
     "M": "middleware only",
     "P": "path parameter only",
+    "D": "a durable task",
 }
 """Each scenario in a few words: the realistic table's first column and the chart's labels."""
 DOCS_START = "<!-- bench:results:start -->"

@@ -90,6 +90,7 @@ LANES: dict[str, tuple[str, ...]] = {
         "queue/",
         "loadtest/",
         "bench/test_bench_quick.py",
+        "bench/test_durability_quick.py",
         "docs/test_docs_as_printed.py",
     ),
     "slow": ("docs/", "playground/", "fuzz/", "bench/", "loadtest/", "queue/", "tutorial/"),

@@ -8,9 +8,19 @@ from fastapi import BackgroundTasks, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from scenario import ALLOWED_ORIGINS, SCENARIO, record, record_sync, runs, send_welcome_email
+from scenario import (
+    ALLOWED_ORIGINS,
+    SCENARIO,
+    record,
+    record_sync,
+    refuse_ravyn_only,
+    runs,
+    send_welcome_email,
+)
 from signup import Signup
 from starlette.background import BackgroundTask
+
+refuse_ravyn_only("fastapi_app")
 
 
 class Registration(BaseModel):

@@ -12,8 +12,18 @@ from lilya.requests import Request
 from lilya.responses import JSONResponse
 from lilya.routing import Path
 from pydantic import ValidationError
-from scenario import ALLOWED_ORIGINS, SCENARIO, record, record_sync, runs, send_welcome_email
+from scenario import (
+    ALLOWED_ORIGINS,
+    SCENARIO,
+    record,
+    record_sync,
+    refuse_ravyn_only,
+    runs,
+    send_welcome_email,
+)
 from signup import Signup
+
+refuse_ravyn_only("lilya_app")
 
 
 async def register_one_task(request: Request) -> JSONResponse:

@@ -6,10 +6,20 @@ an `{team_id:int}` path parameter)."""
 from __future__ import annotations
 
 from pydantic import BaseModel
-from scenario import ALLOWED_ORIGINS, SCENARIO, record, record_sync, runs, send_welcome_email
+from scenario import (
+    ALLOWED_ORIGINS,
+    SCENARIO,
+    record,
+    record_sync,
+    refuse_ravyn_only,
+    runs,
+    send_welcome_email,
+)
 from signup import Signup
 
 from ravyn import BackgroundTask, BackgroundTasks, CORSConfig, Gateway, JSONResponse, Ravyn, get, post
+
+refuse_ravyn_only("pypi_ravyn_app")
 
 
 class Registration(BaseModel):

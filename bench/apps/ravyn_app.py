@@ -1,9 +1,15 @@
 """Our ravyn (this checkout): fields bound from the JSON body, tasks injected
 (the guide's `JSONResponse(background=...)` style in scenarios G and Y; in the
 realistic R, M and P, a pydantic model body, `ravyn.middleware.CORSMiddleware`
-and a path parameter, as a user's app would have them)."""
+and a path parameter, as a user's app would have them; in D, scenario G's
+handler with its task made durable, in a journal in a fresh temporary folder)."""
 
 from __future__ import annotations
+
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
 
 from lilya.middleware import DefineMiddleware
 from scenario import ALLOWED_ORIGINS, SCENARIO, record, record_sync, runs, send_welcome_email
@@ -49,6 +55,12 @@ async def register_guide_style_sync(name: str, email: str) -> JSONResponse:
     return JSONResponse({"ok": True}, background=BackgroundTask(record_sync, name))
 
 
+@post("/register")
+async def register_durable(name: str, email: str) -> JSONResponse:
+    # the same response as G's: only the journal's commit before the first byte differs
+    return JSONResponse({"ok": True}, background=BackgroundTask(record, name, durable=True))
+
+
 @post("/teams/{team_id:int}/signup")
 async def signup(team_id: int, data: Signup) -> JSONResponse:
     return JSONResponse(
@@ -86,5 +98,9 @@ elif SCENARIO == "M":
     app = Ravyn(routes=[register_guide_style, count], middleware=cors)
 elif SCENARIO == "P":
     app = Ravyn(routes=[signup, count])
+elif SCENARIO == "D":
+    journal_dir = Path(tempfile.mkdtemp(prefix="bench-journal-"))
+    atexit.register(shutil.rmtree, journal_dir, ignore_errors=True)
+    app = Ravyn(routes=[register_durable, count], task_journal=journal_dir / "tasks.sqlite3")
 else:
     app = Ravyn(routes=[handlers[SCENARIO], count])

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import time
 
-from shapes import ORIGIN, REALISTIC, SHAPES
+from shapes import ORIGIN, RAVYN_ONLY, REALISTIC, SHAPES
 
 SCENARIO = os.environ.get("BENCH_SCENARIO", "A")
 if SCENARIO not in SHAPES:
@@ -38,6 +38,12 @@ REALISTIC_APP = SCENARIO in REALISTIC
 ALLOWED_ORIGINS = [ORIGIN]
 
 runs: list[str] = []
+
+
+def refuse_ravyn_only(app: str) -> None:
+    """Stop, saying so, when another framework's app is asked for a scenario only ours serves."""
+    if SCENARIO in RAVYN_ONLY:
+        raise SystemExit(f"{app} does not serve scenario {SCENARIO} (a durable task): only ravyn_app does")
 
 
 async def record(name: str) -> None:

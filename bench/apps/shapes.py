@@ -19,6 +19,8 @@ TEAM = 42
 
 REALISTIC = ("R", "M", "P")
 """The scenarios shaped like a user's app: middleware, path parameters, or both."""
+RAVYN_ONLY = ("D",)
+"""The scenarios only our ravyn serves: D's durable task has no counterpart in the others."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ SHAPES: dict[str, Shape] = {
     "S": Shape(**_REGISTER, headers=(), tasks=1, cors=False),
     "G": Shape(**_REGISTER, headers=(), tasks=1, cors=False),
     "Y": Shape(**_REGISTER, headers=(), tasks=1, cors=False),
+    "D": Shape(**_REGISTER, headers=(), tasks=1, cors=False),
     "R": Shape(**_SIGNUP, headers=_FROM_ORIGIN, tasks=1, cors=True),
     "M": Shape(**_REGISTER, headers=_FROM_ORIGIN, tasks=1, cors=True),
     "P": Shape(**_SIGNUP, headers=(), tasks=1, cors=False),

@@ -5,7 +5,15 @@ the body validated with a pydantic model)."""
 from __future__ import annotations
 
 from pydantic import ValidationError
-from scenario import ALLOWED_ORIGINS, SCENARIO, record, record_sync, runs, send_welcome_email
+from scenario import (
+    ALLOWED_ORIGINS,
+    SCENARIO,
+    record,
+    record_sync,
+    refuse_ravyn_only,
+    runs,
+    send_welcome_email,
+)
 from signup import Signup
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask, BackgroundTasks
@@ -14,6 +22,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+refuse_ravyn_only("starlette_app")
 
 
 async def register_one_task(request: Request) -> JSONResponse:

@@ -17,6 +17,11 @@ page. Two things in it are computed here rather than taken from the bench:
 
 A scenario that the "What runs" list does not describe gets a line there with
 its title from the results, so a reader never meets a table without a word on it.
+
+The same mechanism draws the durability-tiers page's block (between
+`<!-- durability:results:start -->` and `<!-- durability:results:end -->`)
+from `docs/assets/durability.json`, written by `python -m bench.durability`,
+with that harness's renderer (`bench.durability_report.markdown`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,10 @@ START = "<!-- bench:results:start -->"
 END = "<!-- bench:results:end -->"
 CHART = "![Requests per second by scenario and contender](assets/performance.svg)"
 WHAT_RUNS = "## What runs"
+DURABILITY_PAGE = "guide/durability-tiers.md"
+DURABILITY_RESULTS = "assets/durability.json"
+DURABILITY_START = "<!-- durability:results:start -->"
+DURABILITY_END = "<!-- durability:results:end -->"
 
 MOVED = {
     "[how it works](how-it-works.md#the-short-way-to-a-handler)": "[internals](internals.md#dispatch)",
@@ -71,7 +80,10 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Render the Performance page's results block from the JSON, with build-time provenance."""
+    """Render the Performance page's results block from the JSON, with build-time provenance
+    (and the durability-tiers page's block from its own JSON)."""
+    if page.file.src_uri == DURABILITY_PAGE:
+        return render_durability(markdown, read_results(Path(config.docs_dir) / DURABILITY_RESULTS))
     if page.file.src_uri != PAGE:
         return markdown
     root = project_root(config)
@@ -81,6 +93,36 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     except (OSError, ValueError) as exc:
         raise PluginError(f"performance: cannot read {path}: {exc}") from exc
     return render_page(markdown, results, changes_since(results, root))
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    """A results file's JSON, or a build error naming it."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PluginError(f"performance: cannot read {path}: {exc}") from exc
+    return data
+
+
+def render_durability(markdown: str, results: dict[str, Any]) -> str:
+    """The durability-tiers page with its block drawn from the harness's results."""
+    if DURABILITY_START not in markdown or DURABILITY_END not in markdown:
+        raise PluginError(f"performance: {DURABILITY_PAGE} lost its {DURABILITY_START} ... block")
+    from bench import durability_report
+
+    try:
+        body = durability_report.markdown(results)
+    except (KeyError, TypeError, IndexError) as exc:  # a field the harness's renderer needs is missing
+        raise PluginError(
+            f"performance: bench/durability_report.py cannot render {DURABILITY_RESULTS}: {exc!r} "
+            "(run python -m bench.durability again)"
+        ) from exc
+    block = (
+        f"{DURABILITY_START}\n<!-- drawn from {DURABILITY_RESULTS} when the site is built -->\n\n"
+        f"{body}\n{DURABILITY_END}"
+    )
+    pattern = re.compile(re.escape(DURABILITY_START) + ".*?" + re.escape(DURABILITY_END), re.S)
+    return pattern.sub(lambda _: block, markdown)
 
 
 def project_root(config: MkDocsConfig) -> Path:

@@ -205,7 +205,9 @@ def test_an_unknown_scenario_is_refused_by_name() -> None:
         text=True,
         timeout=60,
     )
-    assert done.returncode != 0 and "BENCH_SCENARIO must be one of A, B, C, S, G, Y, R, M, P" in done.stderr
+    assert (
+        done.returncode != 0 and "BENCH_SCENARIO must be one of A, B, C, S, G, Y, D, R, M, P" in done.stderr
+    )
 
 
 PYPI_PYTHON = APPS_DIR.parent / ".venvs" / "pypi-ravyn" / "bin" / "python"
