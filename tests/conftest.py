@@ -105,7 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test with its lanes (`LANES`). Under pytest-xdist (`scripts/test`
-    runs two workers, `--dist loadgroup`), the tests that need the built site
+    runs three workers, `--dist loadgroup`), the tests that need the built site
     go to two groups, each kept on one worker: the phone-width ones (axe over
     every page at 390 px is minutes of work) and the rest. The site is built
     once per group, and one Chromium per group drives its pages."""

@@ -30,4 +30,8 @@ def test_a_short_soak_counts_every_task_and_shows_the_backlog() -> None:
     assert result.responses.get(201, 0) > 0
     assert len(result.samples) >= 3 and "| time (s) |" in result.table()
     assert result.after["task_running"] == 0
-    assert result.after["task_failed"] == result.after["task_succeeded"] == result.responses[201]
+    # each accepted request's two tasks ended: one succeeded, one failed, or was rejected (counted and
+    # logged) when the app held max_pending_tasks at once, which a fast machine can reach in 3 s
+    after, accepted = result.after, result.responses[201]
+    assert after["task_succeeded"] + after["task_failed"] + after["task_rejected"] == 2 * accepted
+    assert after["task_succeeded"] <= accepted and after["task_failed"] <= accepted
