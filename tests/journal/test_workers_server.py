@@ -109,6 +109,14 @@ def test_a_plain_task_killed_mid_run_is_reported_lost_at_the_next_start(tmp_path
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 201
         wait_for(log, "start 9")
+        # the crash report's window: the writer commits in-flight rows in batches, a kill before
+        # that commit is the loss it documents; this test is about a kill after it
+        end = time.monotonic() + 20
+        while time.monotonic() < end:
+            with sqlite3.connect(journal) as connection:
+                if connection.execute("SELECT count(*) FROM in_flight").fetchone()[0]:
+                    break
+            time.sleep(0.05)
         server.process.send_signal(signal.SIGKILL)
         server.process.wait(10)
     with serve("tests.journal.worker_app:app", env=env, cwd=ROOT) as server:

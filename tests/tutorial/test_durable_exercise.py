@@ -9,7 +9,7 @@ import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 from ravyn_tutorial.checking import Cancelled, check_isolated, run_check
 from ravyn_tutorial.exercises import EXERCISES, solution_text
@@ -109,7 +109,8 @@ def test_a_server_that_never_listens_is_told_so() -> None:
 
 
 def _servers_of(target: str) -> int:
-    listing = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    # -ww: unlimited width (piped, ps cuts lines at 80 columns, and a venv's long path pushes the app off)
+    listing = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     return sum(target in line for line in listing.splitlines())
 
 
@@ -118,11 +119,12 @@ def test_a_check_called_off_while_its_server_runs_leaves_no_server_behind(tmp_pa
     path = tmp_path / f"{module}.py"
     path.write_text(solution_text(EXERCISE), encoding="utf-8")
     cancel = threading.Event()
-    outcome: list[BaseException] = []
+    outcome: list[Any] = []
 
     def check() -> None:
         try:
-            check_isolated(EXERCISE, path, seed=8, cancel=cancel)
+            # a long limit: this test is about calling the check off, not about a slow machine's time
+            outcome.append(check_isolated(EXERCISE, path, seed=8, cancel=cancel, timeout=120))
         except BaseException as exc:
             outcome.append(exc)
 
