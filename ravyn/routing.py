@@ -299,6 +299,7 @@ class RouteHandler(Generic[P, R]):
         json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
         response: Response | None = None
         held: list[int] | None = None
+        unrecorded = False
         try:
             if json_headers is None or RESPONSE_TRANSFORM_KWARGS.get() is not None:
                 response = self.make_response(result)
@@ -310,16 +311,14 @@ class RouteHandler(Generic[P, R]):
                 # durable tasks are committed before the first byte, or the request gets a 503
                 recorded = await record_before_response(runner.journal, tasks, background, own)
                 if recorded is None:
-                    self._after_failure(
-                        tasks, "the task journal could not record its durable tasks", background
-                    )
-                    await respond(error_response(JOURNAL_UNAVAILABLE), scope, receive, send)
-                    return
-                background, own, held = recorded
-            if response is None:
+                    unrecorded = True
+                else:
+                    background, own, held = recorded
+            # a 503 for unrecorded tasks is sent below, outside this block: its failure is not the response's
+            if not unrecorded and response is None:
                 # what make_response's JSONResponse would send, without building it
                 await _send_json(result, self.status_code, json_headers, send)  # type: ignore[arg-type]
-            else:
+            elif response is not None and not unrecorded:
                 await respond(response, scope, receive, send)
         except BaseException as exc:
             if held and runner.journal is not None:
@@ -327,6 +326,10 @@ class RouteHandler(Generic[P, R]):
             # the handler's answer could not be encoded or sent: an error answers instead, or nothing
             self._after_failure(tasks, f"its response failed with {type(exc).__name__}", background)
             raise
+        if unrecorded:
+            self._after_failure(tasks, "the task journal could not record its durable tasks", background)
+            await respond(error_response(JOURNAL_UNAVAILABLE), scope, receive, send)
+            return
         if safe:
             # HEAD and OPTIONS must be safe to repeat (monitors, preflights): like Lilya, no tasks
             logger.debug("%s %s: background tasks not run", scope["method"], scope.get("path"))

@@ -369,3 +369,33 @@ def test_a_key_longer_than_the_bound_is_refused() -> None:
 
     with pytest.raises(ValueError, match=f"at most {MAX_KEY_LENGTH} characters"):
         BackgroundTask(jobs.remember, "a").configure(durable=True, key="k" * (MAX_KEY_LENGTH + 1))
+
+
+@post("/audited-durable")
+def audited_durable(tasks: BackgroundTasks) -> dict[str, str]:
+    tasks.add_task(jobs.remember, "audit", when="always")
+    tasks.add_task(jobs.remember, "invoice", durable=True)
+    return {}
+
+
+async def test_a_503_for_unrecorded_tasks_that_cannot_be_sent_holds_the_tasks_once(
+    journal_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = Ravyn(routes=[audited_durable], task_journal=journal_path)
+    journal = app.task_journal
+    assert journal is not None
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise OSError("the client is gone")
+
+    async with Recorder(app):
+        journal.writer.close()
+        with caplog.at_level(logging.WARNING, logger="ravyn.background"), pytest.raises(OSError):
+            await app(http_scope("POST", "/audited-durable"), receive, send)
+        await eventually(lambda: jobs.ran == ["audit"], "the when='always' task run after the failure")
+    assert jobs.ran == ["audit"]  # once, and the unrecorded durable task never
+    not_run = [r.getMessage() for r in caplog.records if "not run" in r.getMessage()]
+    assert len(not_run) == 1 and "remember" in not_run[0], not_run
