@@ -4,11 +4,13 @@ cost per call.
 
 `JSONEncoder.encode` builds a fresh C encoder (`json.encoder.c_make_encoder`)
 and a float formatter on every call, which costs more than encoding a small
-body. `CompactEncoder` builds the C encoder once per thread (its circular
-reference check keeps a dict of the containers being encoded, which two
-threads must not share) and empties that dict after a failed call (an
-exception leaves entries behind, which would be taken later for a cycle). A
-`default` that encodes JSON itself, on the same thread, gets `JSONEncoder`.
+body. `CompactEncoder` builds one C encoder, once, without the circular
+reference check: that check keeps a dict of the containers being encoded,
+which threads, nested calls and a failed call would share. So it holds no
+state, and any thread may use it at once. A cycle then ends in a
+`RecursionError`, as an object nested too deeply does: on that error the
+value is encoded again by `JSONEncoder`, which raises what it raises for the
+value (`ValueError: Circular reference detected`, or the `RecursionError`).
 Without the C encoder (`c_make_encoder` is None on interpreters built without
 `_json`), `JSONEncoder.encode` is used.
 """
@@ -16,7 +18,6 @@ Without the C encoder (`c_make_encoder` is None on interpreters built without
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from json.encoder import encode_basestring
 from typing import Any
@@ -41,35 +42,27 @@ class CompactEncoder:
         ```
     """
 
-    __slots__ = ("_fallback", "_local", "default")
+    __slots__ = ("_encode", "_fallback", "default")
 
     def __init__(self, default: Callable[[Any], Any]) -> None:
         self.default = default
         self._fallback = json.JSONEncoder(
             ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"), default=default
         )
-        self._local = threading.local()
+        self._encode: Callable[[Any, int], Any] | None = (
+            None
+            if c_make_encoder is None
+            # no markers dict (None): no cycle check, no state kept between calls
+            else c_make_encoder(None, default, encode_basestring, None, ":", ",", False, False, False)
+        )
 
     def encode(self, obj: Any) -> str:
         """`obj` as JSON text."""
-        if c_make_encoder is None or isinstance(obj, str):
+        encode = self._encode
+        if encode is None or isinstance(obj, str):
             return self._fallback.encode(obj)
-        local = self._local
-        # taken out while in use: a `default` that encodes JSON itself gets the plain encoder
-        state = local.__dict__.pop("state", None)
-        if state is None:
-            if getattr(local, "built", False):
-                return self._fallback.encode(obj)
-            markers: dict[int, Any] = {}
-            state = (
-                markers,
-                c_make_encoder(markers, self.default, encode_basestring, None, ":", ",", False, False, False),
-            )
-            local.built = True
         try:
-            return "".join(state[1](obj, 0))
-        except BaseException:
-            state[0].clear()
-            raise
-        finally:
-            local.state = state
+            return "".join(encode(obj, 0))
+        except RecursionError:
+            # a cycle, or a value nested too deeply: JSONEncoder tells which, with its own error
+            return self._fallback.encode(obj)

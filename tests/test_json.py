@@ -82,6 +82,25 @@ def test_a_real_cycle_is_refused_as_json_refuses_it() -> None:
     assert ENCODER.encode([1, [2]]) == "[1,[2]]"
 
 
+def test_a_cycle_through_a_dict_or_through_default_and_a_value_nested_too_deeply_fail_as_json_fails() -> None:
+    looped: dict[str, Any] = {}
+    looped["self"] = looped
+
+    class Loop:
+        pass
+
+    returns_itself = CompactEncoder(default=lambda value: value)
+    reference_returns_itself = json.JSONEncoder(separators=(",", ":"), default=lambda value: value)
+    deep: list[Any] = []
+    for _ in range(5000):
+        deep = [deep]
+
+    assert outcome(ENCODER.encode, looped) == ("ValueError", "Circular reference detected")
+    assert outcome(returns_itself.encode, Loop()) == outcome(reference_returns_itself.encode, Loop())
+    assert outcome(ENCODER.encode, deep)[0] == outcome(REFERENCE.encode, deep)[0] == "RecursionError"
+    assert ENCODER.encode({"after": [1]}) == '{"after":[1]}'
+
+
 def test_a_default_that_encodes_json_itself_gets_the_same_text() -> None:
     class Nested:
         pass
