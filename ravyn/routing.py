@@ -47,7 +47,7 @@ from ravyn.dependencies import RequestDependencies
 from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_signature
 from ravyn.responses import JSONResponse, encode_json, respond
-from ravyn.runner import METHODS_WITHOUT_TASKS, current_runner, when
+from ravyn.runner import METHODS_WITHOUT_TASKS, default_runner, when
 from ravyn.runner.requests import current_request
 from ravyn.threads import run_sync
 
@@ -259,7 +259,8 @@ class RouteHandler(Generic[P, R]):
         self, scope: Scope, receive: Receive, send: Send, dependencies: RequestDependencies | None
     ) -> None:
         app = scope.get("app")
-        runner = current_runner()
+        serving = current_request()
+        runner = default_runner if serving is None else serving.runner  # `current_runner()`
         safe = scope["method"] in METHODS_WITHOUT_TASKS
         if self.adds_tasks and not safe and not runner.admit():
             await respond(error_response(TOO_MANY_TASKS), scope, receive, send)

@@ -62,7 +62,11 @@ async def call_http(app: Any, scope: Scope, receive: Receive, send: Send) -> Non
         stack = app.middleware_stack
         if stack is None:
             stack = app.middleware_stack = app.build_middleware_stack()
-        if app.settings_module is None and _is_current(app):
+        try:
+            current = app.settings_module is None and _monkay.instance is app
+        except Exception:  # the settings system could not tell: enter its context as Lilya does
+            current = False
+        if current:
             await stack(scope, receive, send)
         else:
             assert _monkay is not None
@@ -70,10 +74,3 @@ async def call_http(app: Any, scope: Scope, receive: Receive, send: Send) -> Non
                 await stack(scope, receive, send)
     finally:
         g_context.reset(token)
-
-
-def _is_current(app: Any) -> bool:
-    try:
-        return bool(_monkay.instance is app)
-    except Exception:
-        return False

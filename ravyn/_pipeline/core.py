@@ -58,7 +58,8 @@ class Core:
             await self.lilya(scope, receive, send)
             return
         table = self.table
-        if table.changed(router):
+        # routes added or removed, or the router's own middleware changed: compile again
+        if router.routes != table.routes or router.middleware_stack is not table.router_stack:
             table = self.table = RouteTable.compile(router, self.app.endpoints_by_route())
         path = scope["path"]
         root_path = scope.get("root_path", "")

@@ -43,11 +43,6 @@ class Entry:
         """None for a path matched as text (a static path), else the route's own pattern."""
         self.convertors = route.param_convertors
 
-    def takes(self, method: str) -> bool:
-        """Whether this route answers `method` (read live: `add_route` may add methods)."""
-        methods = self.route.methods
-        return methods is None or method in methods
-
 
 class RouteTable:
     """The router's routes, compiled (see the module's docstring).
@@ -63,7 +58,8 @@ class RouteTable:
 
     def __init__(self, router: Router) -> None:
         self.routes: list[Any] = list(router.routes)
-        """The router's routes when the table was compiled: a change means compiling again."""
+        """The router's routes when the table was compiled: when they (or the
+        router's own middleware, `router_stack`) change, the core compiles again."""
         self.router_stack = router.middleware_stack
         self.direct = (
             type(router) is Router and not router.is_sub_router and router.middleware_stack == router.app
@@ -99,11 +95,6 @@ class RouteTable:
                 table.dynamic.append(entry)
         return table
 
-    def changed(self, router: Router) -> bool:
-        """Whether the router's routes (or its own middleware) are no longer those
-        the table was compiled from."""
-        return router.routes != self.routes or router.middleware_stack is not self.router_stack
-
     def match(self, path: str, method: str) -> tuple[Entry, dict[str, Any] | None] | None:
         """Our route for `path` (the path under the app's `root_path`) and
         `method`, with its converted path parameters (None for a static path);
@@ -112,7 +103,12 @@ class RouteTable:
             return None
         found: Entry | None = None
         for entry in self.static.get(path, ()):
-            if entry.endpoint is None or entry.takes(method):
+            # `route.methods` read live: `add_route` may add methods
+            if entry.endpoint is None:
+                found = entry
+                break
+            methods = entry.route.methods
+            if methods is None or method in methods:
                 found = entry
                 break
         for entry in self.dynamic:
@@ -120,13 +116,16 @@ class RouteTable:
                 break
             assert entry.regex is not None
             matched = entry.regex.match(path)
-            if matched is not None and (entry.endpoint is None or entry.takes(method)):
-                if entry.endpoint is None:
-                    return None
-                convertors = entry.convertors
-                return entry, {
-                    key: convertors[key].transform(value) for key, value in matched.groupdict().items()
-                }
+            if matched is None:
+                continue
+            if entry.endpoint is None:  # a route of Lilya's, or an `Include`, answers it
+                return None
+            methods = entry.route.methods
+            if methods is None or method in methods:
+                values = matched.groupdict()
+                for key, convertor in entry.convertors.items():
+                    values[key] = convertor.transform(values[key])
+                return entry, values
         if found is None or found.endpoint is None:
             return None
         return found, None

@@ -124,7 +124,7 @@ class TaskRunner(StepRunner):
         request = current_request()
         if request is None or request.runner is not self or request.reserved:
             return True
-        pending = self.pending
+        pending = self.stats.running + self._reserved  # `self.pending`, without the call
         if pending >= self.max_pending:
             self.stats.refused += 1
             return False
