@@ -241,7 +241,7 @@ class HandlerSignature:
                 self._bind_body(param, inputs.body, values, log, inputs.model)
             else:
                 await _bind_dependency(param, request, inputs, tasks, dependencies, values, log)
-        if log and errors is None:
+        if errors is None and log.counts:  # `log` has errors (its `__bool__`, without the call)
             raise ValidationError(log.shown, total=log.total)
         return values
 

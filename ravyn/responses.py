@@ -221,7 +221,8 @@ class JSONResponse(_DeferredHeaders, lilya_responses.JSONResponse):
             and (type(content) in (dict, list) or not (content is NoReturn or isawaitable(content)))
             and not RESPONSE_TRANSFORM_KWARGS.get()
         ):
-            body = encode_json(content)
+            # `encode_json(content)`, its usual case without the call
+            body = _ENCODER.encode(content).encode("utf-8") if _COMPACT else encode_json(content)
             # the attributes lilya.responses.Response.__init__ sets, with its values
             self.status_code = status_code
             self.background = background

@@ -303,7 +303,7 @@ class RouteHandler(Generic[P, R]):
         unrecorded = False
         try:
             if json_headers is None or RESPONSE_TRANSFORM_KWARGS.get() is not None:
-                response = self.make_response(result)
+                response = result if isinstance(result, Response) else self.make_response(result)
                 background, response.background = response.background, None
             if runner.journal is not None and not safe:
                 # imported here: sqlite3 is not there in a browser (Pyodide), where there is no journal
