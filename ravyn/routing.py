@@ -142,6 +142,10 @@ async def _send_json(
     await send({"type": "http.response.body", "body": body})
 
 
+# a tuple made once: `dict | list` in the call builds a union object per request
+_JSON_CONTAINERS = (dict, list)
+
+
 class RouteHandler(Generic[P, R]):
     """A handler function with everything needed to route requests to it.
 
@@ -297,7 +301,7 @@ class RouteHandler(Generic[P, R]):
             raise
         background: Task | None = None
         own = self.background
-        json_headers = _json_headers(self.status_code) if isinstance(result, dict | list) else None
+        json_headers = _json_headers(self.status_code) if isinstance(result, _JSON_CONTAINERS) else None
         response: Response | None = None
         held: list[int] | None = None
         unrecorded = False

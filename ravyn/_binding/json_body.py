@@ -144,7 +144,13 @@ def _one_pass_refused(raw: bytes) -> bool:
     if len(raw) > ONE_PASS_LIMIT:
         return True
     shapes = raw.translate(_SHAPES)
-    if b"!" in shapes or b"0e" in shapes or (len(raw) >= 300 and _DIGIT_RUN in shapes):
+    # `find`, not `in`: bytes' `in` first tries its operand as an integer, and
+    # builds (and drops) a TypeError for every search
+    if (
+        shapes.find(b"!") >= 0
+        or shapes.find(b"0e") >= 0
+        or (len(raw) >= 300 and shapes.find(_DIGIT_RUN) >= 0)
+    ):
         return _ONE_PASS_REFUSED.search(raw) is not None
     return False
 

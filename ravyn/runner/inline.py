@@ -29,6 +29,7 @@ from lilya.background import Task, Tasks
 
 from ravyn._lilya.concurrency import AsyncCallable, sync_function
 from ravyn.runner._calls import Failed, capture, from_callers_frame, on_thread
+from ravyn.runner._host import current_host
 from ravyn.runner._run import Run
 from ravyn.runner.drain import log_lost
 from ravyn.runner.events import observers
@@ -64,7 +65,7 @@ class FastPaths:
         for here; then the tasks it added to the collection it came from, if any.
         When it is not a case for this path, the general path runs it instead."""
         runner = self.runner
-        host = asyncio.current_task()
+        host = current_host()
         if (
             runner.on_task_error is not None
             or runner.listeners
@@ -204,7 +205,7 @@ class FastPaths:
         )
         host: asyncio.Task[Any] | None = None
         if plan is not None and not any(isinstance(step, tuple) for step in plan):
-            host = asyncio.current_task()
+            host = current_host()
             if host in self.running or host in runner._hosted or self.given_up:
                 host = None  # a run inside a task of this request: the scoped way
         return scoped, host
