@@ -312,6 +312,59 @@ def test_the_set_up_box_works_as_printed_in_a_fresh_checkout(
     assert "quick_start" in done.stdout and "command not found" not in output, output[-6000:]
 
 
+# --------------------------------------------------------------------------- the terminal tutorial
+
+INTERACTIVE = {
+    "ravyn-tutorial run quick_start --serve": "serves until Ctrl-C (tests/tutorial/test_server.py)",
+    "ravyn-tutorial watch": "waits for keys and file saves (tests/tutorial/test_watch.py)",
+}
+"""Printed commands that wait for the reader, each with the tests that drive it instead."""
+
+
+def printed_tutorial_commands(site: Path) -> list[str]:
+    """Every `ravyn-tutorial` line of the tutorial page's command blocks, in order, without comments."""
+    commands = []
+    for block in code_blocks((site / "try-it-in-your-terminal" / "index.html").read_text("utf-8")):
+        if block.startswith("ravyn-tutorial"):
+            commands += [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    return commands
+
+
+def test_the_terminal_tutorials_commands_run_as_printed_in_the_pages_order(
+    site: Path, tmp_path: Path
+) -> None:
+    commands = printed_tutorial_commands(site)
+    assert {"ravyn-tutorial list", "ravyn-tutorial run quick_start", "ravyn-tutorial check --all"} <= set(
+        commands
+    )
+    assert set(INTERACTIVE) <= set(commands), "an interactive command left the page: update INTERACTIVE"
+    (tmp_path / "docs_src").symlink_to(ROOT / "docs_src")  # the lessons, as in a reader's checkout
+    outcomes = {}
+    for command in commands:
+        if command in INTERACTIVE:
+            continue
+        [program, *arguments] = shlex.split(command)
+        assert program == "ravyn-tutorial", command
+        done = subprocess.run(
+            [sys.executable, "-m", "ravyn_tutorial", *arguments],  # the same command, says the page
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost"},
+            stdin=subprocess.DEVNULL,
+        )
+        assert "Traceback" not in done.stdout + done.stderr, f"{command}:\n{done.stdout}{done.stderr}"
+        outcomes[command] = (done.returncode, done.stdout)
+    # the exercise is still broken when the page checks it: that check, and --all, say so
+    failing = {command for command, (code, _) in outcomes.items() if code != 0}
+    assert failing == {"ravyn-tutorial check slow_signup", "ravyn-tutorial check --all"}, outcomes
+    assert "Not there yet" in outcomes["ravyn-tutorial check slow_signup"][1]
+    assert (tmp_path / "ravyn-exercises" / "slow_signup.py").is_file()  # `start` made the reader's copy
+    assert "201" in outcomes["ravyn-tutorial run quick_start"][1]
+
+
 # --------------------------------------------------------------------------- the Testing page
 
 FILE_BLOCK = re.compile(r'<span class="filename">(?P<title>[^<]+)</span>\s*<pre\b.*?</pre>', re.S)
