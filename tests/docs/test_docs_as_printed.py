@@ -29,6 +29,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from html import unescape
 from itertools import pairwise
@@ -168,6 +169,48 @@ def test_a_printed_curl_that_gets_another_answer_is_caught() -> None:
         "status 400, the figure shows 201",
         "body {'detail': 'no'}, the figure shows " + repr(example.body),
     ]
+
+
+def printed_receiver(site: Path) -> str:
+    """The command the webhook "Try it" prints to start the receiver it calls."""
+    blocks = code_blocks((site / "guide" / "practical-examples" / "index.html").read_text("utf-8"))
+    [command] = [
+        block for block in blocks if block.startswith("uvicorn docs_src.background_tasks.webhook_receiver")
+    ]
+    return command
+
+
+def _wait_for(condition: Any, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@curl_required
+def test_the_webhook_try_it_delivers_to_its_printed_receiver(
+    site: Path, instructions: dict[str, set[tuple[str, str]]], fresh_machine: dict[str, str]
+) -> None:
+    # three terminals, as printed: the receiver, the app allowed to call it, the order
+    words = shlex.split(printed_receiver(site))
+    assert words[-2:] == ["--port", "9000"], words  # the port the printed allowlist and curl name
+    [(command, curl)] = instructions["webhook_notification"]
+    env, app, arguments = split_command(command)
+    with serve(
+        words[1], env=fresh_machine, cwd=ROOT, uvicorn_args=("--no-access-log", *words[2:-2])
+    ) as receiver:
+        receiver_address = receiver.url.removeprefix("http://")
+        env = {key: value.replace("127.0.0.1:9000", receiver_address) for key, value in env.items()}
+        with serve(
+            app, env={**fresh_machine, **env}, cwd=ROOT, uvicorn_args=("--no-access-log", *arguments)
+        ) as server:
+            status, body = run_curl(curl, server.url, receiver.url)
+            delivered = _wait_for(lambda: "order.created: order" in receiver.output)
+    assert matches_figure(EXAMPLES["webhook_notification"], status, body) == [], server.output[-2000:]
+    assert delivered, f"receiver:\n{receiver.output[-2000:]}\napp:\n{server.output[-2000:]}"
+    assert "2 x KB-42" in receiver.output  # the order the printed curl placed
 
 
 # --------------------------------------------------------------------------- the set-up box
@@ -310,6 +353,58 @@ def test_the_set_up_box_works_as_printed_in_a_fresh_checkout(
     tests = re.findall(r"^(?:async )?def test_", "".join(files_of_the_testing_page(site).values()), re.M)
     assert f"{len(tests)} passed" in done.stdout, output[-6000:]
     assert "quick_start" in done.stdout and "command not found" not in output, output[-6000:]
+
+
+# --------------------------------------------------------------------------- every command
+
+COMMAND = re.compile(
+    r"^(?:[A-Z_]+=\S+ )*(?:python3?|bash|sh|uvicorn|curl|pip3?|apt-get|apt|zensical|mkdocs|pytest"
+    r"|ravyn-tutorial|celery|redis-server|docker|gunicorn|export|cd|source|\.|\.venv/\S+)(?: |$)"
+)
+"""A printed line a reader types into a shell."""
+
+ELSEWHERE = {
+    "python -m mkdocs build --strict": "tests/conftest.py (built_site), with --clean and a --site-dir",
+    "zensical build --strict --config-file mkdocs.yml": "tests/docs/test_docs_zensical.py",
+    "python -m pytest -q tests/docs tests/playground": "scripts/test (CI) runs these suites",
+    "bash scripts/docs": "NOT RUN: it installs the docs extra and serves the site until stopped",
+    "python -m docs_src.queue_comparison": "tests/queue/test_comparison.py runs its compare() with a 2 s job",
+    "python -m docs_src.where_it_runs": "tests/docs_src/test_where_it_runs.py runs its measurements, shorter",
+    "pip install -e '.[bench]'": "NOT RUN: the bench extra (Starlette, FastAPI, matplotlib)",
+    "apt-get install -y wrk": "NOT RUN: scripts/test installs wrk the same way",
+    "python -m bench": "NOT RUN: the full benchmark, about fifteen minutes",
+    "python -m bench --quick": "tests/bench/test_bench_quick.py runs bench.cli.main with --quick",
+}
+"""Printed commands this module does not run as printed: what runs them, or that nothing does."""
+
+
+def printed_commands(site: Path) -> dict[str, str]:
+    """Every shell line printed on the built site (comments dropped) -> the first page that prints it."""
+    found: dict[str, str] = {}
+    for page in sorted(site.rglob("*.html")):
+        for block in code_blocks(page.read_text("utf-8")):
+            lines = block.splitlines()
+            if lines and COMMAND.match(lines[0]):
+                for line in lines:
+                    command = re.sub(r"\s+#.*$", "", line).strip()
+                    found.setdefault(command, page.relative_to(site).as_posix())
+    return found
+
+
+def test_every_printed_command_is_run_by_a_test_or_named_as_not_run(
+    site: Path, instructions: dict[str, set[tuple[str, str]]]
+) -> None:
+    # what this module runs as printed: each "Try it", the set-up box, the
+    # Testing page's command, the tutorial's commands
+    run_here = {line for pairs in instructions.values() for pair in pairs for line in pair}
+    run_here |= set(set_up_box(site).splitlines()) | {pytest_command_of_the_testing_page(site)}
+    run_here |= set(printed_tutorial_commands(site)) | {printed_receiver(site)}
+    printed = printed_commands(site)
+    unaccounted = {
+        command: page for command, page in printed.items() if command not in run_here | set(ELSEWHERE)
+    }
+    assert unaccounted == {}, "a new printed command: run it in a test, or say in ELSEWHERE what runs it"
+    assert sorted(set(ELSEWHERE) - set(printed)) == [], "ELSEWHERE names a command no page prints any more"
 
 
 # --------------------------------------------------------------------------- the terminal tutorial
