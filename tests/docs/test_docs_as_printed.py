@@ -369,7 +369,6 @@ ELSEWHERE = {
     "python -m pytest -q tests/docs tests/playground": "scripts/test (CI) runs these suites",
     "bash scripts/docs": "NOT RUN: it installs the docs extra and serves the site until stopped",
     "python -m docs_src.queue_comparison": "tests/queue/test_comparison.py runs its compare() with a 2 s job",
-    "python -m docs_src.where_it_runs": "tests/docs_src/test_where_it_runs.py runs its measurements, shorter",
     "pip install -e '.[bench]'": "NOT RUN: the bench extra (Starlette, FastAPI, matplotlib)",
     "apt-get install -y wrk": "NOT RUN: scripts/test installs wrk the same way",
     "python -m bench": "NOT RUN: the full benchmark, about fifteen minutes",
@@ -398,13 +397,43 @@ def test_every_printed_command_is_run_by_a_test_or_named_as_not_run(
     # Testing page's command, the tutorial's commands
     run_here = {line for pairs in instructions.values() for pair in pairs for line in pair}
     run_here |= set(set_up_box(site).splitlines()) | {pytest_command_of_the_testing_page(site)}
-    run_here |= set(printed_tutorial_commands(site)) | {printed_receiver(site)}
+    run_here |= set(printed_tutorial_commands(site)) | {
+        printed_receiver(site),
+        "python -m docs_src.where_it_runs",
+    }
     printed = printed_commands(site)
     unaccounted = {
         command: page for command, page in printed.items() if command not in run_here | set(ELSEWHERE)
     }
     assert unaccounted == {}, "a new printed command: run it in a test, or say in ELSEWHERE what runs it"
     assert sorted(set(ELSEWHERE) - set(printed)) == [], "ELSEWHERE names a command no page prints any more"
+
+
+def test_the_where_it_runs_measurement_runs_as_printed(site: Path, tmp_path: Path) -> None:
+    blocks = code_blocks((site / "guide" / "where-it-runs" / "index.html").read_text("utf-8"))
+    [command] = [block for block in blocks if block.startswith("python -m docs_src.")]
+    [python, *arguments] = shlex.split(command)
+    assert python == "python"
+    # in a copy of the examples: the command writes the page's table beside its code
+    shutil.copytree(ROOT / "docs_src", tmp_path / "docs_src", ignore=shutil.ignore_patterns("__pycache__"))
+    written = tmp_path / "docs_src" / "where_it_runs" / "results.md"
+    written.unlink()
+    done = subprocess.run(
+        [sys.executable, *arguments],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost"},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    committed = (ROOT / "docs_src" / "where_it_runs" / "results.md").read_text("utf-8")
+    settings = re.compile(r"^\| (`[^|]*`|a container stop[^|]*) \|", re.M)
+    # the same rows, measured again: each setting the page explains, in its order
+    assert settings.findall(written.read_text("utf-8")) == settings.findall(committed)
+    assert len(settings.findall(committed)) == 5
+    assert "**lost without a log line**" in written.read_text("utf-8")  # Docker's default against 30 s
 
 
 # --------------------------------------------------------------------------- the terminal tutorial
