@@ -36,7 +36,11 @@ function stackComparisonTables() {
     const cells = [...table.querySelectorAll("tbody td")];
     if (headings.length < STACK_MIN_COLUMNS || cells.length === 0) continue;
     const mean = cells.reduce((sum, td) => sum + td.textContent.trim().length, 0) / cells.length;
-    if (mean < STACK_MIN_CHARACTERS) continue;
+    if (mean < STACK_MIN_CHARACTERS) {
+      // a table of figures: its columns stay, as narrow as their numbers allow (site.css)
+      table.dataset.rpFigures = "true";
+      continue;
+    }
     table.classList.add("rp-stack");
     // display: block would take the table's semantics away: say them outright
     table.setAttribute("role", "table");

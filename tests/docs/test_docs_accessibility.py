@@ -144,6 +144,28 @@ def test_a_table_of_figures_keeps_its_columns_on_a_phone(open_page: Any, base_ur
     assert numbers > 3 and stacked == 0, (numbers, stacked)
 
 
+def test_tables_of_figures_on_a_phone_are_as_narrow_as_their_numbers_allow(
+    open_page: Any, base_url: str
+) -> None:
+    # at the sentence tables' 11rem a column, 8 columns of counts were 1,672 px:
+    # one number per screen, four screens of sideways scrolling
+    page = open_page(PHONE, "light")
+    too_wide = {}
+    for path in ("performance/", "guide/durability-tiers/", "internals/"):
+        page.goto(base_url + path)
+        page.locator(".md-typeset table").first.wait_for()
+        page.wait_for_selector(".md-typeset table[data-rp-checked]", state="attached")  # site.js has run
+        widths = page.locator(".md-typeset table[data-rp-figures]").evaluate_all(
+            "els => els.map(t => [t.querySelectorAll('thead th').length, t.getBoundingClientRect().width])"
+        )
+        assert widths, f"{path}: no table of figures found"
+        # a table that fits the screen is fine however few its columns
+        wide = [(columns, round(width)) for columns, width in widths if width > max(100 * columns, 360)]
+        if wide:
+            too_wide[path] = wide
+    assert too_wide == {}
+
+
 def test_the_comparison_table_is_a_plain_table_on_a_desktop(open_page: Any, base_url: str) -> None:
     page = open_page(DESKTOP, "light")
     page.goto(base_url + "guide/task-queues/")

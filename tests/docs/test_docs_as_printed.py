@@ -7,13 +7,17 @@ and the answer must have the status and body of the example's figure (which
 the docs build checks against `docs_src/catalogue.py`). `--reload` is left
 out: it only restarts the server when a file changes.
 
-The home page's set-up box, which every "Try it" links to, is run as printed
-in a copy of the project (under CI, or with `RAVYN_TEST_SET_UP=1`: it installs
-from PyPI), and no printed command starts with a shell prompt.
+The home page's set-up box, which every "Try it" links to and the only one on
+the site, is run as printed in a copy of the project (under CI, or with
+`RAVYN_TEST_SET_UP=1`: it installs from PyPI), followed in the same shell by
+what a reader does next: the first "Try it", the Testing page's command and
+the terminal tutorial's first commands. No printed command starts with a
+shell prompt.
 
-The Testing page's test modules (its blocks titled `test_*.py`, with its
-`conftest.py`) are written to an empty folder and run with pytest, as a reader
-would run them after pasting them.
+The Testing page's files (its blocks titled `test_*.py`, with its
+`conftest.py`), read from the built page, are written to an empty folder and
+run with the pytest command the page prints, as a reader would after pasting
+them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from html import unescape
 from itertools import pairwise
@@ -32,11 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_examples import find_examples
 
 from docs_src.catalogue import EXAMPLES, HELPERS, Example
-from ravyn.testing import serve
-from tests.docs.conftest import DOCS, ROOT
+from ravyn.testing import free_port, serve
+from tests.docs.conftest import ROOT
 from tests.docs_src.receiver import WebhookReceiver
 
 PRINTED_BASE = "http://127.0.0.1:8000"
@@ -167,6 +171,48 @@ def test_a_printed_curl_that_gets_another_answer_is_caught() -> None:
     ]
 
 
+def printed_receiver(site: Path) -> str:
+    """The command the webhook "Try it" prints to start the receiver it calls."""
+    blocks = code_blocks((site / "guide" / "practical-examples" / "index.html").read_text("utf-8"))
+    [command] = [
+        block for block in blocks if block.startswith("uvicorn docs_src.background_tasks.webhook_receiver")
+    ]
+    return command
+
+
+def _wait_for(condition: Any, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@curl_required
+def test_the_webhook_try_it_delivers_to_its_printed_receiver(
+    site: Path, instructions: dict[str, set[tuple[str, str]]], fresh_machine: dict[str, str]
+) -> None:
+    # three terminals, as printed: the receiver, the app allowed to call it, the order
+    words = shlex.split(printed_receiver(site))
+    assert words[-2:] == ["--port", "9000"], words  # the port the printed allowlist and curl name
+    [(command, curl)] = instructions["webhook_notification"]
+    env, app, arguments = split_command(command)
+    with serve(
+        words[1], env=fresh_machine, cwd=ROOT, uvicorn_args=("--no-access-log", *words[2:-2])
+    ) as receiver:
+        receiver_address = receiver.url.removeprefix("http://")
+        env = {key: value.replace("127.0.0.1:9000", receiver_address) for key, value in env.items()}
+        with serve(
+            app, env={**fresh_machine, **env}, cwd=ROOT, uvicorn_args=("--no-access-log", *arguments)
+        ) as server:
+            status, body = run_curl(curl, server.url, receiver.url)
+            delivered = _wait_for(lambda: "order.created: order" in receiver.output)
+    assert matches_figure(EXAMPLES["webhook_notification"], status, body) == [], server.output[-2000:]
+    assert delivered, f"receiver:\n{receiver.output[-2000:]}\napp:\n{server.output[-2000:]}"
+    assert "2 x KB-42" in receiver.output  # the order the printed curl placed
+
+
 # --------------------------------------------------------------------------- the set-up box
 
 SET_UP_HEADING = re.compile(r'<h2 id="set-up">.*?</h2>(?P<rest>.*)', re.S)
@@ -211,14 +257,44 @@ def test_no_printed_command_starts_with_a_prompt(site: Path) -> None:
     assert prompts == [], "a reader who copies the block copies the prompt too"
 
 
+SETS_UP = re.compile(r"^(?:python3? -m venv|\.venv/bin/)", re.M)
+"""A printed line that makes a virtual environment, or reaches into one without activating it."""
+
+
+def test_the_home_pages_box_is_the_only_set_up_on_the_site(site: Path) -> None:
+    # a second box drifts from the first: the terminal tutorial's installed
+    # into .venv without activating it, and its next command was not found
+    elsewhere = []
+    for page in sorted(site.rglob("*.html")):
+        blocks = code_blocks(page.read_text("utf-8"))
+        if page == site / "index.html":
+            blocks.remove(set_up_box(site))
+        elsewhere += [f"{page.relative_to(site)}: {block[:80]}" for block in blocks if SETS_UP.search(block)]
+    assert elsewhere == []
+    # and the box installs what the other pages' commands need
+    install = set_up_box(site).splitlines()[-1]
+    assert all(extra in install for extra in ("examples", "tutorial", "pytest")), install
+
+
 set_up_enabled = pytest.mark.skipif(
     os.environ.get("CI") != "true" and os.environ.get("RAVYN_TEST_SET_UP") != "1",
     reason="installs the project from PyPI into a new .venv: runs under CI, or with RAVYN_TEST_SET_UP=1",
 )
 
 
+def tutorial_commands(site: Path) -> list[str]:
+    """The terminal tutorial page's first commands: the tutorial's welcome, its lessons, one lesson run."""
+    blocks = code_blocks((site / "try-it-in-your-terminal" / "index.html").read_text("utf-8"))
+    commands = [block for block in blocks if block.startswith("ravyn-tutorial")]
+    assert commands[:3] == ["ravyn-tutorial", "ravyn-tutorial list", "ravyn-tutorial run quick_start"]
+    return commands[:3]
+
+
 @set_up_enabled
-def test_the_set_up_box_works_as_printed_in_a_fresh_checkout(site: Path, tmp_path: Path) -> None:
+@curl_required
+def test_the_set_up_box_works_as_printed_in_a_fresh_checkout(
+    site: Path, tmp_path: Path, instructions: dict[str, set[tuple[str, str]]]
+) -> None:
     checkout = tmp_path / "ravyn"
     checkout.mkdir()
     ignore = shutil.ignore_patterns(".venv", "__pycache__", "node_modules", ".cache", "*.egg-info", "site")
@@ -228,16 +304,38 @@ def test_the_set_up_box_works_as_printed_in_a_fresh_checkout(site: Path, tmp_pat
             shutil.copytree(source, checkout / name, ignore=ignore)
         else:
             shutil.copy2(source, checkout / name)
-    # what a reader does next: the box, then the commands of "Try it" and of the Testing page
-    script = (
-        "set -e\n"
-        + set_up_box(site)
-        + "\ncommand -v uvicorn\nuvicorn --version\npython -m pytest --version\n"
+    testing_page = tmp_path / "testing-page"
+    testing_page.mkdir()
+    for name, text in files_of_the_testing_page(site).items():
+        (testing_page / name).write_text(text)
+    # what a reader does next, in the same terminal: the first "Try it" (on a
+    # free port rather than 8000, without --reload), the Testing page's command,
+    # the terminal tutorial's first commands
+    [(command, curl)] = instructions["quick_start"]
+    _, app, arguments = split_command(command)
+    base = f"http://127.0.0.1:{free_port()}"
+    host, port = base.removeprefix("http://").split(":")
+    serve_it = shlex.join(["uvicorn", app, *arguments, "--host", host, "--port", port])
+    script = "\n".join(
+        [
+            "set -e",
+            set_up_box(site),
+            "command -v uvicorn",
+            f"{serve_it} > server.log 2>&1 &",
+            "trap 'kill $! 2>/dev/null || true' EXIT",
+            f"for attempt in $(seq 600); do curl -s -o /dev/null {base}/ && break; sleep 0.1; done",
+            f"{curl.replace(PRINTED_BASE, base)} > answer.txt",
+            f"cd {shlex.quote(str(testing_page))}",
+            pytest_command_of_the_testing_page(site),
+            f"cd {shlex.quote(str(checkout))}",
+            *tutorial_commands(site),
+        ]
     )
     environment = {
         key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")
     }
     environment["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # no other environment's uvicorn to find
+    environment["NO_PROXY"] = "127.0.0.1,localhost"
     done = subprocess.run(
         ["bash", "-c", script],
         cwd=checkout,
@@ -247,33 +345,187 @@ def test_the_set_up_box_works_as_printed_in_a_fresh_checkout(site: Path, tmp_pat
         check=False,
         env=environment,
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-6000:]
     assert str(checkout / ".venv" / "bin" / "uvicorn") in done.stdout.splitlines()
-    assert "pytest" in done.stdout + done.stderr
+    status, body = response_of((checkout / "answer.txt").read_text())
+    assert matches_figure(EXAMPLES["quick_start"], status, body) == [], (checkout / "server.log").read_text()
+    tests = re.findall(r"^(?:async )?def test_", "".join(files_of_the_testing_page(site).values()), re.M)
+    assert f"{len(tests)} passed" in done.stdout, output[-6000:]
+    assert "quick_start" in done.stdout and "command not found" not in output, output[-6000:]
+
+
+# --------------------------------------------------------------------------- every command
+
+COMMAND = re.compile(
+    r"^(?:[A-Z_]+=\S+ )*(?:python3?|bash|sh|uvicorn|curl|pip3?|apt-get|apt|zensical|mkdocs|pytest"
+    r"|ravyn-tutorial|celery|redis-server|docker|gunicorn|export|cd|source|\.|\.venv/\S+)(?: |$)"
+)
+"""A printed line a reader types into a shell."""
+
+ELSEWHERE = {
+    "python -m mkdocs build --strict": "tests/conftest.py (built_site), with --clean and a --site-dir",
+    "zensical build --strict --config-file mkdocs.yml": "tests/docs/test_docs_zensical.py",
+    "python -m pytest -q tests/docs tests/playground": "scripts/test (CI) runs these suites",
+    "bash scripts/docs": "NOT RUN: it installs the docs extra and serves the site until stopped",
+    "python -m docs_src.queue_comparison": "tests/queue/test_comparison.py runs its compare() with a 2 s job",
+    "pip install -e '.[bench]'": "NOT RUN: the bench extra (Starlette, FastAPI, matplotlib)",
+    "apt-get install -y wrk": "NOT RUN: scripts/test installs wrk the same way",
+    "python -m bench": "NOT RUN: the full benchmark, about fifteen minutes",
+    "python -m bench --quick": "tests/bench/test_bench_quick.py runs bench.cli.main with --quick",
+}
+"""Printed commands this module does not run as printed: what runs them, or that nothing does."""
+
+
+def printed_commands(site: Path) -> dict[str, str]:
+    """Every shell line printed on the built site (comments dropped) -> the first page that prints it."""
+    found: dict[str, str] = {}
+    for page in sorted(site.rglob("*.html")):
+        for block in code_blocks(page.read_text("utf-8")):
+            lines = block.splitlines()
+            if lines and COMMAND.match(lines[0]):
+                for line in lines:
+                    command = re.sub(r"\s+#.*$", "", line).strip()
+                    found.setdefault(command, page.relative_to(site).as_posix())
+    return found
+
+
+def test_every_printed_command_is_run_by_a_test_or_named_as_not_run(
+    site: Path, instructions: dict[str, set[tuple[str, str]]]
+) -> None:
+    # what this module runs as printed: each "Try it", the set-up box, the
+    # Testing page's command, the tutorial's commands
+    run_here = {line for pairs in instructions.values() for pair in pairs for line in pair}
+    run_here |= set(set_up_box(site).splitlines()) | {pytest_command_of_the_testing_page(site)}
+    run_here |= set(printed_tutorial_commands(site)) | {
+        printed_receiver(site),
+        "python -m docs_src.where_it_runs",
+    }
+    printed = printed_commands(site)
+    unaccounted = {
+        command: page for command, page in printed.items() if command not in run_here | set(ELSEWHERE)
+    }
+    assert unaccounted == {}, "a new printed command: run it in a test, or say in ELSEWHERE what runs it"
+    assert sorted(set(ELSEWHERE) - set(printed)) == [], "ELSEWHERE names a command no page prints any more"
+
+
+def test_the_where_it_runs_measurement_runs_as_printed(site: Path, tmp_path: Path) -> None:
+    blocks = code_blocks((site / "guide" / "where-it-runs" / "index.html").read_text("utf-8"))
+    [command] = [block for block in blocks if block.startswith("python -m docs_src.")]
+    [python, *arguments] = shlex.split(command)
+    assert python == "python"
+    # in a copy of the examples: the command writes the page's table beside its code
+    shutil.copytree(ROOT / "docs_src", tmp_path / "docs_src", ignore=shutil.ignore_patterns("__pycache__"))
+    written = tmp_path / "docs_src" / "where_it_runs" / "results.md"
+    written.unlink()
+    done = subprocess.run(
+        [sys.executable, *arguments],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost"},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    committed = (ROOT / "docs_src" / "where_it_runs" / "results.md").read_text("utf-8")
+    settings = re.compile(r"^\| (`[^|]*`|a container stop[^|]*) \|", re.M)
+    # the same rows, measured again: each setting the page explains, in its order
+    assert settings.findall(written.read_text("utf-8")) == settings.findall(committed)
+    assert len(settings.findall(committed)) == 5
+    assert "**lost without a log line**" in written.read_text("utf-8")  # Docker's default against 30 s
+
+
+# --------------------------------------------------------------------------- the terminal tutorial
+
+INTERACTIVE = {
+    "ravyn-tutorial run quick_start --serve": "serves until Ctrl-C (tests/tutorial/test_server.py)",
+    "ravyn-tutorial watch": "waits for keys and file saves (tests/tutorial/test_watch.py)",
+}
+"""Printed commands that wait for the reader, each with the tests that drive it instead."""
+
+
+def printed_tutorial_commands(site: Path) -> list[str]:
+    """Every `ravyn-tutorial` line of the tutorial page's command blocks, in order, without comments."""
+    commands = []
+    for block in code_blocks((site / "try-it-in-your-terminal" / "index.html").read_text("utf-8")):
+        if block.startswith("ravyn-tutorial"):
+            commands += [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    return commands
+
+
+def test_the_terminal_tutorials_commands_run_as_printed_in_the_pages_order(
+    site: Path, tmp_path: Path
+) -> None:
+    commands = printed_tutorial_commands(site)
+    assert {"ravyn-tutorial list", "ravyn-tutorial run quick_start", "ravyn-tutorial check --all"} <= set(
+        commands
+    )
+    assert set(INTERACTIVE) <= set(commands), "an interactive command left the page: update INTERACTIVE"
+    (tmp_path / "docs_src").symlink_to(ROOT / "docs_src")  # the lessons, as in a reader's checkout
+    outcomes = {}
+    for command in commands:
+        if command in INTERACTIVE:
+            continue
+        [program, *arguments] = shlex.split(command)
+        assert program == "ravyn-tutorial", command
+        done = subprocess.run(
+            [sys.executable, "-m", "ravyn_tutorial", *arguments],  # the same command, says the page
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "COLUMNS": "80", "PYTHONPATH": str(ROOT), "NO_PROXY": "127.0.0.1,localhost"},
+            stdin=subprocess.DEVNULL,
+        )
+        assert "Traceback" not in done.stdout + done.stderr, f"{command}:\n{done.stdout}{done.stderr}"
+        outcomes[command] = (done.returncode, done.stdout)
+    # the exercise is still broken when the page checks it: that check, and --all, say so
+    failing = {command for command, (code, _) in outcomes.items() if code != 0}
+    assert failing == {"ravyn-tutorial check slow_signup", "ravyn-tutorial check --all"}, outcomes
+    assert "Not there yet" in outcomes["ravyn-tutorial check slow_signup"][1]
+    assert (tmp_path / "ravyn-exercises" / "slow_signup.py").is_file()  # `start` made the reader's copy
+    assert "201" in outcomes["ravyn-tutorial run quick_start"][1]
 
 
 # --------------------------------------------------------------------------- the Testing page
 
-
-def modules_of_the_testing_page() -> dict[str, str]:
-    """File name -> source of every titled Python block of the Testing page."""
-    modules = {}
-    for block in find_examples(DOCS / "testing.md"):
-        title = block.prefix_settings().get("title")
-        assert title, f"testing.md:{block.start_line}: every Python block there is a file a reader can save"
-        assert title not in modules, f"two blocks of testing.md are titled {title}"
-        modules[title] = block.source
-    return modules
+FILE_BLOCK = re.compile(r'<span class="filename">(?P<title>[^<]+)</span>\s*<pre\b.*?</pre>', re.S)
 
 
-def test_the_testing_page_examples_pass_under_pytest_as_printed(tmp_path: Path) -> None:
-    modules = modules_of_the_testing_page()
-    tests = [name for name in modules if name.startswith("test_")]
-    assert "conftest.py" in modules and len(tests) >= 4
-    for name, source in modules.items():
+def files_of_the_testing_page(site: Path) -> dict[str, str]:
+    """File name -> text of every titled code block of the built Testing page, as a reader copies it."""
+    files = {}
+    for match in FILE_BLOCK.finditer((site / "testing" / "index.html").read_text("utf-8")):
+        title = match.group("title")
+        assert title not in files, f"two blocks of the Testing page are titled {title}"
+        [text] = code_blocks(match.group(0))
+        files[title] = text + "\n"
+    return files
+
+
+def pytest_command_of_the_testing_page(site: Path) -> str:
+    """The command the Testing page prints to run its test modules."""
+    commands = [
+        block
+        for block in code_blocks((site / "testing" / "index.html").read_text("utf-8"))
+        if block.startswith("python -m pytest")
+    ]
+    assert len(commands) == 1, commands
+    return commands[0]
+
+
+def test_the_testing_page_examples_pass_under_its_printed_pytest_command(site: Path, tmp_path: Path) -> None:
+    files = files_of_the_testing_page(site)
+    tests = [name for name in files if name.startswith("test_")]
+    assert "conftest.py" in files and len(tests) >= 4
+    for name, source in files.items():
         (tmp_path / name).write_text(source)
+    [python, *arguments] = shlex.split(pytest_command_of_the_testing_page(site))
+    assert python == "python"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), *tests],
+        [sys.executable, *arguments],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -281,6 +533,6 @@ def test_the_testing_page_examples_pass_under_pytest_as_printed(tmp_path: Path) 
         check=False,
         env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
     )
-    functions = sum(len(re.findall(r"^(?:async )?def test_", modules[name], re.M)) for name in tests)
+    functions = sum(len(re.findall(r"^(?:async )?def test_", files[name], re.M)) for name in tests)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{functions} passed" in done.stdout, done.stdout
