@@ -26,7 +26,7 @@ from lilya.routing import Host, Include, Path, Router
 
 from ravyn import BackgroundTask, BackgroundTasks, Depends, Ravyn, delete, get, post
 from ravyn.responses import JSONResponse, Response, StreamingResponse
-from tests.support.asgi import http_scope
+from tests.support.asgi import http_scope, receive_body
 
 
 class Teapot(Exception):
@@ -283,15 +283,7 @@ async def drive(app: Ravyn, method: str, path: str, body: bytes, root_path: str)
     outer_headers[-1] = headers
     scope = http_scope(method, path, headers=headers, root_path=root_path)
     messages: list[Any] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        await asyncio.sleep(3600)
-        return {"type": "http.disconnect"}
+    receive = receive_body(body, stays=True)
 
     async def send(message: Any) -> None:
         messages.append(

@@ -25,7 +25,7 @@ from ravyn.responses import JSONResponse, StreamingResponse
 from ravyn.runner import when
 from ravyn.testing import record
 from tests.runner.test_when import build_tasks, model_runs, trees
-from tests.support.asgi import http_scope
+from tests.support.asgi import http_scope, receive_body
 
 pytestmark = pytest.mark.anyio
 
@@ -155,14 +155,7 @@ async def drive(
     """One raw ASGI call; the status and body the client got, recorded into `seq` as sent."""
     scope = http_scope(method, path, body=body)
     answer: dict[str, Any] = {"status": None, "body": b""}
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if disconnect or delivered:
-            return {"type": "http.disconnect"}
-        delivered = True
-        return {"type": "http.request", "body": body, "more_body": False}
+    receive = receive_body(body, gone=disconnect)
 
     async def send(message: Any) -> None:
         if send_fails and message["type"] == "http.response.body":

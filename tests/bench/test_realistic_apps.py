@@ -21,6 +21,7 @@ import pytest
 from bench import asgi_calls
 from bench.apps.shapes import ORIGIN, REALISTIC, SHAPES
 from bench.contenders import APPS_DIR, all_contenders
+from tests.support.asgi import receive_body
 
 pytestmark = pytest.mark.anyio
 
@@ -58,14 +59,7 @@ async def call(
 ) -> tuple[int, dict[str, str], Any]:
     """One ASGI call; returns (status, lower-cased headers, decoded JSON body)."""
     sent: list[dict[str, Any]] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
+    receive = receive_body(body)
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)

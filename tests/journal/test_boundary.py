@@ -23,7 +23,7 @@ from ravyn.responses import JSONResponse
 from ravyn.testing import Recorder
 from tests.journal import jobs
 from tests.journal.support import eventually, rows, states
-from tests.support.asgi import http_scope
+from tests.support.asgi import http_scope, receive_body
 
 pytestmark = pytest.mark.anyio
 
@@ -87,16 +87,9 @@ async def call(
     journal's task rows as another connection saw them when `http.response.start` was sent."""
     content = json.dumps(body).encode() if body is not None else b""
     scope = http_scope(method, path, body=content)
-    sent = False
+    receive = receive_body(content)
     seen: list[Any] = []
     status, headers, chunks = 0, {}, []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": content, "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status, headers

@@ -1,8 +1,10 @@
-"""The scope of one raw ASGI HTTP request, as a server would build it, for the
-tests that drive an app without a server."""
+"""The scope and the `receive` of one raw ASGI HTTP request, as a server would
+give them, for the tests that drive an app without a server."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -35,3 +37,26 @@ def http_scope(
         "server": ("test", 80),
         "state": {},
     }
+
+
+def receive_body(
+    body: bytes, *, gone: bool = False, stays: bool = False
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """A `receive` that gives `body` in one message, then `http.disconnect`.
+
+    `gone`: the client left before sending anything (a disconnect at once).
+    `stays`: after the body, the client keeps the connection open (the next
+    call waits, as a server's `receive` does until the client goes).
+    """
+    delivered = gone
+
+    async def receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if stays:
+            await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    return receive
