@@ -31,14 +31,11 @@ class _Remembered(threading.local):
 
 
 _remembered = _Remembered()
+_forgets_at_fork = False
 
 
 def _forget() -> None:
     _remembered.loop = None
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_forget)
 
 
 def current_host() -> asyncio.Task[Any] | None:
@@ -53,5 +50,10 @@ def current_host() -> asyncio.Task[Any] | None:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return None
+    global _forgets_at_fork
+    if not _forgets_at_fork:  # once, when a loop is first remembered (nothing is done at import)
+        _forgets_at_fork = True
+        if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+            os.register_at_fork(after_in_child=_forget)
     _remembered.loop = loop
     return asyncio.current_task(loop)
