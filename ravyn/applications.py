@@ -268,6 +268,33 @@ class Ravyn(Lilya):
                 return stack
         return super().build_middleware_stack()
 
+    def add_exception_handler(
+        self, exception_cls_or_status_code: int | type[Exception], handler: Any
+    ) -> None:
+        """Answer an exception (or a status code) with `handler`; refused with a
+        `RuntimeError` once the app has served a request.
+
+        The first request builds the app's error handling with the handlers
+        known then; Lilya would take a later one and never call it."""
+        if self.middleware_stack is not None:
+            raise RuntimeError(
+                "Exception handlers cannot be added once the application has started: "
+                "pass them as Ravyn(exception_handlers=...) or add them before the first request."
+            )
+        super().add_exception_handler(exception_cls_or_status_code, handler)
+
+    def add_permission(self, permission: Any, *args: Any, **kwargs: Any) -> None:
+        """Refused with a `RuntimeError`: pass app-wide permissions as
+        `Ravyn(permissions=[DefinePermission(...)])`.
+
+        The app's permissions are put in place when it is built; Lilya's
+        `add_permission` keeps a later one and never applies it, which let
+        every request through silently."""
+        raise RuntimeError(
+            f"Permissions cannot be added to a built application ({permission!r}): "
+            "pass them as Ravyn(permissions=[DefinePermission(...)])."
+        )
+
     def endpoints_by_route(self) -> dict[int, PathEndpoint]:
         """Our endpoint behind each Lilya `Path` this app registered, by `id` of the `Path`."""
         return {id(lilya_path): endpoint for lilya_path, endpoint in self._endpoints.values()}
