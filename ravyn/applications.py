@@ -160,6 +160,7 @@ class Ravyn(Lilya):
     ) -> None:
         handlers = [route for route in routes or [] if isinstance(route, RouteHandler)]
         others = [route for route in routes or [] if not isinstance(route, RouteHandler)]
+        _refuse_handlers_inside(others)
         exception_handlers = {
             HTTPException: http_error_response,
             Exception: server_error_response,
@@ -467,6 +468,26 @@ class Ravyn(Lilya):
         lilya_path.methods = allowed
         self.handlers.append(handler)
         refresh_fast_route(self)
+
+
+def _refuse_handlers_inside(routes: Sequence[Any], outer: str = "") -> None:
+    """Raise `TypeError` naming a handler of ours put among a Lilya `Include`'s
+    (or `Host`'s) routes: Lilya's router cannot serve it, and every request
+    to it was a 500 (`'RouteHandler' object has no attribute 'search'`)."""
+    for route in routes:
+        inner = getattr(route, "routes", None)
+        if not isinstance(inner, list):
+            continue
+        where = outer + str(getattr(route, "path", "") or getattr(route, "host", ""))
+        for each in inner:
+            if isinstance(each, RouteHandler):
+                raise TypeError(
+                    f"handler {each.func.__qualname__} ({each.path}) is among the routes of "
+                    f"{type(route).__name__}({where!r}), which cannot serve it: register it on the app "
+                    f"with its whole path, or include an app of its own: "
+                    f"Include({where!r}, app=Ravyn(routes=[...]))"
+                )
+        _refuse_handlers_inside(inner, where)
 
 
 def _holds_durable(task: Task | None) -> bool:

@@ -355,3 +355,22 @@ def test_a_websocket_handlers_tasks_are_bounded_and_drained_as_for_http(
     assert len(lost) == 1 and lost[0].endswith(
         ".export_forever lost: cancelled at shutdown"
     )  # Lilya's Task: its name
+
+
+async def test_a_handler_put_among_an_includes_routes_is_refused_naming_it_and_the_way_out() -> None:
+    # Lilya's router cannot serve our handler: every request to it was a 500
+    from lilya.routing import Include
+
+    @get("/notes")
+    def list_notes() -> dict[str, int]:
+        return {"notes": 0}
+
+    with pytest.raises(
+        TypeError, match=r"^handler .*list_notes \(/notes\) is among the routes of Include\('/v1'\)"
+    ):
+        Ravyn(routes=[Include("/v1", routes=[list_notes])])
+    with pytest.raises(TypeError, match=r"Include\('/api/v1', app=Ravyn\(routes=\[\.\.\.\]\)\)"):
+        Ravyn(routes=[Include("/api", routes=[Include("/v1", routes=[list_notes])])])
+    served = Ravyn(routes=[Include("/v1", app=Ravyn(routes=[list_notes]))])  # the way out it names
+    answer = await record(served, "GET", "/v1/notes")
+    assert (answer.status, answer.json()) == (200, {"notes": 0})
