@@ -474,16 +474,16 @@ def _refuse_handlers_inside(routes: Sequence[Any], outer: str = "") -> None:
     """Raise `TypeError` naming a handler of ours put among a Lilya `Include`'s
     (or `Host`'s) routes: Lilya's router cannot serve it, and every request
     to it was a 500 (`'RouteHandler' object has no attribute 'search'`)."""
-    for route in routes:
-        inner = getattr(route, "routes", None)
+    for entry in routes:
+        inner = getattr(entry, "routes", None)
         if not isinstance(inner, list):
             continue
-        where = outer + str(getattr(route, "path", "") or getattr(route, "host", ""))
+        where = outer + str(getattr(entry, "path", "") or getattr(entry, "host", ""))
         for each in inner:
             if isinstance(each, RouteHandler):
                 raise TypeError(
                     f"handler {each.func.__qualname__} ({each.path}) is among the routes of "
-                    f"{type(route).__name__}({where!r}), which cannot serve it: register it on the app "
+                    f"{type(entry).__name__}({where!r}), which cannot serve it: register it on the app "
                     f"with its whole path, or include an app of its own: "
                     f"Include({where!r}, app=Ravyn(routes=[...]))"
                 )
