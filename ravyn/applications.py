@@ -160,6 +160,7 @@ class Ravyn(Lilya):
     ) -> None:
         handlers = [route for route in routes or [] if isinstance(route, RouteHandler)]
         others = [route for route in routes or [] if not isinstance(route, RouteHandler)]
+        _refuse_handlers_inside(others)
         exception_handlers = {
             HTTPException: http_error_response,
             Exception: server_error_response,
@@ -267,6 +268,33 @@ class Ravyn(Lilya):
             if stack is not None:
                 return stack
         return super().build_middleware_stack()
+
+    def add_exception_handler(
+        self, exception_cls_or_status_code: int | type[Exception], handler: Any
+    ) -> None:
+        """Answer an exception (or a status code) with `handler`; refused with a
+        `RuntimeError` once the app has served a request.
+
+        The first request builds the app's error handling with the handlers
+        known then; Lilya would take a later one and never call it."""
+        if self.middleware_stack is not None:
+            raise RuntimeError(
+                "Exception handlers cannot be added once the application has started: "
+                "pass them as Ravyn(exception_handlers=...) or add them before the first request."
+            )
+        super().add_exception_handler(exception_cls_or_status_code, handler)
+
+    def add_permission(self, permission: Any, *args: Any, **kwargs: Any) -> None:
+        """Refused with a `RuntimeError`: pass app-wide permissions as
+        `Ravyn(permissions=[DefinePermission(...)])`.
+
+        The app's permissions are put in place when it is built; Lilya's
+        `add_permission` keeps a later one and never applies it, which let
+        every request through silently."""
+        raise RuntimeError(
+            f"Permissions cannot be added to a built application ({permission!r}): "
+            "pass them as Ravyn(permissions=[DefinePermission(...)])."
+        )
 
     def endpoints_by_route(self) -> dict[int, PathEndpoint]:
         """Our endpoint behind each Lilya `Path` this app registered, by `id` of the `Path`."""
@@ -440,6 +468,26 @@ class Ravyn(Lilya):
         lilya_path.methods = allowed
         self.handlers.append(handler)
         refresh_fast_route(self)
+
+
+def _refuse_handlers_inside(routes: Sequence[Any], outer: str = "") -> None:
+    """Raise `TypeError` naming a handler of ours put among a Lilya `Include`'s
+    (or `Host`'s) routes: Lilya's router cannot serve it, and every request
+    to it was a 500 (`'RouteHandler' object has no attribute 'search'`)."""
+    for entry in routes:
+        inner = getattr(entry, "routes", None)
+        if not isinstance(inner, list):
+            continue
+        where = outer + str(getattr(entry, "path", "") or getattr(entry, "host", ""))
+        for each in inner:
+            if isinstance(each, RouteHandler):
+                raise TypeError(
+                    f"handler {each.func.__qualname__} ({each.path}) is among the routes of "
+                    f"{type(entry).__name__}({where!r}), which cannot serve it: register it on the app "
+                    f"with its whole path, or include an app of its own: "
+                    f"Include({where!r}, app=Ravyn(routes=[...]))"
+                )
+        _refuse_handlers_inside(inner, where)
 
 
 def _holds_durable(task: Task | None) -> bool:

@@ -49,6 +49,8 @@ __all__ = ["BackgroundTask", "BackgroundTasks", "TooManyTasks", "task_name"]
 
 P = ParamSpec("P")
 
+logger = logging.getLogger("ravyn.background")
+
 _short_repr = reprlib.Repr()
 _short_repr.maxstring = 60
 _short_repr.maxother = 60
@@ -268,6 +270,9 @@ class BackgroundTasks(Tasks, BackgroundTask):
     """
 
     stop_on_error: bool
+    ran = False
+    """Whether an app's runner has run this collection's tasks (set once they
+    all ended): a task added after that is logged, since nothing would run it."""
 
     def __init__(
         self,
@@ -299,7 +304,15 @@ class BackgroundTasks(Tasks, BackgroundTask):
                     request.overflowed = True
                 raise TooManyTasks(request.room)
             request.added += 1
-        self.tasks.append(BackgroundTask(func, *args, **kwargs))
+        task = BackgroundTask(func, *args, **kwargs)
+        if self.ran:
+            # added too late, say by a coroutine a task left behind: never silently dropped
+            logger.warning(
+                "Background task %s added to a collection whose tasks already ran: "
+                "it runs only if the collection is run again",
+                task.describe(),
+            )
+        self.tasks.append(task)
 
     def describe(self) -> str:
         """Return the names of the tasks held, for logs."""

@@ -181,23 +181,42 @@ def served_paths(app: DocumentedApp) -> dict[int, str]:
 class DocumentCache:
     """The encoded OpenAPI document of an app, built again only when its
     routes or handlers change (a route added, removed or replaced, a handler
-    registered)."""
+    registered).
+
+    An app served under a prefix (mounted with `Include("/v1", app=...)`, or
+    behind `uvicorn --root-path`) gets the same document with that prefix as
+    its server (`"servers": [{"url": "/v1"}]`), so that each listed path is
+    where the operation is answered; one encoding per prefix is kept."""
 
     def __init__(self, app: DocumentedApp) -> None:
         self.app = app
         self.builds = 0
         self._key: tuple[object, ...] | None = None
-        self._body = b""
+        self._document: dict[str, Any] = {}
+        self._bodies: dict[str, bytes] = {}
 
-    def body(self) -> bytes:
-        """The document as JSON, built now if the app changed since the last build."""
+    def body(self, root_path: str = "") -> bytes:
+        """The document as JSON, built now if the app changed since the last
+        build; `root_path` (the prefix the app is served under) as its server."""
         app = self.app
         key = (len(app.handlers), *map(id, app.router.routes))
         if key != self._key:
-            self._body = encode_json(openapi_document(app))
+            self._document = openapi_document(app)
+            self._bodies = {}
             self._key = key
             self.builds += 1
-        return self._body
+        body = self._bodies.get(root_path)
+        if body is None:
+            document = self._document
+            if root_path:
+                document = {**document, "servers": [{"url": root_path}]}
+            body = encode_json(document)
+            if len(self._bodies) < _PREFIXES_KEPT:  # a prefix comes from the server, but stay bounded
+                self._bodies[root_path] = body
+        return body
+
+
+_PREFIXES_KEPT = 8
 
 
 def serve_openapi(app: DocumentedApp) -> DocumentCache:
@@ -207,7 +226,7 @@ def serve_openapi(app: DocumentedApp) -> DocumentCache:
     cache = DocumentCache(app)
 
     async def openapi_json(request: Request) -> Response:
-        return Response(cache.body(), media_type="application/json")
+        return Response(cache.body(_prefix(request)), media_type="application/json")
 
     async def swagger_ui(request: Request) -> HTMLResponse:
         from lilya.contrib.openapi.config import OpenAPIConfig
@@ -215,7 +234,7 @@ def serve_openapi(app: DocumentedApp) -> DocumentCache:
 
         config = OpenAPIConfig()
         return get_swagger_ui_html(
-            openapi_url=OPENAPI_URL,
+            openapi_url=_prefix(request) + OPENAPI_URL,
             title=f"{app.title} - Swagger UI",
             swagger_js_url=config.swagger_js_url,
             swagger_css_url=config.swagger_css_url,
@@ -225,3 +244,8 @@ def serve_openapi(app: DocumentedApp) -> DocumentCache:
     app.router.routes.append(Path(OPENAPI_URL, openapi_json, methods=["GET"], include_in_schema=False))
     app.router.routes.append(Path(DOCS_URL, swagger_ui, methods=["GET"], include_in_schema=False))
     return cache
+
+
+def _prefix(request: Request) -> str:
+    """The prefix the app is served under (the scope's `root_path`), without a trailing slash."""
+    return str(request.scope.get("root_path") or "").rstrip("/")

@@ -374,6 +374,15 @@ def _read_parameter(
         if any(call is earlier for earlier in chain):
             loop = " -> ".join(describe(each) for each in (*chain, call))
             raise TypeError(f"{_where(chain)}: parameter {name!r}: dependency cycle: {loop}")
+        if dependency.use_cache:
+            try:
+                hash(call)  # its result is kept for the request under the callable itself
+            except TypeError:
+                raise TypeError(
+                    f"{_where((*chain, call))}: it is not hashable, and a dependency's result is "
+                    "kept for the request under it (a class defining __eq__ sets __hash__ = None): "
+                    "give it a __hash__, or pass Depends(..., use_cache=False)"
+                ) from None
         signature = _read_signature(call, path_params, (*chain, call))
         return Parameter(name, "dependency", annotation, dependency=dependency, signature=signature)
     bare = strip_annotated(annotation)

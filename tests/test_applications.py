@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 from lilya.exceptions import ImproperlyConfigured
 from lilya.responses import PlainText
 from lilya.routing import Path
 
 from ravyn import BackgroundTask, BackgroundTasks, Ravyn, get, post
+from ravyn.background import TooManyTasks
 from ravyn.testing import Recorder, record
 
 pytestmark = pytest.mark.anyio
@@ -298,3 +301,76 @@ def test_a_websocket_handlers_tasks_run_through_the_apps_runner() -> None:
     assert ran == ["hi"]
     assert reported == ["the task failed"]
     assert (stats["started"], stats["succeeded"], stats["failed"]) == (2, 1, 1)
+
+
+def test_a_websocket_handlers_tasks_are_bounded_and_drained_as_for_http(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A WebSocket handler cannot hold more than `max_pending_tasks` tasks, and
+    a task it is running when the drain ends is cancelled and logged lost by name."""
+    import threading
+
+    from lilya.background import Task
+    from lilya.routing import WebSocketPath
+    from lilya.testclient import TestClient
+    from lilya.websockets import WebSocket
+
+    ran: list[int] = []
+    started = threading.Event()
+
+    async def flood(websocket: WebSocket) -> None:
+        await websocket.accept()
+        collection = BackgroundTasks()
+        try:
+            for n in range(100_000):
+                collection.add_task(ran.append, n)
+        except TooManyTasks as exc:
+            await websocket.send_text(f"refused past {exc.room}")
+        await collection()
+        await websocket.close()
+
+    async def export_forever(batch: str) -> None:
+        started.set()
+        await anyio.sleep(3600)
+
+    async def export(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await Task(export_forever, "b-1")()
+        await websocket.close()
+
+    app = Ravyn(
+        routes=[WebSocketPath("/flood", flood), WebSocketPath("/export", export)],
+        max_pending_tasks=10,
+    )
+    with TestClient(app) as client:
+        with client.websocket_connect("/flood") as websocket:
+            assert websocket.receive_text() == "refused past 10"
+        assert ran == list(range(10))
+        with client.websocket_connect("/export"), caplog.at_level(logging.ERROR, logger="ravyn.background"):
+            assert started.wait(10)
+            assert client.portal.call(app.task_runner.drain, 0.1) == 1
+    stats = app.task_stats()
+    assert (stats["started"], stats["succeeded"], stats["lost"], stats["running"]) == (11, 10, 1, 0)
+    lost = [r.getMessage() for r in caplog.records if "lost: cancelled at shutdown" in r.getMessage()]
+    assert len(lost) == 1 and lost[0].endswith(
+        ".export_forever lost: cancelled at shutdown"
+    )  # Lilya's Task: its name
+
+
+async def test_a_handler_put_among_an_includes_routes_is_refused_naming_it_and_the_way_out() -> None:
+    # Lilya's router cannot serve our handler: every request to it was a 500
+    from lilya.routing import Include
+
+    @get("/notes")
+    def list_notes() -> dict[str, int]:
+        return {"notes": 0}
+
+    with pytest.raises(
+        TypeError, match=r"^handler .*list_notes \(/notes\) is among the routes of Include\('/v1'\)"
+    ):
+        Ravyn(routes=[Include("/v1", routes=[list_notes])])
+    with pytest.raises(TypeError, match=r"Include\('/api/v1', app=Ravyn\(routes=\[\.\.\.\]\)\)"):
+        Ravyn(routes=[Include("/api", routes=[Include("/v1", routes=[list_notes])])])
+    served = Ravyn(routes=[Include("/v1", app=Ravyn(routes=[list_notes]))])  # the way out it names
+    answer = await record(served, "GET", "/v1/notes")
+    assert (answer.status, answer.json()) == (200, {"notes": 0})

@@ -3,6 +3,7 @@ it adds, and `yield` dependencies whose clean-up runs after the request's backgr
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import sys
@@ -552,6 +553,16 @@ class Opaque:
     pass
 
 
+@dataclasses.dataclass
+class Paginate:
+    """A configurable dependency; a dataclass defines __eq__, so its instances are not hashable."""
+
+    size: int
+
+    def __call__(self, page: int = 1) -> int:
+        return (page - 1) * self.size
+
+
 def reads_opaque(thing: Opaque) -> int:
     return 0
 
@@ -571,6 +582,7 @@ def wraps_opaque(inner: int = Depends(reads_opaque)) -> int:
             wraps_opaque,
             r"dependency wraps_opaque -> reads_opaque: parameter 'thing': cannot read a value of type Opaque",
         ),
+        (Paginate(10), r"dependency Paginate instance: it is not hashable, .*use_cache=False\)"),
     ],
     ids=[
         "builtin-without-signature",
@@ -578,6 +590,7 @@ def wraps_opaque(inner: int = Depends(reads_opaque)) -> int:
         "kwargs",
         "positional-only",
         "nested-bad-annotation",
+        "unhashable-instance",
     ],
 )
 def test_a_dependency_that_cannot_be_served_is_refused_naming_it_and_its_handler(
@@ -588,6 +601,15 @@ def test_a_dependency_that_cannot_be_served_is_refused_naming_it_and_its_handler
         @get("/bad")
         def served_badly(value: Any = Depends(dependency)) -> dict[str, int]:
             return {}
+
+
+async def test_an_unhashable_dependency_without_the_cache_is_served() -> None:
+    @get("/page")
+    def page(offset: int = Depends(Paginate(10), use_cache=False)) -> dict[str, int]:
+        return {"offset": offset}
+
+    answer = await record(Ravyn(routes=[page]), "GET", "/page?page=3")
+    assert (answer.status, answer.json()) == (200, {"offset": 20})
 
 
 async def swallowing_everything() -> AsyncIterator[str]:

@@ -11,6 +11,7 @@ import anyio
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lilya.routing import Include
 from pydantic import BaseModel
 
 import ravyn.openapi
@@ -188,21 +189,26 @@ def test_every_listed_operation_is_answered_at_its_listed_path_without_a_redirec
     table: list[tuple[str, str]],
 ) -> None:
     app = _app_of(table)
+    # served as it is, and mounted under a prefix: the document names the prefix as its server
+    mounted = Ravyn(routes=[Include("/v1", app=app)], enable_openapi=False)
 
-    async def check() -> None:
-        document = (await record(app, "GET", "/openapi.json")).json()
+    async def check(served: Ravyn, prefix: str) -> None:
+        document = (await record(served, "GET", f"{prefix}/openapi.json")).json()
+        server = document["servers"][0]["url"] if prefix else ""
+        assert server == prefix and ("servers" in document) == bool(prefix)
         listed = [
             (method.upper(), path) for path, operations in document["paths"].items() for method in operations
         ]
         assert sorted(method for method, _ in listed) == sorted(method for method, _ in table)
         for method, path in listed:
-            concrete = re.sub(r"{[^}]+}", "1", path)
-            timeline = await record(app, method, concrete)
+            concrete = server + re.sub(r"{[^}]+}", "1", path)
+            timeline = await record(served, method, concrete)
             # answered by the handler, with the status the document promises: never a redirect
             promised = document["paths"][path][method.lower()]["responses"]
-            assert str(timeline.status) in promised, (method, path, timeline.status)
+            assert str(timeline.status) in promised, (method, concrete, timeline.status)
 
-    anyio.run(check)
+    anyio.run(check, app, "")
+    anyio.run(check, mounted, "/v1")
 
 
 async def test_the_document_is_built_once_and_again_only_when_routes_change(
@@ -240,3 +246,24 @@ async def test_the_document_is_built_once_and_again_only_when_routes_change(
         assert "post" in (await client.request("GET", "/openapi.json")).json()["paths"]["/late"]
         (await client.request("GET", "/openapi.json"))
         assert len(builds) == 3
+
+
+async def test_a_mounted_app_is_documented_under_its_prefix_from_the_one_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    builds: list[int] = []
+    build = ravyn.openapi.openapi_document
+
+    def counting(app: Any) -> dict[str, Any]:
+        builds.append(1)
+        return build(app)
+
+    monkeypatch.setattr(ravyn.openapi, "openapi_document", counting)
+    app = Ravyn(routes=[create_user])
+    mounted = Ravyn(routes=[Include("/v1", app=app)], enable_openapi=False)
+    page = await record(mounted, "GET", "/v1/docs")
+    assert page.status == 200 and "'/v1/openapi.json'" in page.body.decode()  # not the outer app's
+    for _ in range(2):
+        assert (await record(mounted, "GET", "/v1/openapi.json")).json()["servers"] == [{"url": "/v1"}]
+        assert "servers" not in (await record(app, "GET", "/openapi.json")).json()
+    assert len(builds) == 1

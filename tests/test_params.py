@@ -19,7 +19,7 @@ import anyio.lowlevel
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ravyn import BackgroundTasks, Depends, Ravyn, Request, get, post
 from ravyn._binding.forms import group
@@ -865,6 +865,36 @@ async def test_a_non_finite_number_is_refused_even_in_a_key_no_parameter_reads(
         untyped_app, "POST", "/finite", content=finite, headers={"content-type": "application/json"}
     )
     assert (timeline.status, timeline.json()) == (201, {"value": 1.5})
+
+
+class FiniteLine(BaseModel):
+    """The documented way out for a model's own floats: pydantic's default takes the text "inf"."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+    price: float
+
+
+@post("/finite-lines")
+def take_finite_lines(lines: list[FiniteLine]) -> dict[str, Any]:
+    return {"total": sum(line.price for line in lines)}
+
+
+@pytest.mark.parametrize("text", [b'"inf"', b'"-Infinity"', b'"nan"', b'"1e400"'])
+async def test_a_model_configured_to_refuse_non_finite_floats_answers_their_text_with_a_400(
+    text: bytes,
+) -> None:
+    content = b'[{"price": 1.5}, {"price": ' + text + b"}]"
+    timeline = await record(
+        Ravyn(routes=[take_finite_lines]),
+        "POST",
+        "/finite-lines",
+        content=content,
+        headers={"content-type": "application/json"},
+    )
+    assert timeline.status == 400
+    assert timeline.json()["errors"] == [
+        {"loc": ["body", 1, "price"], "type": "finite_number", "msg": "Input should be a finite number"}
+    ]
 
 
 json_with_non_finite = st.recursive(

@@ -462,6 +462,38 @@ def test_middleware_added_after_the_first_request_is_refused_as_by_lilya() -> No
             app.add_middleware(CORSMiddleware, allow_origins=["*"])
 
 
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "through-lilya"])
+def test_an_exception_handler_added_after_the_first_request_is_refused_loudly(direct: bool) -> None:
+    # Lilya keeps it and never calls it: the first request built the error handling
+    def teapot(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"handled": str(exc)}, status_code=418)
+
+    early, _ = build(direct, "plain")
+    early.add_exception_handler(HTTPException, teapot)  # before the first request: kept, and used
+    assert asyncio.run(drive(early, "GET", "/missing", b"", ""))["messages"][0]["status"] == 418
+    app, _ = build(direct, "plain")
+    asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))
+    with pytest.raises(
+        RuntimeError, match="Exception handlers cannot be added once the application has started"
+    ):
+        app.add_exception_handler(HTTPException, teapot)
+    assert asyncio.run(drive(app, "GET", "/missing", b"", ""))["messages"][0]["status"] == 404
+
+
+def test_a_permission_added_to_a_built_app_is_refused_loudly_not_ignored() -> None:
+    # Lilya's add_permission keeps it and never applies it: every request went through
+    class Deny:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await JSONResponse({"denied": True}, status_code=403)(scope, receive, send)
+
+    app, _ = build(True, "plain")
+    with pytest.raises(RuntimeError, match=r"pass them as Ravyn\(permissions="):
+        app.add_permission(Deny)
+
+
 def test_a_route_added_later_is_seen(walks: list[str]) -> None:
     app, _ = build(True, "plain")
     asyncio.run(drive(app, "POST", "/register", b'{"name": "ada"}', ""))

@@ -17,7 +17,7 @@ from ravyn.runner._run import Run
 from ravyn.runner.events import TaskErrorHook, TaskListener, TaskStats
 from ravyn.runner.inline import FastPaths
 from ravyn.runner.logs import describe, logger
-from ravyn.runner.plan import Plan, plan_tasks, single_leaf
+from ravyn.runner.plan import Plan, mark_ran, plan_tasks, single_leaf
 from ravyn.runner.requests import METHODS_WITHOUT_TASKS, RequestSlot, current_request
 from ravyn.runner.steps import Outcome, StepRunner
 from ravyn.runner.threads import DaemonThreadPool
@@ -203,6 +203,7 @@ class TaskRunner(StepRunner):
         completed = await self._run_general(plan, leaf, leaves, admitted)
         if _grew(sources, len(leaves)):
             await self.run_added(sources, {id(task) for task in leaves}, run=completed)
+        mark_ran(sources)
 
     async def run_added(self, sources: Sequence[Task | None], done: set[int], *, run: bool) -> None:
         """Run the tasks added to `sources`' collections while they ran, until none is;

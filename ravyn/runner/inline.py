@@ -34,7 +34,7 @@ from ravyn.runner._run import Run
 from ravyn.runner.drain import log_lost
 from ravyn.runner.events import observers
 from ravyn.runner.logs import log_failure, logger
-from ravyn.runner.plan import Plan
+from ravyn.runner.plan import Plan, mark_ran
 from ravyn.runner.threads import run_in_daemon_thread
 
 if TYPE_CHECKING:  # for annotations only: the runner imports this module
@@ -110,6 +110,7 @@ class FastPaths:
                 if isinstance(source, Tasks) and len(source.tasks) != 1:  # a task added to it meanwhile
                     await self.runner.run_added(sources, {id(leaf)}, run=completed)
                 break
+        mark_ran(sources)
 
     def settle(
         self,

@@ -95,7 +95,8 @@ def log_failure(task: Task, error: BaseException, elapsed: float, attempts: int)
 
 def _escape_exception_text(record: logging.LogRecord) -> bool:
     """A filter of the `ravyn.background` logger: format a record's traceback
-    once, with the exception messages escaped (a handler reuses `exc_text`)."""
+    once, with the exception messages escaped, their notes and the members of
+    an exception group included (a handler reuses `exc_text`)."""
     if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
         formatted = traceback.TracebackException.from_exception(record.exc_info[1])
         seen: set[int] = set()
@@ -108,7 +109,11 @@ def _escape_exception_text(record: logging.LogRecord) -> bool:
             message = getattr(current, "_str", None)  # the exception's text, as formatted
             if isinstance(message, str):
                 setattr(current, "_str", escape_text(message))  # noqa: B010
+            notes = getattr(current, "__notes__", None)  # add_note() text is printed too
+            if isinstance(notes, list):
+                current.__notes__ = [escape_text(note) if isinstance(note, str) else note for note in notes]
             pending += [link for link in (current.__cause__, current.__context__) if link is not None]
+            pending += getattr(current, "exceptions", None) or []  # an ExceptionGroup's members
         record.exc_text = "".join(formatted.format()).rstrip("\n")
     return True
 

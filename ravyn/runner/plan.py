@@ -7,7 +7,7 @@ from typing import Any
 
 from lilya.background import Task, Tasks
 
-__all__ = ["Plan", "plan_tasks", "single_leaf"]
+__all__ = ["Plan", "mark_ran", "plan_tasks", "single_leaf"]
 
 
 class Plan(list["Task | tuple[Task, ...]"]):
@@ -101,3 +101,11 @@ def single_leaf(sources: Sequence[Task | None]) -> Task | None:
         if found is None or isinstance(found, Tasks):
             return None
     return found
+
+
+def mark_ran(sources: Sequence[Task | None]) -> None:
+    """Note on each of our collections in `sources` that its tasks ran, so that
+    a task added to it later is logged (see `BackgroundTasks.add_task`)."""
+    for source in sources:
+        if getattr(type(source), "ran", None) is False:  # ours: Lilya's `Tasks` has no such flag
+            source.ran = True  # type: ignore[union-attr]

@@ -32,4 +32,16 @@ def fail_in_dependency(value: str = Depends(lookup)) -> None:
     return None
 
 
-app = Ravyn(routes=[fail, fail_in_cleanup, fail_in_dependency])
+@get("/fail-with-note")
+def fail_with_note(text: str) -> None:
+    error = ValueError("bad input")
+    error.add_note(f"while reading {text}")  # printed under the traceback
+    raise error
+
+
+@get("/fail-in-group")
+def fail_in_group(text: str) -> None:
+    raise ExceptionGroup("several checks failed", [ValueError(f"bad text {text}")])
+
+
+app = Ravyn(routes=[fail, fail_in_cleanup, fail_in_dependency, fail_with_note, fail_in_group])

@@ -34,7 +34,9 @@ def _get(url: str, target: str) -> int:
     return status
 
 
-@pytest.mark.parametrize("path", ["/fail", "/fail-in-dependency", "/fail-in-cleanup"])
+@pytest.mark.parametrize(
+    "path", ["/fail", "/fail-in-dependency", "/fail-in-cleanup", "/fail-with-note", "/fail-in-group"]
+)
 def test_an_exceptions_text_cannot_forge_a_line_of_the_servers_log(path: str) -> None:
     with serve("tests.fuzz.forged_log_app:app", cwd=ROOT) as server:
         status = _get(server.url, f"{path}?text={quote(FORGED)}")
@@ -52,9 +54,13 @@ def _logged(server_logger: logging.Logger, text: str) -> str:
     record = server_logger.makeRecord(
         server_logger.name, logging.ERROR, __file__, 1, "Exception in ASGI application\n", (), None
     )
+    # every place a traceback prints text: the message, a note, a cause, a group's members
+    member = ValueError(f"bad {text}")
+    member.add_note(f"note {text}")
+    member.__cause__ = KeyError(text)
     try:
-        raise ValueError(f"bad {text}") from KeyError(text)
-    except ValueError as exc:
+        raise ExceptionGroup(f"group {text}", [member])
+    except ExceptionGroup as exc:
         record.exc_info = (type(exc), exc, exc.__traceback__)
     assert server_logger.filter(record)  # the logger's filters, as `handle` applies them
     return logging.Formatter().format(record)

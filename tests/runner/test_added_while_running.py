@@ -3,6 +3,7 @@ them, in order; never dropped silently. Bounded like the handler's own adds."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -119,3 +120,56 @@ async def test_a_task_added_by_a_task_the_drain_cancelled_is_counted_lost_not_ru
     assert (stats["lost"], stats["running"]) == (first + 1, 0) and balanced(stats)
     messages = [r.getMessage() for r in caplog.records]
     assert "Background task list.append('added') lost: cancelled at shutdown" in messages
+
+
+@pytest.mark.parametrize("first", [1, 2])
+async def test_a_task_added_after_its_collection_ran_is_named_in_a_warning_not_dropped_silently(
+    first: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a task leaves a coroutine behind that adds to the collection once the request is over
+    ran: list[str] = []
+    go = asyncio.Event()
+    added = asyncio.Event()
+    late: list[asyncio.Task[None]] = []
+
+    async def add_later(collection: BackgroundTasks) -> None:
+        await go.wait()
+        collection.add_task(ran.append, "too late")
+        added.set()
+
+    async def leave_behind(collection: BackgroundTasks) -> None:
+        ran.append("first")
+        late.append(asyncio.get_running_loop().create_task(add_later(collection)))
+
+    @post("/late")
+    async def late_route(tasks: BackgroundTasks) -> dict[str, str]:
+        tasks.add_task(leave_behind, tasks)
+        if first == 2:  # a plan, not the one-task path
+            tasks.add_task(ran.append, "second")
+        return {"ok": "started"}
+
+    app = Ravyn(routes=[late_route])
+    with caplog.at_level(logging.WARNING, logger="ravyn.background"):
+        assert (await record(app, "POST", "/late")).status == 201
+        go.set()
+        with anyio.fail_after(5):
+            await added.wait()
+    assert ran == ["first", "second"][:first]  # nothing runs it: the collection's run is over
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "Background task list.append('too late') added to a collection whose tasks already ran: "
+        "it runs only if the collection is run again"
+    ]
+    stats = app.task_stats()
+    assert stats["started"] == first and balanced(stats)
+
+
+async def test_a_collection_run_again_runs_the_task_added_after_its_first_run() -> None:
+    ran: list[str] = []
+    collection = BackgroundTasks()
+    collection.add_task(ran.append, "one")
+    runner = TaskRunner()
+    await runner.run(collection)
+    collection.add_task(ran.append, "two")  # logged: the first run is over
+    await runner.run(collection)
+    assert ran == ["one", "one", "two"]  # Lilya's semantics: a collection runs all it holds
