@@ -273,8 +273,9 @@ def provenance(results: dict[str, Any]) -> str:
     for run, kept in kept_runs(results):
         earlier = run.get("commit") or {}
         on = f"on commit `{earlier['short']}`" if earlier.get("short") else "on an unrecorded commit"
+        what, plural = _what_was_kept(kept)
         text += (
-            f" {_what_was_kept(kept)} come from an earlier run (`{run.get('command')}`, "
+            f" {what} {'come' if plural else 'comes'} from an earlier run (`{run.get('command')}`, "
             f"{run.get('date')}, {on}), kept because this run did not measure them again."
         )
     return text + "\n"
@@ -284,17 +285,23 @@ def _listed(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
-def _what_was_kept(kept: dict[str, list[str]]) -> str:
+def _what_was_kept(kept: dict[str, list[str]]) -> tuple[str, bool]:
+    """What an earlier run fills, as the subject of a sentence, and whether it is plural."""
     parts = []
     load, inprocess = kept["load"], kept["inprocess"]
     if load:
-        both = " (with their in-process figures)" if inprocess == load else ""
+        their = "their" if len(load) > 1 else "its"
+        both = f" (with {their} in-process figures)" if inprocess == load else ""
         parts.append(f"{'Scenarios' if len(load) > 1 else 'Scenario'} {_listed(load)}{both}")
     if inprocess and inprocess != load:
         parts.append(f"the in-process figures of {_listed(inprocess)}")
     parts += [name for name in ("the quick start's figures", "the layer table") if kept.get(name)]
     text = _listed(parts)
-    return text[0].upper() + text[1:]
+    # one scenario ("Scenario D ... comes") or the layer table is singular; figures are plural
+    singular = len(parts) == 1 and (
+        parts[0] == "the layer table" or (len(load) == 1 and parts[0].startswith("Scenario "))
+    )
+    return text[0].upper() + text[1:], not singular
 
 
 def kept_runs(results: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, list[str]]]]:
