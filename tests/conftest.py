@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -97,7 +98,21 @@ LANES: dict[str, tuple[str, ...]] = {
 }
 
 
+def _heed_the_signals_the_tests_send() -> None:
+    """Put SIGHUP and SIGINT back to their defaults when this process was started
+    ignoring them, as under `nohup`, or as a background job of a script (`cmd &`
+    ignores SIGINT). An ignored signal stays ignored in every process started
+    from here: the servers the tests send SIGHUP or Ctrl+C to would never hear
+    them, and those tests would wait out their time limits."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    sighup = getattr(signal, "SIGHUP", None)  # not on Windows
+    if sighup is not None and signal.getsignal(sighup) == signal.SIG_IGN:
+        signal.signal(sighup, signal.SIG_DFL)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    _heed_the_signals_the_tests_send()  # in the controller and in each xdist worker
     config.addinivalue_line("markers", "browser: drives a headless Chromium (tests/conftest.py LANES)")
     config.addinivalue_line("markers", "server: starts a real server or service (tests/conftest.py LANES)")
     config.addinivalue_line("markers", "slow: seconds per test; not in the framework's fast lane")
