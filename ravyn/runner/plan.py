@@ -107,5 +107,7 @@ def mark_ran(sources: Sequence[Task | None]) -> None:
     """Note on each of our collections in `sources` that its tasks ran, so that
     a task added to it later is logged (see `BackgroundTasks.add_task`)."""
     for source in sources:
-        if getattr(type(source), "ran", None) is False:  # ours: Lilya's `Tasks` has no such flag
-            source.ran = True  # type: ignore[union-attr]
+        # ours: Lilya's `Tasks` has no such flag. Read on the instance, for a lookup
+        # that fails quietly: on a class (`type(source)`) it builds an AttributeError each time
+        if isinstance(source, Tasks) and getattr(source, "ran", None) is False:
+            source.ran = True  # type: ignore[attr-defined]
