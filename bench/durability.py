@@ -21,6 +21,7 @@ bounded. The table is printed and the results written to
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -132,7 +133,9 @@ class Clients:
                 self.sent += 1
             try:
                 status, _ = request(self.port, "POST", "/work", body)
-            except OSError:  # the server is down (killed, not up yet): try again shortly
+            except (OSError, http.client.HTTPException):
+                # the server is down (killed, not up yet), or was killed mid-answer (an
+                # IncompleteRead): not acknowledged; try again shortly
                 self._stop.wait(0.05)
                 continue
             if 200 <= status < 300:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -114,3 +116,35 @@ def test_bad_options_stop_with_a_message_saying_what_to_give(
         durability.parse_args(argv)
     assert stopped.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_client_whose_answer_is_cut_by_a_kill_keeps_sending_and_does_not_count_it() -> None:
+    """A kill between the status line and the body (an `IncompleteRead`) is a
+    task not acknowledged, and the client thread goes on sending: before, it
+    died of it, and its client sent nothing for the rest of the run."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    answered: list[int] = []
+
+    def serve() -> None:
+        for number in range(4):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                if number == 0:  # cut: the head promises a body that never comes
+                    connection.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 21\r\n\r\n")
+                else:
+                    connection.sendall(b"HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}")
+                    answered.append(number)
+        listener.close()
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    clients = durability.Clients(port=port, count=1, seed=7)
+    clients.start()
+    server.join(timeout=20)
+    clients.stop()
+
+    assert answered == [1, 2, 3]
+    assert task_id(0, 1) not in clients.acknowledged  # the cut answer
+    assert {task_id(0, 2), task_id(0, 3), task_id(0, 4)} <= clients.acknowledged
