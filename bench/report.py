@@ -287,21 +287,21 @@ def _listed(parts: list[str]) -> str:
 
 def _what_was_kept(kept: dict[str, list[str]]) -> tuple[str, bool]:
     """What an earlier run fills, as the subject of a sentence, and whether it is plural."""
-    parts = []
+    parts: list[tuple[str, bool]] = []  # (words, plural)
     load, inprocess = kept["load"], kept["inprocess"]
     if load:
-        their = "their" if len(load) > 1 else "its"
-        both = f" (with {their} in-process figures)" if inprocess == load else ""
-        parts.append(f"{'Scenarios' if len(load) > 1 else 'Scenario'} {_listed(load)}{both}")
+        many = len(load) > 1
+        both = f" (with {'their' if many else 'its'} in-process figures)" if inprocess == load else ""
+        parts.append((f"{'Scenarios' if many else 'Scenario'} {_listed(load)}{both}", many))
     if inprocess and inprocess != load:
-        parts.append(f"the in-process figures of {_listed(inprocess)}")
-    parts += [name for name in ("the quick start's figures", "the layer table") if kept.get(name)]
-    text = _listed(parts)
-    # one scenario ("Scenario D ... comes") or the layer table is singular; figures are plural
-    singular = len(parts) == 1 and (
-        parts[0] == "the layer table" or (len(load) == 1 and parts[0].startswith("Scenario "))
-    )
-    return text[0].upper() + text[1:], not singular
+        parts.append((f"the in-process figures of {_listed(inprocess)}", True))
+    parts += [
+        (name, name.endswith("figures"))
+        for name in ("the quick start's figures", "the layer table")
+        if kept.get(name)
+    ]
+    text = _listed([words for words, _ in parts])
+    return text[0].upper() + text[1:], len(parts) > 1 or parts[0][1]
 
 
 def kept_runs(results: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, list[str]]]]:

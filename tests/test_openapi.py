@@ -211,17 +211,21 @@ def test_every_listed_operation_is_answered_at_its_listed_path_without_a_redirec
     anyio.run(check, mounted, "/v1")
 
 
-async def test_the_document_is_built_once_and_again_only_when_routes_change(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    builds: list[int] = []
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per build of an OpenAPI document (`openapi_document` counted)."""
+    built: list[int] = []
     build = ravyn.openapi.openapi_document
 
     def counting(app: Any) -> dict[str, Any]:
-        builds.append(1)
+        built.append(1)
         return build(app)
 
     monkeypatch.setattr(ravyn.openapi, "openapi_document", counting)
+    return built
+
+
+async def test_the_document_is_built_once_and_again_only_when_routes_change(builds: list[int]) -> None:
     app = Ravyn(routes=[create_user, read_user])
     async with Recorder(app) as client:
         first = await client.request("GET", "/openapi.json")
@@ -248,17 +252,7 @@ async def test_the_document_is_built_once_and_again_only_when_routes_change(
         assert len(builds) == 3
 
 
-async def test_a_mounted_app_is_documented_under_its_prefix_from_the_one_build(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    builds: list[int] = []
-    build = ravyn.openapi.openapi_document
-
-    def counting(app: Any) -> dict[str, Any]:
-        builds.append(1)
-        return build(app)
-
-    monkeypatch.setattr(ravyn.openapi, "openapi_document", counting)
+async def test_a_mounted_app_is_documented_under_its_prefix_from_the_one_build(builds: list[int]) -> None:
     app = Ravyn(routes=[create_user])
     mounted = Ravyn(routes=[Include("/v1", app=app)], enable_openapi=False)
     page = await record(mounted, "GET", "/v1/docs")

@@ -103,12 +103,8 @@ class RouteTable:
             return None
         found: Entry | None = None
         for entry in self.static.get(path, ()):
-            # `route.methods` read live: `add_route` may add methods
-            if entry.endpoint is None:
-                found = entry
-                break
-            methods = entry.route.methods
-            if methods is None or method in methods:
+            methods = entry.route.methods  # read live: `add_route` may add methods
+            if entry.endpoint is None or methods is None or method in methods:
                 found = entry
                 break
         for entry in self.dynamic:
