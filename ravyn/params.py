@@ -54,6 +54,7 @@ from ravyn._binding.json_body import (
     validate_fields,
     validate_model,
 )
+from ravyn._binding.windows import WindowPlan, paused_gc, window_plan
 from ravyn.background import BackgroundTask, BackgroundTasks
 from ravyn.converters import (
     adapter_for,
@@ -99,6 +100,8 @@ class Parameter:
     many: bool = False  # a list field: every repeated query/form key
     dependency: Dependency | None = None
     signature: HandlerSignature | None = None  # the dependency's own parameters
+    windows: WindowPlan | None = None
+    """How a long list in a large body is validated in windows (`ravyn._binding.windows`)."""
     exact: type | None = None
     """`int`, `str` or `bool` when that bare type is the annotation: a value of
     exactly that type is what pydantic would return for it (the same object),
@@ -128,6 +131,8 @@ class Inputs:
     model: Any = None
     """The one body model, validated in one pass over the raw text (see
     `HandlerSignature.json_model`); None when it was not (the body then decoded)."""
+    large: bool = False
+    """Whether the body is over `LARGE_BODY` bytes: its long lists are then validated in windows."""
 
 
 class HandlerSignature:
@@ -224,9 +229,12 @@ class HandlerSignature:
         fields = inputs.fields
         values: dict[str, Any] = {} if fields is None else dict(fields)
         log = ErrorLog() if errors is None else errors
+        large = inputs.large
         for param in self.parameters:
             source = param.source
-            if source == "field":
+            if large and param.windows is not None:
+                await self._bind_in_windows(param, inputs, values, log)
+            elif source == "field":
                 if fields is None:
                     _bind_field(param, inputs, values, log)
                 elif param.name not in fields:  # the body is an object without this key
@@ -245,9 +253,45 @@ class HandlerSignature:
             raise ValidationError(log.shown, total=log.total)
         return values
 
-    def _bind_body(
-        self, param: Parameter, body: Any, values: dict[str, Any], errors: ErrorLog, model: Any = None
+    async def _bind_in_windows(
+        self, param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog
     ) -> None:
+        """A body or field parameter of a large body: found as usual, and a long
+        list in it validated in windows (`ravyn._binding.windows`)."""
+        found: list[tuple[Any, tuple[str, ...]]] = []
+
+        def hold(param: Parameter, raw: Any, loc: tuple[str, ...], *_: Any) -> None:
+            found.append((raw, loc))
+
+        if param.source == "field":
+            if inputs.fields is None:
+                _bind_field(param, inputs, values, errors, hold)
+            elif param.name not in inputs.fields:
+                _bind_from_query(param, inputs, values, errors, "body", hold)
+        else:
+            self._bind_body(param, inputs.body, values, errors, inputs.model, hold)
+        assert param.windows is not None
+        for raw, loc in found:
+            outcome = await param.windows.validate(raw)
+            if outcome.count:
+                shown = [
+                    FieldError((*loc, *each["loc"]), each["type"], each["msg"]) for each in outcome.found
+                ]
+                errors.add_field(loc, shown, outcome.count)
+            else:
+                values[param.name] = outcome.value
+
+    def _bind_body(
+        self,
+        param: Parameter,
+        body: Any,
+        values: dict[str, Any],
+        errors: ErrorLog,
+        model: Any = None,
+        validate: Validate | None = None,
+    ) -> None:
+        if validate is None:
+            validate = _validate
         if self.embeds_models:
             if not isinstance(body, dict):
                 if body is not None:
@@ -255,13 +299,13 @@ class HandlerSignature:
                     return
                 body = {}
             if param.name in body:
-                _validate(param, body[param.name], ("body", param.name), values, errors)
+                validate(param, body[param.name], ("body", param.name), values, errors)
             elif param.required:
                 errors.add(FieldError(["body", param.name], "missing", "Field required"))
             else:
                 values[param.name] = param.default
         elif body is not None:
-            _validate(param, body, ("body",), values, errors)
+            validate(param, body, ("body",), values, errors)
         elif model is not None:
             values[param.name] = model
         elif param.required:
@@ -270,24 +314,39 @@ class HandlerSignature:
             values[param.name] = param.default
 
 
-def _bind_field(param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog) -> None:
+def _bind_field(
+    param: Parameter,
+    inputs: Inputs,
+    values: dict[str, Any],
+    errors: ErrorLog,
+    validate: Validate | None = None,
+) -> None:
+    if validate is None:
+        validate = _validate
     body = inputs.body
     if isinstance(body, dict) and param.name in body:
         raw = body[param.name]
         if inputs.body_is_form and param.many and not isinstance(raw, list):
             raw = [raw]
-        _validate(param, raw, ("body", param.name), values, errors)
+        validate(param, raw, ("body", param.name), values, errors)
         return
-    _bind_from_query(param, inputs, values, errors, "body" if body is not None else "query")
+    _bind_from_query(param, inputs, values, errors, "body" if body is not None else "query", validate)
 
 
 def _bind_from_query(
-    param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog, missing_from: str
+    param: Parameter,
+    inputs: Inputs,
+    values: dict[str, Any],
+    errors: ErrorLog,
+    missing_from: str,
+    validate: Validate | None = None,
 ) -> None:
     """A field the body does not hold: from the query string, else its default."""
     found = inputs.query.get(param.name)
     if found:
-        _validate(param, found if param.many else found[-1], ("query", param.name), values, errors)
+        if validate is None:
+            validate = _validate
+        validate(param, found if param.many else found[-1], ("query", param.name), values, errors)
     elif not param.required:
         values[param.name] = param.default
     else:
@@ -312,6 +371,9 @@ async def _bind_dependency(
     kwargs = await param.signature.bind(request, inputs, tasks, dependencies, errors)
     if not errors:  # a request already at fault runs no more dependencies
         values[param.name] = await dependencies.call(param.dependency, kwargs)
+
+
+Validate = Callable[["Parameter", Any, tuple[str, ...], dict[str, Any], ErrorLog], None]
 
 
 def _validate(
@@ -396,10 +458,18 @@ def _read_parameter(
         raise TypeError(f"{_where(chain)}: parameter {name!r}: {exc}") from None
     if name in path_params:
         return Parameter(name, "path", annotation, adapter, exact=_exact_type(annotation))
+    windows = window_plan(annotation, adapter, adapter_for)
     if is_body_model(bare) or (name in WHOLE_BODY_NAMES and (bare is dict or get_origin(bare) is dict)):
-        return Parameter(name, "body", annotation, adapter, default)
+        return Parameter(name, "body", annotation, adapter, default, windows=windows)
     return Parameter(
-        name, "field", annotation, adapter, default, _is_list(bare), exact=_exact_type(annotation)
+        name,
+        "field",
+        annotation,
+        adapter,
+        default,
+        _is_list(bare),
+        exact=_exact_type(annotation),
+        windows=windows,
     )
 
 
@@ -436,6 +506,9 @@ def _is_list(annotation: Any) -> bool:
 
 
 JSON_TYPES = ("application/json",)
+
+LARGE_BODY = ONE_PASS_LIMIT
+"""A JSON body over this many bytes is read in bounded steps: see `Inputs.large`."""
 
 
 async def read_inputs(request: Request, *, reads_body: bool, max_body_size: int) -> Inputs:
@@ -479,12 +552,14 @@ async def _read_inputs(
             model = validate_model(json_model, raw)
             if model is not None:
                 return Inputs(path, query, None, model=model)
-        body = decode_json(raw)
-        if len(raw) > ONE_PASS_LIMIT:
-            # decoding and validating a large body each hold the loop for a while: let the
-            # other requests waiting in between have their turn
-            await anyio.lowlevel.checkpoint()
-        return Inputs(path, query, body)
+        if len(raw) <= LARGE_BODY:
+            return Inputs(path, query, decode_json(raw))
+        with paused_gc():
+            body = decode_json(raw)
+        # decoding a large body holds the loop for a while: the requests waiting meanwhile go
+        # first; its long lists are then validated in windows (`Inputs.large`)
+        await anyio.lowlevel.checkpoint()
+        return Inputs(path, query, body, large=True)
     if content_type == "application/x-www-form-urlencoded":
         return Inputs(path, query, form_to_mapping(group(parse_pairs(raw, "body"))), True)
     if content_type == "multipart/form-data":

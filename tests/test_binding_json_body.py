@@ -4,12 +4,15 @@ reading instead of the one-pass validation."""
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ravyn._binding.json_body import _ONE_PASS_REFUSED, ONE_PASS_LIMIT, _one_pass_refused
+from ravyn._binding.json_body import _ONE_PASS_REFUSED, ONE_PASS_LIMIT, _one_pass_refused, decode_json
+from ravyn.exceptions import RequestError
 
 
 def _as_before(raw: bytes) -> bool:
@@ -64,3 +67,52 @@ def test_any_bytes_the_regular_expression_refuses_in_a_number_or_an_escape_are_r
 def test_a_usual_body_is_not_refused() -> None:
     raw = b'{"name": "Ada Lovelace", "email": "ada@example.com", "plan": "pro", "seats": 3, "score": 1.5}'
     assert not _one_pass_refused(raw)
+
+
+# A large body is decoded without the per-number hooks when it cannot hold what
+# they catch: the same values, and the same 400 for what they catch.
+_PADDING = [{"name": "pen", "qty": 2, "price": 1.25}] * 3000
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(value=_VALUES)
+def test_a_large_body_decodes_to_what_a_small_one_would(value: Any) -> None:
+    raw = json.dumps({"padding": _PADDING, "value": value}).encode()
+    assert len(raw) > ONE_PASS_LIMIT
+    try:
+        expected = decode_json(json.dumps(value).encode())
+    except RequestError as small:
+        with pytest.raises(RequestError) as large:
+            decode_json(raw)
+        assert large.value.status_code == small.status_code == 400
+        # the same problem, one level further in
+        assert [e["type"] for e in large.value.errors] == [e["type"] for e in small.errors]
+        return
+    assert decode_json(raw) == {"padding": _PADDING, "value": expected}
+
+
+@pytest.mark.parametrize("unlimited", [False, True], ids=["interpreter limit", "no interpreter limit"])
+@pytest.mark.parametrize(
+    ("tail", "kind"),
+    [
+        ("NaN", "finite_number"),
+        ("-Infinity", "finite_number"),
+        ("1e400", "finite_number"),
+        ("7" * 5000, "int_too_long"),
+    ],
+)
+def test_a_large_body_ending_in_what_the_hooks_catch_is_refused(
+    tail: str, kind: str, unlimited: bool
+) -> None:
+    raw = json.dumps(_PADDING).encode()[:-1] + b", " + tail.encode() + b"]"
+    assert len(raw) > ONE_PASS_LIMIT
+    before = sys.get_int_max_str_digits()
+    # an app that lifted the interpreter's own digit limit still gets ours
+    sys.set_int_max_str_digits(0 if unlimited else before)
+    try:
+        with pytest.raises(RequestError) as refused:
+            decode_json(raw)
+    finally:
+        sys.set_int_max_str_digits(before)
+    assert refused.value.status_code == 400
+    assert refused.value.errors[0]["type"] == kind
