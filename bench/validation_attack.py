@@ -27,8 +27,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 APPS_DIR = Path(__file__).parent / "apps"
@@ -46,8 +48,24 @@ class Attack:
     content_type: str | None
 
 
-def attacks() -> list[Attack]:
-    """The attacks measured: a few hundred kilobytes of invalid JSON, 1000 invalid form or query values."""
+LIMIT = 1024 * 1024  # the default max_body_size
+
+
+def near_limit(make: Callable[[int], Any]) -> bytes:
+    """The JSON of `make(n)` for the largest `n` that stays under the default body limit."""
+    low, high = 1, 1
+    while len(json.dumps(make(high)).encode()) <= LIMIT:
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if len(json.dumps(make(middle)).encode()) <= LIMIT else (low, middle)
+    return json.dumps(make(low)).encode()
+
+
+def attacks(*, near: bool = True) -> list[Attack]:
+    """The attacks measured: a few hundred kilobytes of invalid JSON, 1000 invalid form or query
+    values, and (`near`) bodies just under the 1 MB default limit in the shapes that cost the most
+    per byte: short lists of invalid values (errors), and short lists of numbers (decoding)."""
     invalid = [{"name": 1, "price": "x", "qty": "y"}] * 10_000
     items = json.dumps(invalid).encode()
     # valid items first: the errors to name are found only after them
@@ -55,13 +73,23 @@ def attacks() -> list[Attack]:
     tags = json.dumps({"tags": ["x"] * 60_000}).encode()
     form = urlencode({"tags": ["x"] * 1000}, doseq=True).encode()
     query = urlencode({"tag": ["x"] * 1000}, doseq=True)
-    return [
+    found = [
         Attack("JSON list of invalid items", "POST", "/items", items, "application/json"),
         Attack("JSON list, valid items first", "POST", "/items", valid_first, "application/json"),
         Attack("JSON list field, invalid values", "POST", "/tags", tags, "application/json"),
         Attack("form, 1000 invalid values", "POST", "/tags", form, "application/x-www-form-urlencoded"),
         Attack("query, 1000 invalid values", "GET", f"/tags?{query}", b"", None),
     ]
+    if near:
+        rows = near_limit(lambda n: {"tags": [["x"]] * n})
+        grid = near_limit(lambda n: {"customer": "a", "grid": [["x"] * 10] * n})
+        numbers = near_limit(lambda n: {"a": [[1, 2, 3]] * n})
+        found += [
+            Attack("1 MB: list field of short lists", "POST", "/tags", rows, "application/json"),
+            Attack("1 MB: model, rows of invalid", "POST", "/orders", grid, "application/json"),
+            Attack("1 MB: valid short lists of numbers", "POST", "/rows", numbers, "application/json"),
+        ]
+    return found
 
 
 def _free_port() -> int:

@@ -130,6 +130,40 @@ def test_a_model_whose_list_fields_are_in_windows_validates_as_in_one_call(
     _same(windowed, whole)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.dictionaries(st.text(max_size=2), st.one_of(rows, scalars), max_size=20))
+def test_a_dict_of_lists_in_windows_validates_as_in_one_call(
+    small_windows: None, value: dict[str, Any]
+) -> None:
+    _same(*_windowed(dict[str, list[int]], value))
+    _same(*_windowed(dict[int, list[int] | None], value))  # keys that are not numbers fail too
+
+
+class Node(BaseModel):
+    label: str
+    children: list[Node] = []
+    weights: dict[str, list[int]] | None = None
+
+
+nodes = st.recursive(
+    st.fixed_dictionaries(
+        {"label": scalars},
+        optional={"weights": st.one_of(st.none(), st.dictionaries(st.text(max_size=2), rows, max_size=6))},
+    ),
+    lambda inner: st.fixed_dictionaries({"label": scalars, "children": st.lists(inner, max_size=8)}),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=st.lists(nodes, max_size=12))
+def test_models_in_lists_and_optional_dicts_in_windows_validate_as_in_one_call(
+    small_windows: None, value: list[Any]
+) -> None:
+    _same(*_windowed(list[Node], value))  # a model that holds itself: planned once
+    _same(*_windowed(list[int] | None, None if not value else [1] * len(value)))
+
+
 def test_the_model_config_applies_to_the_items_of_its_windowed_fields(small_windows: None) -> None:
     windowed, whole = _windowed(Order, {"customer": " ann ", "lines": [], "labels": [" a ", "b "] * 5})
     assert windowed.value.tags == ["a", "b"] * 5 == whole.value.tags
@@ -141,7 +175,8 @@ def test_what_does_not_validate_item_by_item_gets_no_plan() -> None:
     assert window_plan(Checked, adapter_for(Checked), adapter_for) is None
     bounded = Annotated[list[int], Field(max_length=5)]
     assert window_plan(bounded, adapter_for(bounded), adapter_for) is None
-    assert window_plan(dict[str, int], adapter_for(dict[str, int]), adapter_for) is None
+    for other in (tuple[int, ...], set[int], list[int] | str, list[int] | dict[str, int] | None):
+        assert window_plan(other, adapter_for(other), adapter_for) is None, other
     plan = window_plan(Order, adapter_for(Order), adapter_for)
     assert isinstance(plan, ModelPlan) and set(plan.fields) == {"lines", "labels", "grid"}
 
