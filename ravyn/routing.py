@@ -48,6 +48,7 @@ from ravyn.exceptions import FieldError, RequestError, error_response
 from ravyn.params import HandlerSignature, read_signature
 from ravyn.responses import JSONResponse, encode_json, respond
 from ravyn.runner import METHODS_WITHOUT_TASKS, default_runner, when
+from ravyn.runner.logs import escape_text
 from ravyn.runner.requests import current_request
 from ravyn.threads import run_sync
 
@@ -371,7 +372,7 @@ class RouteHandler(Generic[P, R]):
             "%d background task(s) of %s not run: %s: %s",
             count,
             self.name,
-            why,
+            escape_text(why),  # it names the exception's class, which a client's text may have named
             described,
         )
 

@@ -198,6 +198,24 @@ async def test_the_exception_text_is_logged_escaped(caplog: pytest.LogCaptureFix
     assert output.splitlines()[-1] == f"ValueError: x\\n{forged}"  # the traceback's last line too
 
 
+async def test_an_exception_class_named_from_client_text_is_logged_escaped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    forged = "ERROR:ravyn.background:Background task pay() succeeded"
+    made = type(f"Invalid\n{forged}\n", (ValueError,), {})  # named after what a client sent
+
+    def parse() -> None:
+        raise made("bad record")
+
+    with caplog.at_level(logging.ERROR, logger="ravyn.background"):
+        await TaskRunner().run(BackgroundTask(parse))
+    (record_,) = caplog.records
+    output = logging.Formatter("%(levelname)s:%(name)s:%(message)s").format(record_)
+    assert not any(line.startswith(forged) for line in output.splitlines()), output
+    assert f"Invalid\\n{forged}\\n: bad record" in record_.getMessage()
+    assert output.splitlines()[-1].endswith(f"Invalid\\n{forged}\\n: bad record")  # the traceback's too
+
+
 def test_escape_text_keeps_printable_text() -> None:
     assert escape_text("café, 1\t2\r\n\x1b[31m\u2028") == "café, 1\\t2\\r\\n\\x1b[31m\\u2028"
 

@@ -64,7 +64,7 @@ async def record_before_response(
             "(%s: %s): %s",
             len(durable),
             journal.path,
-            type(exc).__name__,
+            escape_text(type(exc).__name__),
             escape_text(str(exc)),
             ", ".join(describe(task) for task in durable[:10]),
         )

@@ -318,7 +318,7 @@ class TaskJournal:
                     "Durable task %s (#%d) marked failed: it cannot be rebuilt (%s: %s)",
                     escape_text(row.name),
                     row.id,
-                    type(exc).__name__,
+                    escape_text(type(exc).__name__),
                     escape_text(str(exc)),
                 )
                 self._fail(row.id, f"cannot be rebuilt: {type(exc).__name__}: {exc}")

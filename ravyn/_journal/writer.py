@@ -23,6 +23,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from ravyn.runner.logs import escape_text
+
 __all__ = ["JournalClosed", "JournalWriter", "Operation"]
 
 logger = logging.getLogger("ravyn.journal")
@@ -170,8 +172,8 @@ class JournalWriter:
             logger.error(
                 "The task journal could not commit %d write(s): %s: %s",
                 len(batch),
-                type(exc).__name__,
-                exc,
+                escape_text(type(exc).__name__),
+                escape_text(str(exc)),
             )
             for _, future in batch:
                 if future is not None and not future.done():

@@ -72,7 +72,7 @@ def log_attempt(task: Task, error: BaseException, attempt: int, attempts: int, e
         attempt,
         attempts,
         elapsed,
-        type(error).__name__,
+        escape_text(type(error).__name__),
         escape_text(str(error)),
         extra={"task_name": task_name(task)},
     )
@@ -86,7 +86,7 @@ def log_failure(task: Task, error: BaseException, elapsed: float, attempts: int)
         describe(task),
         elapsed,
         tries,
-        type(error).__name__,
+        escape_text(type(error).__name__),
         escape_text(str(error)),
         exc_info=error,
         extra={"task_name": task_name(task)},
@@ -109,6 +109,7 @@ def _escape_exception_text(record: logging.LogRecord) -> bool:
             message = getattr(current, "_str", None)  # the exception's text, as formatted
             if isinstance(message, str):
                 setattr(current, "_str", escape_text(message))  # noqa: B010
+            _escape_exception_type(current)
             notes = getattr(current, "__notes__", None)  # add_note() text is printed too
             if isinstance(notes, list):
                 current.__notes__ = [escape_text(note) if isinstance(note, str) else note for note in notes]
@@ -116,6 +117,22 @@ def _escape_exception_text(record: logging.LogRecord) -> bool:
             pending += getattr(current, "exceptions", None) or []  # an ExceptionGroup's members
         record.exc_text = "".join(formatted.format()).rstrip("\n")
     return True
+
+
+def _escape_exception_type(formatted: traceback.TracebackException) -> None:
+    """The name of the exception's class escaped too: a class can be made at run
+    time with a name from a client's text (`type(name, (Exception,), {})`)."""
+    exc_type: Any = getattr(formatted, "exc_type", None)
+    shown = getattr(formatted, "exc_type_str", None)  # Python 3.13 and later format it in advance
+    if isinstance(shown, str):
+        setattr(formatted, "exc_type_str", escape_text(shown))  # noqa: B010
+    elif isinstance(exc_type, type):
+        name, module = exc_type.__qualname__, exc_type.__module__
+        if isinstance(module, str) and (escape_text(name) != name or escape_text(module) != module):
+            # a stand-in with the escaped names: the class itself is not ours to change
+            stand_in = type("_Escaped", (), {"__module__": escape_text(module)})
+            stand_in.__qualname__ = escape_text(name)
+            formatted.exc_type = stand_in
 
 
 # our own logger, configured once: every handler of it sees escaped tracebacks

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from lilya.background import Task, Tasks
 
-from ravyn.runner.logs import logger, task_name
+from ravyn.runner.logs import escape_text, logger, task_name
 
 if TYPE_CHECKING:  # for annotations only: the runner imports this module
     from ravyn.runner.requests import RequestSlot
@@ -146,7 +146,7 @@ async def run_parked(request: RequestSlot, error: BaseException | None) -> None:
             logger.warning(
                 "%d background task(s) for after an error not run: the request ended with %s: %s",
                 len(runs),
-                type(error).__name__,
+                escape_text(type(error).__name__),
                 first_names(runs),
             )
         return

@@ -44,4 +44,12 @@ def fail_in_group(text: str) -> None:
     raise ExceptionGroup("several checks failed", [ValueError(f"bad text {text}")])
 
 
-app = Ravyn(routes=[fail, fail_in_cleanup, fail_in_dependency, fail_with_note, fail_in_group])
+@get("/fail-with-class")
+def fail_with_class(text: str) -> None:
+    # a class made at run time, named from the client's text (say, after a record's type)
+    raise type(f"Invalid{text}", (ValueError,), {})("bad input")
+
+
+app = Ravyn(
+    routes=[fail, fail_in_cleanup, fail_in_dependency, fail_with_note, fail_in_group, fail_with_class]
+)

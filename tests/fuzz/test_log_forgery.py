@@ -35,7 +35,15 @@ def _get(url: str, target: str) -> int:
 
 
 @pytest.mark.parametrize(
-    "path", ["/fail", "/fail-in-dependency", "/fail-in-cleanup", "/fail-with-note", "/fail-in-group"]
+    "path",
+    [
+        "/fail",
+        "/fail-in-dependency",
+        "/fail-in-cleanup",
+        "/fail-with-note",
+        "/fail-in-group",
+        "/fail-with-class",
+    ],
 )
 def test_an_exceptions_text_cannot_forge_a_line_of_the_servers_log(path: str) -> None:
     with serve("tests.fuzz.forged_log_app:app", cwd=ROOT) as server:
@@ -57,9 +65,11 @@ def _logged(server_logger: logging.Logger, text: str) -> str:
     # every place a traceback prints text: the message, a note, a cause, a group's members
     member = ValueError(f"bad {text}")
     member.add_note(f"note {text}")
+    # a class named, and placed in a module named, from the client's text
+    named = type(f"Bad{text}".replace("\0", ""), (LookupError,), {"__module__": f"made.{text}"})
     member.__cause__ = KeyError(text)
     try:
-        raise ExceptionGroup(f"group {text}", [member])
+        raise ExceptionGroup(f"group {text}", [member, named(text)])
     except ExceptionGroup as exc:
         record.exc_info = (type(exc), exc, exc.__traceback__)
     assert server_logger.filter(record)  # the logger's filters, as `handle` applies them
