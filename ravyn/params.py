@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal, get_args, get_origin
+from dataclasses import dataclass, is_dataclass
+from typing import Annotated, Any, Literal, get_args, get_origin, is_typeddict
 
 import anyio.lowlevel
 import pydantic
@@ -46,6 +46,13 @@ from pydantic import TypeAdapter
 from ravyn._binding.body import body_headers, read_body, request_with_body
 from ravyn._binding.callables import describe, parameters_of, type_hints_of
 from ravyn._binding.errors import ErrorLog
+from ravyn._binding.finite import (
+    NON_FINITE_MSG,
+    allows_non_finite,
+    may_hold_non_finite,
+    non_finite_locs,
+    non_finite_locs_in_turns,
+)
 from ravyn._binding.forms import MAX_FIELDS, form_to_mapping, group, parse_pairs, read_multipart
 from ravyn._binding.json_body import (
     MAX_INTEGER_DIGITS,
@@ -102,6 +109,9 @@ class Parameter:
     signature: HandlerSignature | None = None  # the dependency's own parameters
     windows: WindowPlan | None = None
     """How a long list in a large body is validated in windows (`ravyn._binding.windows`)."""
+    finite: bool = False
+    """Whether its value may hold a model of the app's own, whose config may let a
+    non-finite float in from text (`ravyn._binding.finite`): it is then searched for one."""
     exact: type | None = None
     """`int`, `str` or `bool` when that bare type is the annotation: a value of
     exactly that type is what pydantic would return for it (the same object),
@@ -133,6 +143,9 @@ class Inputs:
     `HandlerSignature.json_model`); None when it was not (the body then decoded)."""
     large: bool = False
     """Whether the body is over `LARGE_BODY` bytes: its long lists are then validated in windows."""
+    raw: bytes | None = None
+    """The body as sent, when it was decoded or read as a form: searched for the text of a
+    non-finite float when a model of the app's own took it (`ravyn._binding.finite`)."""
 
 
 class HandlerSignature:
@@ -234,6 +247,8 @@ class HandlerSignature:
             source = param.source
             if large and param.windows is not None:
                 await self._bind_in_windows(param, inputs, values, log)
+                if param.finite:
+                    await _refuse_non_finite(param, inputs, values, log, self._found_at(param))
             elif source == "field":
                 if fields is None:
                     _bind_field(param, inputs, values, log)
@@ -247,11 +262,17 @@ class HandlerSignature:
                 _validate(param, inputs.path.get(param.name), ("path", param.name), values, log)
             elif source == "body":
                 self._bind_body(param, inputs.body, values, log, inputs.model)
+                if param.finite and inputs.raw is not None:
+                    await _refuse_non_finite(param, inputs, values, log, self._found_at(param))
             else:
                 await _bind_dependency(param, request, inputs, tasks, dependencies, values, log)
         if errors is None and log.counts:  # `log` has errors (its `__bool__`, without the call)
             raise ValidationError(log.shown, total=log.total)
         return values
+
+    def _found_at(self, param: Parameter) -> tuple[str, ...]:
+        """Where a body or field parameter's value is in the body: the whole body, or its key."""
+        return ("body",) if param.source == "body" and not self.embeds_models else ("body", param.name)
 
     async def _bind_in_windows(
         self, param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog
@@ -376,6 +397,22 @@ async def _bind_dependency(
 Validate = Callable[["Parameter", Any, tuple[str, ...], dict[str, Any], ErrorLog], None]
 
 
+async def _refuse_non_finite(
+    param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog, field: tuple[str, ...]
+) -> None:
+    """A 400 for each float that is not finite in what a model of the app's own read from
+    the body (`field`: where the parameter's value was found)."""
+    raw = inputs.raw
+    if raw is None or param.name not in values or not may_hold_non_finite(raw, form=inputs.body_is_form):
+        return
+    value = values[param.name]
+    found = await non_finite_locs_in_turns(value) if inputs.large else list(non_finite_locs(value))
+    if found:
+        del values[param.name]
+        shown = [FieldError((*field, *loc), "finite_number", NON_FINITE_MSG) for loc in found[:MAX_ERRORS]]
+        errors.add_field(field, shown, len(found))
+
+
 def _validate(
     param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: ErrorLog
 ) -> None:
@@ -459,8 +496,9 @@ def _read_parameter(
     if name in path_params:
         return Parameter(name, "path", annotation, adapter, exact=_exact_type(annotation))
     windows = window_plan(annotation, adapter, adapter_for)
+    finite = _holds_own_models(annotation)
     if is_body_model(bare) or (name in WHOLE_BODY_NAMES and (bare is dict or get_origin(bare) is dict)):
-        return Parameter(name, "body", annotation, adapter, default, windows=windows)
+        return Parameter(name, "body", annotation, adapter, default, windows=windows, finite=finite)
     return Parameter(
         name,
         "field",
@@ -470,7 +508,21 @@ def _read_parameter(
         _is_list(bare),
         exact=_exact_type(annotation),
         windows=windows,
+        finite=finite,
     )
+
+
+def _holds_own_models(annotation: Any, depth: int = 0) -> bool:
+    """Whether a value of `annotation` may hold a model validated by its own config (pydantic's
+    `BaseModel`s and dataclasses), which may read a non-finite float from text; a model that
+    asks for them (`allow_inf_nan=True`) does not count."""
+    annotation = strip_annotated(annotation)
+    if isinstance(annotation, type):
+        # a dataclass or a TypedDict too: pydantic reads them by their own config, not the adapter's
+        if issubclass(annotation, pydantic.BaseModel) or is_dataclass(annotation) or is_typeddict(annotation):
+            return not allows_non_finite(annotation)
+        return False
+    return depth < 20 and any(_holds_own_models(arg, depth + 1) for arg in get_args(annotation))
 
 
 def _exact_type(annotation: Any) -> type | None:
@@ -551,21 +603,21 @@ async def _read_inputs(
         elif json_model is not None:
             model = validate_model(json_model, raw)
             if model is not None:
-                return Inputs(path, query, None, model=model)
+                return Inputs(path, query, None, model=model, raw=raw)
         if len(raw) <= LARGE_BODY:
-            return Inputs(path, query, decode_json(raw))
+            return Inputs(path, query, decode_json(raw), raw=raw)
         with paused_gc():
             body = decode_json(raw)
         # decoding a large body holds the loop for a while: the requests waiting meanwhile go
         # first; its long lists are then validated in windows (`Inputs.large`)
         await anyio.lowlevel.checkpoint()
-        return Inputs(path, query, body, large=True)
+        return Inputs(path, query, body, large=True, raw=raw)
     if content_type == "application/x-www-form-urlencoded":
-        return Inputs(path, query, form_to_mapping(group(parse_pairs(raw, "body"))), True)
+        return Inputs(path, query, form_to_mapping(group(parse_pairs(raw, "body"))), True, raw=raw)
     if content_type == "multipart/form-data":
         if request is None:
             request = request_with_body(scope, receive, raw)
-        return Inputs(path, query, form_to_mapping(group(await read_multipart(request))), True)
+        return Inputs(path, query, form_to_mapping(group(await read_multipart(request))), True, raw=raw)
     shown = content_type or "none"
     raise RequestError(
         415,
