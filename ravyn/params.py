@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, is_dataclass
-from typing import Annotated, Any, Literal, get_args, get_origin, is_typeddict
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import anyio.lowlevel
 import pydantic
@@ -48,10 +48,10 @@ from ravyn._binding.callables import describe, parameters_of, type_hints_of
 from ravyn._binding.errors import ErrorLog
 from ravyn._binding.finite import (
     NON_FINITE_MSG,
-    allows_non_finite,
     may_hold_non_finite,
     non_finite_locs,
     non_finite_locs_in_turns,
+    reads_non_finite,
 )
 from ravyn._binding.forms import MAX_FIELDS, form_to_mapping, group, parse_pairs, read_multipart
 from ravyn._binding.json_body import (
@@ -496,7 +496,8 @@ def _read_parameter(
     if name in path_params:
         return Parameter(name, "path", annotation, adapter, exact=_exact_type(annotation))
     windows = window_plan(annotation, adapter, adapter_for)
-    finite = _holds_own_models(annotation)
+    # our adapters refuse non-finite floats themselves (`allow_inf_nan=False`), outside models
+    finite = reads_non_finite(adapter.core_schema, by_default=False)
     if is_body_model(bare) or (name in WHOLE_BODY_NAMES and (bare is dict or get_origin(bare) is dict)):
         return Parameter(name, "body", annotation, adapter, default, windows=windows, finite=finite)
     return Parameter(
@@ -510,19 +511,6 @@ def _read_parameter(
         windows=windows,
         finite=finite,
     )
-
-
-def _holds_own_models(annotation: Any, depth: int = 0) -> bool:
-    """Whether a value of `annotation` may hold a model validated by its own config (pydantic's
-    `BaseModel`s and dataclasses), which may read a non-finite float from text; a model that
-    asks for them (`allow_inf_nan=True`) does not count."""
-    annotation = strip_annotated(annotation)
-    if isinstance(annotation, type):
-        # a dataclass or a TypedDict too: pydantic reads them by their own config, not the adapter's
-        if issubclass(annotation, pydantic.BaseModel) or is_dataclass(annotation) or is_typeddict(annotation):
-            return not allows_non_finite(annotation)
-        return False
-    return depth < 20 and any(_holds_own_models(arg, depth + 1) for arg in get_args(annotation))
 
 
 def _exact_type(annotation: Any) -> type | None:

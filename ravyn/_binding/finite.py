@@ -9,10 +9,11 @@ config, and a handler that sent the value back got a response it cannot
 encode: a 500 for what a client sent.
 
 So a body model's validated value is searched for such floats, and each is a
-400 naming where it is. The search runs only when the body's text may hold
-one (`may_hold_non_finite`: a C-speed scan of the raw bytes), and never for a
-model whose config says `allow_inf_nan=True` in so many words: the app asked
-for them.
+400 naming where it is. The search runs only for a parameter whose type holds
+such a float (`reads_non_finite`, once at registration) and when the body's
+text may hold one (`may_hold_non_finite`, a C-speed scan of the raw bytes);
+a model whose config says `allow_inf_nan=True` in so many words asked for
+them, and keeps them.
 """
 
 from __future__ import annotations
@@ -27,10 +28,10 @@ from pydantic import BaseModel
 
 __all__ = [
     "NON_FINITE_MSG",
-    "allows_non_finite",
     "may_hold_non_finite",
     "non_finite_locs",
     "non_finite_locs_in_turns",
+    "reads_non_finite",
 ]
 
 NON_FINITE_MSG = "Input should be a finite number"
@@ -60,14 +61,42 @@ def may_hold_non_finite(raw: bytes, *, form: bool = False) -> bool:
     )
 
 
-def allows_non_finite(annotation: Any) -> bool:
-    """Whether `annotation` is a model (or dataclass, or TypedDict) whose config asks for
-    non-finite floats in so many words (`allow_inf_nan=True`)."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        config: Any = annotation.model_config
-    else:
-        config = getattr(annotation, "__pydantic_config__", None) or {}
-    return config.get("allow_inf_nan") is True
+def reads_non_finite(schema: Any, *, by_default: bool = True) -> bool:
+    """Whether a pydantic core schema (`TypeAdapter.core_schema`) holds a float that takes
+    non-finite values by pydantic's default: one inside a model, dataclass or TypedDict whose
+    config does not say `allow_inf_nan` either way (an app that says True asked for them).
+    `by_default` says whether the adapter's own config leaves floats outside any model to
+    pydantic's default (ours says `allow_inf_nan=False`: pass False).
+
+    Example:
+        ```python
+        from pydantic import BaseModel, TypeAdapter
+
+        from ravyn._binding.finite import reads_non_finite
+
+        class Price(BaseModel):
+            amount: float
+
+        assert reads_non_finite(TypeAdapter(list[Price]).core_schema)
+        assert not reads_non_finite(TypeAdapter(list[int]).core_schema)
+        ```
+    """
+    # each node with whether floats in it take pydantic's default (no config says otherwise)
+    stack: list[tuple[Any, bool]] = [(schema, by_default)]
+    while stack:
+        node, by_default = stack.pop()
+        if isinstance(node, list):
+            stack.extend((each, by_default) for each in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if node.get("type") == "float" and by_default and "allow_inf_nan" not in node:
+            return True
+        config = node.get("config")
+        if isinstance(config, dict):  # a model's, a dataclass's, a TypedDict's, or an adapter's own
+            by_default = "allow_inf_nan" not in config
+        stack.extend((each, by_default) for each in node.values() if isinstance(each, dict | list))
+    return False
 
 
 def non_finite_locs(value: Any) -> Iterator[Loc]:
@@ -93,6 +122,8 @@ def _walk(value: Any, every: int) -> Iterator[Loc | None]:
         elif kind is str or kind is int or kind is bool or item is None or depth > 200:
             continue
         elif isinstance(item, BaseModel):
+            if type(item).model_config.get("allow_inf_nan") is True:
+                continue  # the app asked for them
             fields = type(item).model_fields
             stack.extend(
                 (inner, (*where, fields[name].alias or name if name in fields else name), depth + 1)
