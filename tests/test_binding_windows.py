@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.util
 import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 import pydantic
@@ -15,12 +18,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from bench.validation_attack import Attack, attacks
 from ravyn import Ravyn, post
 from ravyn._binding import windows
 from ravyn._binding.windows import ListPlan, ModelPlan, Outcome, paused_gc, window_plan
 from ravyn.converters import adapter_for
 from ravyn.exceptions import MAX_ERRORS
 from ravyn.testing import TestClient
+from tests.support.asgi import receive_body
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Item(BaseModel):
@@ -151,11 +158,11 @@ nodes = st.recursive(
         optional={"weights": st.one_of(st.none(), st.dictionaries(st.text(max_size=2), rows, max_size=6))},
     ),
     lambda inner: st.fixed_dictionaries({"label": scalars, "children": st.lists(inner, max_size=8)}),
-    max_leaves=30,
+    max_leaves=12,
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=st.lists(nodes, max_size=12))
 def test_models_in_lists_and_optional_dicts_in_windows_validate_as_in_one_call(
     small_windows: None, value: list[Any]
@@ -293,3 +300,65 @@ def test_a_large_valid_body_reaches_the_handler_whole() -> None:
     assert client.post("/orders", json=order).json() == {"lines": 9000, "tags": 3000}
     rows = {"rows": [[1, 2, 3]] * 6000 + [list(range(20_000))]}
     assert client.post("/rows", json=rows).json() == {"rows": 6001, "cells": 38_000}
+
+
+@pytest.mark.parametrize("attack", [a for a in attacks() if a.name.startswith("1 MB")], ids=lambda a: a.name)
+def test_other_requests_are_served_while_a_body_near_the_limit_is_read(attack: Attack) -> None:
+    """Bodies just under the 1 MB default limit, through the bench's app: the event loop
+    runs other tasks many times while one is read (before, twice at most: one step to
+    decode it, one to validate it)."""
+    app = _bench_app()
+    scope = {
+        "type": "http",
+        "method": attack.method,
+        "path": attack.path,
+        "raw_path": attack.path.encode(),
+        "query_string": b"",
+        "headers": [(b"content-type", (attack.content_type or "").encode())],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1),
+        "root_path": "",
+    }
+    ticks = 0
+    statuses: list[int] = []
+
+    async def main() -> None:
+        nonlocal ticks
+        done = False
+
+        async def other_client() -> None:
+            nonlocal ticks
+            while not done:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        ticker = asyncio.create_task(other_client())
+        await asyncio.sleep(0)
+        ticks = 0
+        await app(scope, receive_body(attack.body), send)
+        done = True
+        await ticker
+
+    asyncio.run(main())
+    assert statuses == [201 if attack.valid else 400]
+    # the windows of one long list grow at most 4 times each, from 256 entries: 100,000
+    # entries take 5 windows or more, each after a turn for the other tasks
+    assert ticks >= 5, ticks
+
+
+def _bench_app() -> Any:
+    """The app `python -m bench.validation_attack` serves."""
+    spec = importlib.util.spec_from_file_location(
+        "validation_app", ROOT / "bench" / "apps" / "validation_app.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("validation_app", module)  # pydantic finds its models' names there
+    spec.loader.exec_module(sys.modules["validation_app"])
+    return sys.modules["validation_app"].app
