@@ -36,7 +36,6 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args, get_origin
 
-import anyio.lowlevel
 import pydantic
 from lilya.requests import Request
 from lilya.responses import Response
@@ -61,7 +60,8 @@ from ravyn._binding.json_body import (
     validate_fields,
     validate_model,
 )
-from ravyn._binding.windows import WindowPlan, paused_gc, window_plan
+from ravyn._binding.steps import heavy_step
+from ravyn._binding.windows import WindowPlan, window_plan
 from ravyn.background import BackgroundTask, BackgroundTasks
 from ravyn.converters import (
     adapter_for,
@@ -594,11 +594,10 @@ async def _read_inputs(
                 return Inputs(path, query, None, model=model, raw=raw)
         if len(raw) <= LARGE_BODY:
             return Inputs(path, query, decode_json(raw), raw=raw)
-        with paused_gc():
+        # decoding a large body holds the loop for a while: one at a time, after the requests
+        # waiting meanwhile; its long lists are then validated in windows (`Inputs.large`)
+        async with heavy_step():
             body = decode_json(raw)
-        # decoding a large body holds the loop for a while: the requests waiting meanwhile go
-        # first; its long lists are then validated in windows (`Inputs.large`)
-        await anyio.lowlevel.checkpoint()
         return Inputs(path, query, body, large=True, raw=raw)
     if content_type == "application/x-www-form-urlencoded":
         return Inputs(path, query, form_to_mapping(group(parse_pairs(raw, "body"))), True, raw=raw)

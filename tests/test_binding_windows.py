@@ -4,7 +4,6 @@ validation, in steps between which the event loop serves other clients."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import importlib.util
 import json
 import sys
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from bench.validation_attack import Attack, attacks
 from ravyn import Ravyn, post
 from ravyn._binding import windows
-from ravyn._binding.windows import ListPlan, ModelPlan, Outcome, paused_gc, window_plan
+from ravyn._binding.windows import ListPlan, ModelPlan, Outcome, window_plan
 from ravyn.converters import adapter_for
 from ravyn.exceptions import MAX_ERRORS
 from ravyn.testing import TestClient
@@ -221,23 +220,6 @@ def test_other_tasks_run_between_the_windows_of_a_long_list() -> None:
     assert outcome.count == 50_000 and len(outcome.found) == MAX_ERRORS
     # the first window holds 256 items and each next one at most 4 times more: at least 6 windows
     assert len(ticks) >= 6
-
-
-def test_the_collector_is_paused_during_a_step_and_left_as_it_was() -> None:
-    assert gc.isenabled()
-    with paused_gc():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), paused_gc():
-        raise RuntimeError("a step that fails")
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with paused_gc():
-            pass
-        assert not gc.isenabled()  # disabled by someone else: left so
-    finally:
-        gc.enable()
 
 
 @post("/orders")

@@ -33,22 +33,20 @@ alias path) is validated in one step, as before.
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
 
-import anyio.lowlevel
 import pydantic
 from pydantic import BaseModel, TypeAdapter
 
 from ravyn._binding.errors import first_errors
+from ravyn._binding.steps import heavy_step, paused_gc
 from ravyn.exceptions import MAX_ERRORS
 
-__all__ = ["STEP_SECONDS", "Outcome", "WindowPlan", "paused_gc", "window_plan"]
+__all__ = ["STEP_SECONDS", "Outcome", "WindowPlan", "window_plan"]
 
 STEP_SECONDS = 0.005
 """About how long one window's validation holds the event loop."""
@@ -62,29 +60,6 @@ LONG = 1024
 _LARGEST_WINDOW = 1 << 20
 
 Found = list[dict[str, Any]]
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection during a step that builds many containers.
-
-    Decoding or validating a large body builds hundreds of thousands of lists
-    and dicts, and each few hundred allocations start a collection that scans
-    the younger objects (and every few, the whole heap): decoding 700 KB of
-    short lists took 65 ms with the collector and 15 ms without. What such a
-    step builds holds no reference cycle (JSON cannot express one), so nothing
-    is left for the collector that it would have freed. A collector another
-    thread disabled meanwhile is left as that thread wants it, unless the
-    step started with it enabled.
-    """
-    enabled = gc.isenabled()
-    if enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass(slots=True)
@@ -206,12 +181,12 @@ class _ContainerPlan(WindowPlan):
                 while end < len(items) and weight < window.size and not item.is_long(items[end]):
                     weight += _weight(items[end])
                     end += 1
-            await anyio.lowlevel.checkpoint()
-            started = time.perf_counter()
-            part = self.whole(
-                value[start:end] if is_list else dict(entries[start:end]), MAX_ERRORS - len(found)
-            )
-            window.timed(started)
+            async with heavy_step():
+                started = time.perf_counter()
+                part = self.whole(
+                    source[start:end] if is_list else dict(entries[start:end]), MAX_ERRORS - len(found)
+                )
+                window.timed(started)
             count += part.count
             if part.count:
                 if len(found) < MAX_ERRORS:
@@ -297,8 +272,8 @@ class ModelPlan(WindowPlan):
                 found += [{**error, "loc": (key, *error["loc"])} for error in inner.found]
                 # emptied, it is valid: only the other fields' errors are left to find
                 data[key] = each.empty() if inner.count else inner.value
-        await anyio.lowlevel.checkpoint()
-        rest = self.whole(data)
+        async with heavy_step():
+            rest = self.whole(data)
         count += rest.count
         if not count:
             return rest
