@@ -252,6 +252,8 @@ class HandlerSignature:
             elif source == "field":
                 if fields is None:
                     _bind_field(param, inputs, values, log)
+                    if param.finite and inputs.raw is not None:  # a field of models: `dict[str, Price]`
+                        await _refuse_non_finite(param, inputs, values, log, ("body", param.name))
                 elif param.name not in fields:  # the body is an object without this key
                     _bind_from_query(param, inputs, values, log, "body")
             elif source == "request":
