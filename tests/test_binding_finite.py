@@ -126,7 +126,7 @@ def test_a_non_finite_float_in_text_is_a_400_naming_its_field(
         (
             "/carts",
             [{"sku": "a", "price": {"amount": 1}}, {"sku": "b", "price": {"amount": "NaN"}}],
-            [1, "price"],
+            [1, "price", "amount"],
         ),
         ("/parcels", {"weight": "-inf"}, ["weight"]),
         ("/readings", {"value": "Infinity"}, ["value"]),
