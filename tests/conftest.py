@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.site_build import Build, build, shared_build
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,33 +20,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@dataclass(frozen=True)
-class Build:
-    """One `mkdocs build --strict` run: where it wrote, what it said, how long it took."""
-
-    site: Path
-    returncode: int
-    output: str
-    seconds: float
-
-
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
-    """Build the site once per test session, strictly, into a temporary folder
-    (the docs and the playground tests share it)."""
-    site = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--clean", "--site-dir", str(site)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    yield Build(site, done.returncode, done.stdout + done.stderr, time.perf_counter() - started)
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """Build the site once per test run, strictly, into a temporary folder (the
+    docs and the playground tests share it). Under pytest-xdist the workers share
+    one build too: the first to ask makes it in the run's temporary folder,
+    which holds each worker's own (`tests/support/site_build.py`)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return shared_build(tmp_path_factory.getbasetemp().parent / "shared-site")
+    return build(tmp_path_factory.mktemp("site"))
 
 
 @pytest.fixture(scope="session")
@@ -119,11 +98,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark each test with its lanes (`LANES`). Under pytest-xdist (`scripts/test`
-    runs three workers, `--dist loadgroup`), the tests that need the built site
-    go to two groups, each kept on one worker: the phone-width ones (axe over
-    every page at 390 px is minutes of work) and the rest. The site is built
-    once per group, and one Chromium per group drives its pages."""
+    """Mark each test with its lanes (`LANES`); a test that needs the built site is `slow`.
+
+    The tests that need the site are spread over every pytest-xdist worker like
+    the others, and share one build (`built_site`). They once carried two
+    `xdist_group` marks, meant to keep them on two workers; the marks came
+    after pytest-xdist had read them, so they never applied, and applying them
+    would put minutes of browser tests in a queue on one worker."""
     tests_dir = Path(__file__).resolve().parent
     for item in items:
         try:
@@ -135,8 +116,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(getattr(pytest.mark, lane))
         if "built_site" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-            phone = "phone" in item.name or "[390]" in item.name
-            item.add_marker(pytest.mark.xdist_group("site-phone" if phone else "site"))
 
 
 # A line in the summary counting the example cases, so a run that silently
