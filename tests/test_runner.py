@@ -13,6 +13,7 @@ import asyncio
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 
 import anyio
@@ -214,6 +215,48 @@ async def test_an_exception_class_named_from_client_text_is_logged_escaped(
     assert not any(line.startswith(forged) for line in output.splitlines()), output
     assert f"Invalid\\n{forged}\\n: bad record" in record_.getMessage()
     assert output.splitlines()[-1].endswith(f"Invalid\\n{forged}\\n: bad record")  # the traceback's too
+
+
+async def test_a_traceback_that_cannot_be_escaped_piece_by_piece_is_still_logged_escaped(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pieces live in `traceback.TracebackException`'s attributes, which change
+    between Python versions (3.13 made `exc_type` a property that warns, and keeps
+    the names as text): a filter that raised made the logging call raise, and the
+    failure went unlogged (Pyodide's 3.14 in the docs' playground showed it)."""
+
+    def changed(error: BaseException) -> str:
+        raise AttributeError("property 'exc_type_str' of 'TracebackException' object has no setter")
+
+    monkeypatch.setattr("ravyn.runner.logs._escaped_traceback", changed)
+    forged = "ERROR:ravyn.background:Background task pay() succeeded"
+
+    def parse() -> None:
+        raise ValueError(f"x\n{forged}")
+
+    with caplog.at_level(logging.ERROR, logger="ravyn.background"):
+        await TaskRunner().run(BackgroundTask(parse))
+    (record_,) = caplog.records
+    output = logging.Formatter("%(levelname)s:%(name)s:%(message)s").format(record_)
+    assert not any(line.startswith(forged) for line in output.splitlines()), output
+    assert "Traceback (most recent call last):\\n" in output and f"ValueError: x\\n{forged}" in output
+
+
+def test_the_traceback_module_keeps_what_the_escaping_changes() -> None:
+    """The assumptions `ravyn.runner.logs` makes of `traceback.TracebackException`,
+    on the Python that runs the tests: the message as `_str`, and the class's names
+    either as text (3.13 and later) or as the class itself (before)."""
+    try:
+        raise type("Made", (ValueError,), {"__module__": "client.text"})("the message")
+    except ValueError as error:
+        formatted = traceback.TracebackException.from_exception(error)
+    names = vars(formatted)
+    assert names["_str"] == "the message"
+    if "exc_type_qualname" in names:
+        assert (names["exc_type_qualname"], names["exc_type_module"]) == ("Made", "client.text")
+    else:
+        assert names["exc_type"].__qualname__ == "Made"
+    assert "".join(formatted.format()).endswith("client.text.Made: the message\n")
 
 
 def test_escape_text_keeps_printable_text() -> None:

@@ -96,43 +96,60 @@ def log_failure(task: Task, error: BaseException, elapsed: float, attempts: int)
 def _escape_exception_text(record: logging.LogRecord) -> bool:
     """A filter of the `ravyn.background` logger: format a record's traceback
     once, with the exception messages escaped, their notes and the members of
-    an exception group included (a handler reuses `exc_text`)."""
-    if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
-        formatted = traceback.TracebackException.from_exception(record.exc_info[1])
-        seen: set[int] = set()
-        pending = [formatted]
-        while pending:
-            current = pending.pop()
-            if id(current) in seen:
-                continue
-            seen.add(id(current))
-            message = getattr(current, "_str", None)  # the exception's text, as formatted
-            if isinstance(message, str):
-                setattr(current, "_str", escape_text(message))  # noqa: B010
-            _escape_exception_type(current)
-            notes = getattr(current, "__notes__", None)  # add_note() text is printed too
-            if isinstance(notes, list):
-                current.__notes__ = [escape_text(note) if isinstance(note, str) else note for note in notes]
-            pending += [link for link in (current.__cause__, current.__context__) if link is not None]
-            pending += getattr(current, "exceptions", None) or []  # an ExceptionGroup's members
-        record.exc_text = "".join(formatted.format()).rstrip("\n")
+    an exception group included (a handler reuses `exc_text`).
+
+    It leans on how `traceback.TracebackException` keeps what it prints, which
+    changes between Python versions: should that fail, the whole traceback is
+    escaped into one line rather than the record lost (a filter that raises
+    makes the logging call itself raise)."""
+    error = record.exc_info[1] if record.exc_info else None
+    if error is not None and not record.exc_text:
+        try:
+            record.exc_text = _escaped_traceback(error)
+        except Exception:  # a Python whose traceback module we do not know
+            whole = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+            record.exc_text = escape_text(whole.rstrip("\n"))
     return True
+
+
+def _escaped_traceback(error: BaseException) -> str:
+    formatted = traceback.TracebackException.from_exception(error)
+    seen: set[int] = set()
+    pending = [formatted]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        message = getattr(current, "_str", None)  # the exception's text, as formatted
+        if isinstance(message, str):
+            setattr(current, "_str", escape_text(message))  # noqa: B010
+        _escape_exception_type(current)
+        notes = getattr(current, "__notes__", None)  # add_note() text is printed too
+        if isinstance(notes, list):
+            current.__notes__ = [escape_text(note) if isinstance(note, str) else note for note in notes]
+        pending += [link for link in (current.__cause__, current.__context__) if link is not None]
+        pending += getattr(current, "exceptions", None) or []  # an ExceptionGroup's members
+    return "".join(formatted.format()).rstrip("\n")
 
 
 def _escape_exception_type(formatted: traceback.TracebackException) -> None:
     """The name of the exception's class escaped too: a class can be made at run
     time with a name from a client's text (`type(name, (Exception,), {})`)."""
-    exc_type: Any = getattr(formatted, "exc_type", None)
-    shown = getattr(formatted, "exc_type_str", None)  # Python 3.13 and later format it in advance
-    if isinstance(shown, str):
-        setattr(formatted, "exc_type_str", escape_text(shown))  # noqa: B010
-    elif isinstance(exc_type, type):
+    names = vars(formatted)
+    if "exc_type_qualname" in names:  # Python 3.13 and later: the names, kept as text
+        for key in ("exc_type_qualname", "exc_type_module"):
+            if isinstance(names.get(key), str):
+                names[key] = escape_text(names[key])
+        return
+    exc_type = names.get("exc_type")  # before 3.13: the class itself
+    if isinstance(exc_type, type):
         name, module = exc_type.__qualname__, exc_type.__module__
         if isinstance(module, str) and (escape_text(name) != name or escape_text(module) != module):
             # a stand-in with the escaped names: the class itself is not ours to change
             stand_in = type("_Escaped", (), {"__module__": escape_text(module)})
             stand_in.__qualname__ = escape_text(name)
-            formatted.exc_type = stand_in
+            names["exc_type"] = stand_in
 
 
 # our own logger, configured once: every handler of it sees escaped tracebacks
