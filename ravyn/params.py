@@ -148,6 +148,25 @@ class Inputs:
     non-finite float when a model of the app's own took it (`ravyn._binding.finite`)."""
 
 
+def _validate(
+    param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: ErrorLog
+) -> None:
+    """`raw` validated for `param` into `values[param.name]`, or its errors recorded under `loc`."""
+    if type(raw) is param.exact:
+        values[param.name] = raw
+        return
+    assert param.adapter is not None
+    try:
+        values[param.name] = param.adapter.validator.validate_python(raw)
+    except pydantic.ValidationError as exc:
+        errors.add_pydantic(loc, param.adapter, raw, exc)
+
+
+Validate = Callable[[Parameter, Any, tuple[str, ...], dict[str, Any], ErrorLog], None]
+"""What finds a body or field parameter's value hands it to: `_validate`, or (for a large
+body) a collector that validates it later, in windows."""
+
+
 class HandlerSignature:
     """The compiled parameters of one handler (or dependency).
 
@@ -311,10 +330,8 @@ class HandlerSignature:
         values: dict[str, Any],
         errors: ErrorLog,
         model: Any = None,
-        validate: Validate | None = None,
+        validate: Validate = _validate,
     ) -> None:
-        if validate is None:
-            validate = _validate
         if self.embeds_models:
             if not isinstance(body, dict):
                 if body is not None:
@@ -342,10 +359,8 @@ def _bind_field(
     inputs: Inputs,
     values: dict[str, Any],
     errors: ErrorLog,
-    validate: Validate | None = None,
+    validate: Validate = _validate,
 ) -> None:
-    if validate is None:
-        validate = _validate
     body = inputs.body
     if isinstance(body, dict) and param.name in body:
         raw = body[param.name]
@@ -362,13 +377,11 @@ def _bind_from_query(
     values: dict[str, Any],
     errors: ErrorLog,
     missing_from: str,
-    validate: Validate | None = None,
+    validate: Validate = _validate,
 ) -> None:
     """A field the body does not hold: from the query string, else its default."""
     found = inputs.query.get(param.name)
     if found:
-        if validate is None:
-            validate = _validate
         validate(param, found if param.many else found[-1], ("query", param.name), values, errors)
     elif not param.required:
         values[param.name] = param.default
@@ -396,9 +409,6 @@ async def _bind_dependency(
         values[param.name] = await dependencies.call(param.dependency, kwargs)
 
 
-Validate = Callable[["Parameter", Any, tuple[str, ...], dict[str, Any], ErrorLog], None]
-
-
 async def _refuse_non_finite(
     param: Parameter, inputs: Inputs, values: dict[str, Any], errors: ErrorLog, field: tuple[str, ...]
 ) -> None:
@@ -413,19 +423,6 @@ async def _refuse_non_finite(
         del values[param.name]
         shown = [FieldError((*field, *loc), "finite_number", NON_FINITE_MSG) for loc in found[:MAX_ERRORS]]
         errors.add_field(field, shown, len(found))
-
-
-def _validate(
-    param: Parameter, raw: Any, loc: tuple[str, ...], values: dict[str, Any], errors: ErrorLog
-) -> None:
-    if type(raw) is param.exact:
-        values[param.name] = raw
-        return
-    assert param.adapter is not None
-    try:
-        values[param.name] = param.adapter.validator.validate_python(raw)
-    except pydantic.ValidationError as exc:
-        errors.add_pydantic(loc, param.adapter, raw, exc)
 
 
 def read_signature(handler: Callable[..., Any], *, path_params: set[str]) -> HandlerSignature:
